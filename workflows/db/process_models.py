@@ -1,0 +1,185 @@
+"""Runtime records: process definitions (each BPMN version once), instances (state without the spec),
+human tasks, audit events (hash chain), outbox messages, payment batches and the simulated clock."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from workflows.db.base import Base, UTCDateTime
+
+
+class ProcessDefinition(Base):
+    """One BPMN file version, stored once by its SHA-256."""
+
+    __tablename__ = "process_definitions"
+    __table_args__ = (UniqueConstraint("process_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(80))
+    version: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    deployed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ProcessInstance(Base):
+    """A running or finished process. `state` is Spiff's serialization without the spec."""
+
+    __tablename__ = "process_instances"
+    __table_args__ = (
+        Index("ix_process_instances_subject", "subject_type", "subject_id"),
+        Index("ix_process_instances_status_timer", "status", "next_timer_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"))
+    process_id: Mapped[str] = mapped_column(String(80))
+    subject_type: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    state: Mapped[dict[str, Any]] = mapped_column()
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    outcome: Mapped[str | None] = mapped_column(String(80))
+    next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    waiting_messages: Mapped[list[Any]] = mapped_column(default=list)
+    incident: Mapped[dict[str, Any] | None] = mapped_column()
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class HumanTask(Base):
+    """Projection of a READY user task: who may do it, by when."""
+
+    __tablename__ = "human_tasks"
+    __table_args__ = (
+        Index("ix_human_tasks_inbox", "status", "role", "partnership_id", "due_at"),
+        Index("ix_human_tasks_assignee", "status", "assignee_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    task_guid: Mapped[str] = mapped_column(String(36), unique=True)
+    task_spec: Mapped[str] = mapped_column(String(80))
+    name: Mapped[str] = mapped_column(String(200))
+    lane: Mapped[str] = mapped_column(String(40))
+    role: Mapped[str] = mapped_column(String(20))
+    partnership_id: Mapped[int | None] = mapped_column(Integer)
+    subject_ref: Mapped[str | None] = mapped_column(String(40))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    follow_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained record of every change (R-AUDIT)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(80))
+    actor_role: Mapped[str] = mapped_column(String(20))
+    instance_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    task: Mapped[str | None] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(60))
+    subject: Mapped[str | None] = mapped_column(String(60), index=True)
+    data_before: Mapped[dict[str, Any] | None] = mapped_column()
+    data_after: Mapped[dict[str, Any] | None] = mapped_column()
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditChainHead(Base):
+    """Single row holding the last event's hash; locked while appending so the chain stays linear."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_event_id: Mapped[int | None] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class OutboxMessage(Base):
+    """An email written in the same transaction as the change that causes it (R-MAIL)."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    template: Mapped[str] = mapped_column(String(60))
+    recipients: Mapped[list[Any]] = mapped_column()
+    context: Mapped[dict[str, Any]] = mapped_column()
+    attachments: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PaymentBatch(Base):
+    """A SEPA credit-transfer batch of one partnership."""
+
+    __tablename__ = "payment_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnerships.id"))
+    business_date: Mapped[date] = mapped_column(Date)
+    execution_date: Mapped[date] = mapped_column(Date)
+    msg_id: Mapped[str] = mapped_column(String(35), unique=True)
+    pmt_inf_id: Mapped[str] = mapped_column(String(35), unique=True)
+    n_tx: Mapped[int] = mapped_column(Integer)
+    control_sum: Mapped[Decimal] = mapped_column()
+    status: Mapped[str] = mapped_column(String(20), default="created")
+    file_path: Mapped[str | None] = mapped_column(String(400))
+    file_sha256: Mapped[str | None] = mapped_column(String(64))
+    summary_path: Mapped[str | None] = mapped_column(String(400))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    released_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class BankFileImport(Base):
+    """A bank answer (pain.002 / camt.054) imported once, recognised by its own message id."""
+
+    __tablename__ = "bank_file_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    message_id: Mapped[str] = mapped_column(String(60), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ClockState(Base):
+    """The simulated clock (demo and tests); absent row = wall-clock time."""
+
+    __tablename__ = "clock_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    now: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,41 @@
+"""One Settings class for the whole product (pydantic-settings: environment variables and `.env`)."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-only-secret-change-me"
+
+
+class Settings(BaseSettings):
+    """Configuration read from `CXP_*` environment variables (or a `.env` file)."""
+
+    model_config = SettingsConfigDict(env_prefix="CXP_", env_file=".env", extra="ignore")
+
+    mode: str = Field("development", description="development | production")
+    database_url: str = Field("sqlite:///var/cxp.db", description="SQLAlchemy URL; SQLite by default")
+    files_dir: Path = Field(Path("var/files"), description="evidence, payment files, reports")
+    timezone: str = "Europe/Brussels"
+    secret_key: str = DEV_SECRET
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_start_tls: bool = False
+    mail_sender: str = "ClusterXchange <noreply@clusterxchange.local>"
+    finance_email: str = "finance@clusterxchange.local"
+    payment_batch_cron: str = "0 6 * * 1"
+
+    @model_validator(mode="after")
+    def _no_default_secrets_in_production(self) -> "Settings":
+        if self.mode == "production" and self.secret_key == DEV_SECRET:
+            raise ValueError("CXP_SECRET_KEY must be set in production mode")
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
