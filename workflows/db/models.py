@@ -48,6 +48,8 @@ class User(Base):
     partnership_id: Mapped[int | None] = mapped_column(ForeignKey("partnerships.id"))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    partnership: Mapped["Partnership | None"] = relationship()
+    organisation: Mapped["Organisation | None"] = relationship()
 
 
 class ConflictDeclaration(Base):
@@ -110,6 +112,7 @@ class Call(Base):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     title: Mapped[str] = mapped_column(String(200))
     lead_partnership_id: Mapped[int] = mapped_column(ForeignKey("partnerships.id"))
+    lead_partnership: Mapped[Partnership] = relationship(foreign_keys=[lead_partnership_id])
     opens_on: Mapped[date] = mapped_column(Date)
     closes_on: Mapped[date] = mapped_column(Date)
     matching_deadline: Mapped[datetime] = mapped_column(UTCDateTime())

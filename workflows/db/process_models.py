@@ -82,6 +82,7 @@ class HumanTask(Base):
     role: Mapped[str] = mapped_column(String(20))
     partnership_id: Mapped[int | None] = mapped_column(Integer)
     subject_ref: Mapped[str | None] = mapped_column(String(40))
+    organisation_id: Mapped[int | None] = mapped_column(Integer)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     follow_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

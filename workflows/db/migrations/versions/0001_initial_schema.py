@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 21:04:52.786792
+Create Date: 2026-11-24 21:12:22.799872
 """
 from alembic import op
 import sqlalchemy as sa
@@ -251,6 +251,7 @@ def upgrade() -> None:
     sa.Column('role', sa.String(length=20), nullable=False),
     sa.Column('partnership_id', sa.Integer(), nullable=True),
     sa.Column('subject_ref', sa.String(length=40), nullable=True),
+    sa.Column('organisation_id', sa.Integer(), nullable=True),
     sa.Column('assignee_id', sa.Integer(), nullable=True),
     sa.Column('due_at', workflows.db.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('follow_up_at', workflows.db.base.UTCDateTime(timezone=True), nullable=True),

@@ -1,0 +1,33 @@
+"""The one place that wires the real adapters: database, process library, engine, clock."""
+from __future__ import annotations
+
+from functools import cached_property
+
+from workflows.db.base import make_engine, make_session_factory
+from workflows.engine.context import EngineContext
+from workflows.engine.library import ProcessLibrary
+from workflows.engine.runner import Engine
+from workflows.settings import Settings, get_settings
+from workflows.uow import UnitOfWork
+
+
+class App:
+    def __init__(self, settings: Settings | None = None, database_url: str | None = None) -> None:
+        self.settings = settings or get_settings()
+        if database_url:
+            self.settings = self.settings.model_copy(update={"database_url": database_url})
+        self.db = make_engine(self.settings.database_url)
+        self.sessions = make_session_factory(self.db)
+        self.library = ProcessLibrary()
+
+    @cached_property
+    def engine(self) -> Engine:
+        from workflows.services.lifecycle import on_process_completed
+
+        return Engine(self.library, EngineContext, on_completed=on_process_completed)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.sessions)
+
+    def close(self) -> None:
+        self.db.dispose()

@@ -1,0 +1,48 @@
+"""Human-readable (rich) output of the CLI; JSON output lives in the commands."""
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+
+
+def print_tasks(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        console.print("no open tasks")
+        return
+    table = Table("id", "task", "subject", "lane", "partnership", "due", "assignee")
+    for r in rows:
+        table.add_row(str(r["id"]), r["name"], r["subject"] or "", r["lane"], str(r["partnership_id"] or ""),
+                      (r["due_at"] or "")[:16], str(r["assignee_id"] or ""))
+    console.print(table)
+
+
+def print_instance(view: dict[str, Any]) -> None:
+    console.print(f"[bold]instance {view['id']}[/] {view['process']} v{view['version']} "
+                  f"({view['subject']}): {view['status']} {view['outcome'] or ''}")
+    if view["incident"]:
+        console.print(f"[red]incident[/] at {view['incident'].get('task')}: {view['incident'].get('error')}")
+    if view["waiting_for"]:
+        console.print("waiting for: " + ", ".join(view["waiting_for"]))
+    if view["next_timer_at"]:
+        console.print(f"next timer: {view['next_timer_at']}")
+    print_tasks(view["open_tasks"])
+    table = Table("at", "actor", "action", "task")
+    for e in view["history"]:
+        table.add_row(e["at"][:19], f"{e['actor']} ({e['role']})", e["action"], e["task"] or "")
+    console.print(table)
+
+
+def print_demo_summary(result: dict[str, Any]) -> None:
+    table = Table("final state", "exchanges")
+    for state, count in sorted(result["exchanges_by_state"].items()):
+        table.add_row(state, str(count))
+    console.print(table)
+    console.print(f"total paid: EUR {result['total_paid_eur']}")
+    for f in result.get("files_written", []):
+        console.print(f"wrote {f}")
+    audit = result["audit"]
+    console.print(f"audit chain: {'ok' if audit['ok'] else 'NOT OK'} ({audit['events']} events)")

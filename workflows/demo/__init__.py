@@ -1,0 +1,1 @@
+"""`cxp demo`: a realistic programme generated from a seed and driven through every stage."""

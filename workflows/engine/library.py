@@ -1,0 +1,140 @@
+"""Process definitions: the BPMN files of `bpmn/`, each version stored once by SHA-256.
+
+A running instance keeps the definition it started with; new instances take the newest one.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from workflows.db.process_models import ProcessDefinition
+from workflows.engine import spiff
+
+BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
+
+
+class DefinitionError(ValueError):
+    """A BPMN file that cannot be deployed: malformed, or naming unbound services or forms."""
+
+
+@dataclass
+class LoadedDefinition:
+    id: int
+    process_id: str
+    version: int
+    sha256: str
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    user_tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return self.sha256
+
+
+def _parse(xml: bytes, filename: str) -> dict[str, tuple[Any, dict[str, Any]]]:
+    try:
+        parser = spiff.parse_bpmn(xml, filename)
+        return {pid: (parser.get_spec(pid), parser.get_subprocess_specs(pid)) for pid in parser.get_process_ids()}
+    except Exception as err:  # Spiff raises several unrelated exception types for bad BPMN
+        raise DefinitionError(f"{filename}: {err}") from err
+
+
+def _user_tasks(spec: Any) -> dict[str, dict[str, Any]]:
+    """Lane and properties (partnership, due) of every user task of a spec."""
+    from SpiffWorkflow.bpmn.specs.defaults import UserTask
+
+    found = {}
+    for name, task_spec in spec.task_specs.items():
+        if isinstance(task_spec, UserTask):
+            props = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
+            found[name] = {"lane": task_spec.lane or "", "label": task_spec.bpmn_name or name, **props}
+    return found
+
+
+def check_bindings(spec: Any, filename: str) -> None:
+    """Every service task names a registered service and every user task has a form."""
+    from SpiffWorkflow.spiff.specs.defaults import ServiceTask, UserTask
+
+    from tasks.forms import FORMS
+    from tasks.registry import services
+
+    registered = services()
+    problems = []
+    for name, task_spec in spec.task_specs.items():
+        if isinstance(task_spec, ServiceTask) and task_spec.operation_name not in registered:
+            problems.append(f"service task '{name}' calls unknown service '{task_spec.operation_name}'")
+        if isinstance(task_spec, UserTask) and name not in FORMS:
+            problems.append(f"user task '{name}' has no form")
+    if problems:
+        raise DefinitionError(f"{filename}: " + "; ".join(problems))
+
+
+class ProcessLibrary:
+    """Parsed specs by definition id and by SHA-256, with the newest deployed version per process."""
+
+    def __init__(self, bpmn_dir: Path = BPMN_DIR) -> None:
+        self.bpmn_dir = bpmn_dir
+        self._by_id: dict[int, LoadedDefinition] = {}
+        self._current: dict[str, LoadedDefinition] = {}
+
+    def _remember(self, row: ProcessDefinition, spec: Any, subprocess_specs: dict[str, Any]) -> LoadedDefinition:
+        loaded = LoadedDefinition(
+            row.id, row.process_id, row.version, row.sha256, spec, subprocess_specs, _user_tasks(spec)
+        )
+        spiff.register_spec(loaded.key, spec, subprocess_specs)
+        self._by_id[row.id] = loaded
+        return loaded
+
+    def deploy(self, session: Session, now: datetime) -> list[LoadedDefinition]:
+        """Store every BPMN file version not stored yet; make the files' versions current."""
+        deployed = []
+        for path in sorted(self.bpmn_dir.glob("*.bpmn")):
+            xml = path.read_bytes()
+            sha = hashlib.sha256(xml).hexdigest()
+            specs = _parse(xml, path.name)
+            for process_id, (spec, subprocess_specs) in specs.items():
+                check_bindings(spec, path.name)
+                key = f"{sha}:{process_id}" if len(specs) > 1 else sha
+                row = session.scalars(select(ProcessDefinition).where(ProcessDefinition.sha256 == key)).first()
+                if row is None:
+                    latest = session.scalar(
+                        select(func.max(ProcessDefinition.version)).where(ProcessDefinition.process_id == process_id)
+                    )
+                    row = ProcessDefinition(
+                        process_id=process_id, version=(latest or 0) + 1, sha256=key,
+                        filename=path.name, bpmn_xml=xml.decode("utf-8"), deployed_at=now,
+                    )
+                    session.add(row)
+                    session.flush()
+                    deployed.append(row)
+                self._current[process_id] = self._by_id.get(row.id) or self._remember(row, spec, subprocess_specs)
+        return [self._by_id[row.id] for row in deployed]
+
+    def current(self, session: Session, process_id: str) -> LoadedDefinition:
+        if process_id not in self._current:
+            row = session.scalars(
+                select(ProcessDefinition)
+                .where(ProcessDefinition.process_id == process_id)
+                .order_by(ProcessDefinition.version.desc())
+            ).first()
+            if row is None:
+                raise DefinitionError(f"process '{process_id}' is not deployed: run `cxp init`")
+            self._current[process_id] = self.by_id(session, row.id)
+        return self._current[process_id]
+
+    def by_id(self, session: Session, definition_id: int) -> LoadedDefinition:
+        if definition_id not in self._by_id:
+            row = session.get(ProcessDefinition, definition_id)
+            if row is None:
+                raise DefinitionError(f"process definition {definition_id} does not exist")
+            specs = _parse(row.bpmn_xml.encode("utf-8"), row.filename)
+            spec, subprocess_specs = specs[row.process_id]
+            self._remember(row, spec, subprocess_specs)
+        return self._by_id[definition_id]

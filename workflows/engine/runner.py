@@ -1,0 +1,277 @@
+"""Persisted process instances: start, load, advance and save — instance state, human-task rows and
+audit events in the caller's transaction (one unit of work)."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Mapping
+
+from sqlalchemy import select
+
+from workflows.audit import SYSTEM, Actor
+from workflows.db.process_models import HumanTask, ProcessInstance
+from workflows.engine import spiff
+from workflows.engine.library import LoadedDefinition, ProcessLibrary
+from workflows.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+LANE_ROLES = {
+    "visitor": "applicant", "host": "applicant", "officer": "officer",
+    "finance": "finance", "administrator": "administrator",
+}
+
+
+class EngineError(Exception):
+    """An expected refusal (wrong state, unknown message, …) with a message for a person."""
+
+
+@dataclass
+class Outgoing:
+    subject_type: str
+    subject_id: int
+    name: str
+    payload: dict[str, Any]
+
+
+@dataclass
+class Advance:
+    """What one advance of an instance produced, for the caller."""
+
+    instance: ProcessInstance
+    outgoing: list[Outgoing] = field(default_factory=list)
+
+
+def _iso(value: Any) -> datetime | None:
+    if not value:
+        return None
+    moment = datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+class Engine:
+    """The runtime over SpiffWorkflow. `context_factory(uow, instance, outgoing)` builds the
+    `tasks.ports.ServiceContext` given to service functions."""
+
+    def __init__(self, library: ProcessLibrary, context_factory: Callable[..., Any],
+                 on_completed: Callable[[UnitOfWork, ProcessInstance], None] | None = None) -> None:
+        self.library = library
+        self.context_factory = context_factory
+        self.on_completed = on_completed
+        self._cache: dict[int, tuple[int, Any]] = {}
+
+    # ---- loading and saving ------------------------------------------------------------------
+    def _script_engine(self) -> spiff.ServiceBindingEngine:
+        return spiff.ServiceBindingEngine()
+
+    def load(self, uow: UnitOfWork, instance: ProcessInstance) -> Any:
+        cached = self._cache.pop(instance.id, None)
+        if cached is not None and cached[0] == instance.lock_version:
+            return cached[1]
+        self.library.by_id(uow.session, instance.definition_id)
+        return spiff.load_state(instance.state, self._script_engine())
+
+    def _remember_after_commit(self, uow: UnitOfWork, instance: ProcessInstance, workflow: Any) -> None:
+        pending = uow.session.info.setdefault("cxp_workflows", {})
+        pending[instance.id] = (instance, workflow)
+        if not uow.session.info.get("cxp_hooked"):
+            from sqlalchemy import event
+
+            def after_commit(session: Any) -> None:
+                for inst, wf in session.info.pop("cxp_workflows", {}).values():
+                    self._cache[inst.id] = (inst.lock_version, wf)
+                    if len(self._cache) > 512:
+                        self._cache.pop(next(iter(self._cache)))
+
+            def after_rollback(session: Any) -> None:
+                for inst_id in session.info.pop("cxp_workflows", {}):
+                    self._cache.pop(inst_id, None)
+
+            event.listen(uow.session, "after_commit", after_commit)
+            event.listen(uow.session, "after_soft_rollback", after_rollback)
+            uow.session.info["cxp_hooked"] = True
+
+    def _definition(self, uow: UnitOfWork, instance: ProcessInstance) -> LoadedDefinition:
+        return self.library.by_id(uow.session, instance.definition_id)
+
+    def save(self, uow: UnitOfWork, instance: ProcessInstance, workflow: Any) -> None:
+        now = uow.now()
+        instance.state = spiff.dump_state(workflow)
+        instance.updated_at = now
+        instance.next_timer_at = self._next_timer(workflow)
+        instance.waiting_messages = sorted(
+            {e.name for e in workflow.waiting_events() if e.event_type == "MessageEventDefinition"}
+        )
+        if workflow.is_completed() and instance.status != "completed":
+            instance.status = "completed"
+            instance.completed_at = now
+            instance.outcome = self._outcome(workflow)
+            uow.audit(SYSTEM, "process_completed", instance_id=instance.id,
+                      subject=f"{instance.subject_type}:{instance.subject_id}", after={"outcome": instance.outcome})
+            if self.on_completed is not None:
+                self.on_completed(uow, instance)
+        self._project_human_tasks(uow, instance, workflow)
+        self._remember_after_commit(uow, instance, workflow)
+
+    @staticmethod
+    def _outcome(workflow: Any) -> str | None:
+        from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+        from SpiffWorkflow.util.task import TaskState
+
+        ends = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)
+                if isinstance(t.task_spec, EndEvent) and t.task_spec.name.startswith("end_")
+                and t.workflow is workflow]
+        main = [t for t in ends if t.task_spec.name not in ("end_reminder_sent", "end_overdue_escalated")]
+        chosen = max(main or ends, key=lambda t: t.last_state_change, default=None)
+        return chosen.task_spec.name if chosen else None
+
+    @staticmethod
+    def _next_timer(workflow: Any) -> datetime | None:
+        moments = []
+        for event in workflow.waiting_events():
+            if "Timer" in event.event_type and isinstance(event.value, str):
+                try:
+                    moments.append(spiff.timer_datetime(event.value))
+                except ValueError:
+                    continue
+        return min(moments) if moments else None
+
+    def _project_human_tasks(self, uow: UnitOfWork, instance: ProcessInstance, workflow: Any) -> None:
+        definition = self._definition(uow, instance)
+        ready = {str(t.id): t for t in spiff.manual_ready_tasks(workflow)}
+        existing = {
+            row.task_guid: row
+            for row in uow.session.scalars(
+                select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "open")
+            )
+        }
+        for guid, row in existing.items():
+            if guid not in ready:
+                row.status = "cancelled"
+                row.completed_at = uow.now()
+                uow.audit(SYSTEM, "task_cancelled", instance_id=instance.id, task=row.task_spec,
+                          subject=row.subject_ref)
+        for guid, task in ready.items():
+            if guid in existing:
+                continue
+            info = definition.user_tasks.get(task.task_spec.name, {})
+            lane = (info.get("lane") or "").strip()
+            row = HumanTask(
+                instance_id=instance.id, task_guid=guid, task_spec=task.task_spec.name,
+                name=info.get("label") or task.task_spec.name, lane=lane,
+                role=LANE_ROLES.get(lane.lower(), lane.lower() or "officer"),
+                partnership_id=self._evaluate(workflow, task, info.get("partnership")),
+                subject_ref=task.data.get("exchange_ref") or task.data.get("subject_ref"),
+                due_at=_iso(self._evaluate(workflow, task, info.get("due"))),
+                status="open", created_at=uow.now(),
+            )
+            row.organisation_id = self._task_organisation(lane, task.data)
+            uow.session.add(row)
+            uow.session.flush()
+            uow.audit(SYSTEM, "task_created", instance_id=instance.id, task=row.task_spec,
+                      subject=row.subject_ref, after={"human_task": row.id, "lane": lane, "due_at": row.due_at})
+
+    @staticmethod
+    def _task_organisation(lane: str, data: Mapping[str, Any]) -> int | None:
+        if lane.lower() == "visitor":
+            return data.get("visitor_org_id")
+        if lane.lower() == "host":
+            return data.get("host_org_id")
+        return None
+
+    @staticmethod
+    def _evaluate(workflow: Any, task: Any, expression: str | None) -> Any:
+        if not expression:
+            return None
+        try:
+            return workflow.script_engine.evaluate(task, expression)
+        except Exception:  # a property naming data not there yet is simply unknown
+            return None
+
+    # ---- running -----------------------------------------------------------------------------
+    def start(self, uow: UnitOfWork, process_id: str, subject_type: str, subject_id: int,
+              data: Mapping[str, Any], actor: Actor = SYSTEM) -> Advance:
+        definition = self.library.current(uow.session, process_id)
+        workflow = spiff.new_workflow(definition.key, self._script_engine())
+        now = uow.now()
+        instance = ProcessInstance(
+            definition_id=definition.id, process_id=process_id, subject_type=subject_type,
+            subject_id=subject_id, state={}, status="running", created_at=now, updated_at=now,
+        )
+        uow.session.add(instance)
+        uow.session.flush()
+        workflow.data.update(data)
+        for task in workflow.get_tasks():
+            task.data.update(data)
+        uow.audit(actor, "process_started", instance_id=instance.id, subject=f"{subject_type}:{subject_id}",
+                  after={"process": process_id, "version": definition.version, "bpmn_sha256": definition.sha256})
+        return self.advance(uow, instance, workflow)
+
+    def advance(self, uow: UnitOfWork, instance: ProcessInstance, workflow: Any) -> Advance:
+        """Run engine steps (service tasks, gateways, fired timers) and save; an error becomes an incident."""
+        result = Advance(instance)
+        context = self.context_factory(uow, instance, result.outgoing)
+        workflow.script_engine.dispatch = context.dispatch
+        try:
+            with spiff.using_clock(uow.now):
+                workflow.refresh_timers()
+                workflow.do_engine_steps()
+            if instance.status == "incident":
+                instance.status = "running"
+                instance.incident = None
+        except Exception as err:  # WorkflowTaskException and anything a service raised
+            self._open_incident(uow, instance, workflow, err)
+        finally:
+            workflow.script_engine.dispatch = None
+        self.save(uow, instance, workflow)
+        return result
+
+    def _open_incident(self, uow: UnitOfWork, instance: ProcessInstance, workflow: Any, err: Exception) -> None:
+        failed = next(iter(spiff.error_tasks(workflow)), None)
+        cause = err.__cause__ or getattr(err, "error", None) or err
+        incident = {
+            "task": failed.task_spec.name if failed else None,
+            "error": f"{type(cause).__name__}: {cause}" if cause is not err else str(err),
+            "at": uow.now().isoformat(),
+        }
+        log.warning("incident on instance %s: %s", instance.id, incident)
+        instance.status = "incident"
+        instance.incident = incident
+        uow.audit(SYSTEM, "incident_opened", instance_id=instance.id, task=incident["task"],
+                  subject=f"{instance.subject_type}:{instance.subject_id}", after=incident)
+
+    def retry(self, uow: UnitOfWork, instance: ProcessInstance, actor: Actor) -> Advance:
+        if instance.status != "incident":
+            raise EngineError(f"instance {instance.id} has no open incident")
+        workflow = self.load(uow, instance)
+        from SpiffWorkflow.util.task import TaskState
+
+        for task in spiff.error_tasks(workflow):
+            task._set_state(TaskState.READY)
+        uow.audit(actor, "incident_retried", instance_id=instance.id, before=instance.incident)
+        return self.advance(uow, instance, workflow)
+
+    def complete(self, uow: UnitOfWork, instance: ProcessInstance, task_guid: str,
+                 form: Mapping[str, Any]) -> Advance:
+        """Run a READY user task with validated form data, then advance."""
+        workflow = self.load(uow, instance)
+        task = next((t for t in spiff.manual_ready_tasks(workflow) if str(t.id) == task_guid), None)
+        if task is None:
+            raise EngineError("this task is no longer open")
+        task.data.update(form)
+        task.data[task.task_spec.name] = dict(form)
+        with spiff.using_clock(uow.now):
+            task.run()
+        return self.advance(uow, instance, workflow)
+
+    def deliver(self, uow: UnitOfWork, instance: ProcessInstance, name: str, payload: Mapping[str, Any]) -> Advance:
+        """Deliver a BPMN message; its payload also lands flat in the task data."""
+        if instance.status == "completed" or name not in (instance.waiting_messages or []):
+            raise EngineError(f"{instance.subject_type} {instance.subject_id} is not waiting for '{name}'")
+        workflow = self.load(uow, instance)
+        spiff.send_message(workflow, name, dict(payload))
+        return self.advance(uow, instance, workflow)
+
+    def fire_timers(self, uow: UnitOfWork, instance: ProcessInstance) -> Advance:
+        return self.advance(uow, instance, self.load(uow, instance))

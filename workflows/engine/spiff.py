@@ -1,0 +1,179 @@
+"""Everything that touches SpiffWorkflow's own API: parsing, the script engine that binds service
+tasks to `tasks.registry`, the injected clock for timers, and a serializer that leaves the spec out."""
+from __future__ import annotations
+
+import json
+from contextvars import ContextVar
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+
+# --- the injected clock -------------------------------------------------------------------------
+# Spiff's timer events call `datetime.now(timezone.utc)` inside their module. We give that module a
+# datetime whose `now` asks the clock of the unit of work currently advancing the instance, so that
+# simulated time (demo, tests) fires timers exactly as real time would.
+_CLOCK: ContextVar[Callable[[], datetime] | None] = ContextVar("cxp_clock", default=None)
+
+
+class _ClockedDatetime(datetime):
+    @classmethod
+    def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
+        source = _CLOCK.get()
+        if source is None:
+            return datetime.now(tz)
+        moment = source()
+        return moment.astimezone(tz) if tz is not None else moment.astimezone().replace(tzinfo=None)
+
+
+_timer_module.datetime = _ClockedDatetime  # type: ignore[attr-defined]
+
+
+class using_clock:
+    """Context manager: Spiff timers see `now()` while inside."""
+
+    def __init__(self, now: Callable[[], datetime]) -> None:
+        self._now = now
+
+    def __enter__(self) -> None:
+        self._token = _CLOCK.set(self._now)
+
+    def __exit__(self, *exc: Any) -> None:
+        _CLOCK.reset(self._token)
+
+
+# --- service tasks --------------------------------------------------------------------------------
+ServiceCall = Callable[[Any, str, dict[str, Any]], dict[str, Any]]
+
+
+class ServiceBindingEngine(PythonScriptEngine):
+    """Script engine whose service tasks call a Python function by operation name.
+
+    `call_service` is overridden on the engine itself (not the environment), so that an error raised
+    by a service surfaces as itself inside a `WorkflowTaskException`, not as a misleading NameError.
+    The function's returned dict is merged into the task data and becomes the result variable too.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(environment=TaskDataEnvironment({"datetime": datetime, "timezone": timezone}))
+        self.dispatch: ServiceCall | None = None
+
+    def call_service(self, task: Any, operation_name: str, operation_params: dict[str, Any], **_: Any) -> str:
+        if self.dispatch is None:
+            raise RuntimeError("no service dispatcher is attached to the script engine")
+        params = {name: spec["value"] for name, spec in (operation_params or {}).items()}
+        updates = self.dispatch(task, operation_name, params) or {}
+        task.data.update(updates)
+        return json.dumps(updates)
+
+
+# --- parsing ----------------------------------------------------------------------------------------
+def parse_bpmn(xml: bytes, filename: str) -> SpiffBpmnParser:
+    """Parse (and validate against the BPMN XSD) one BPMN document."""
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_str(xml, filename)
+    return parser
+
+
+# --- serialization without the spec -----------------------------------------------------------------
+class _SpecFreeWorkflowConverter(BpmnWorkflowConverter):
+    """Leaves the process spec out of the instance state and takes it from a cache on restore.
+
+    Spiff's default serialization embeds the whole spec in every instance (most of its size and half
+    of its load time); our specs are stored once per BPMN version in `process_definitions`.
+    """
+
+    specs: dict[str, tuple[Any, dict[str, Any]]] = {}
+
+    def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["spec_key"] = workflow.cxp_spec_key  # type: ignore[attr-defined]
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct: dict[str, Any]) -> BpmnWorkflow:
+        key = dct.pop("spec_key")
+        spec, subprocess_specs = self.specs[key]
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.cxp_spec_key = key  # type: ignore[attr-defined]
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+_config = dict(SPIFF_CONFIG)
+_config[BpmnWorkflow] = _SpecFreeWorkflowConverter
+_SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_config))
+
+
+def register_spec(key: str, spec: Any, subprocess_specs: dict[str, Any]) -> None:
+    _SpecFreeWorkflowConverter.specs[key] = (spec, subprocess_specs)
+
+
+def new_workflow(key: str, script_engine: PythonScriptEngine) -> BpmnWorkflow:
+    spec, subprocess_specs = _SpecFreeWorkflowConverter.specs[key]
+    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
+    workflow.cxp_spec_key = key  # type: ignore[attr-defined]
+    return workflow
+
+
+def dump_state(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """The instance state as a JSON-able dict, without the spec."""
+    registry = _SERIALIZER.registry
+    registry._encoder_mode = True
+    try:
+        dct = _SERIALIZER.to_dict(workflow)
+    finally:
+        registry._encoder_mode = False
+    dct[_SERIALIZER.VERSION_KEY] = _SERIALIZER.VERSION
+    return dct
+
+
+def load_state(state: dict[str, Any], script_engine: PythonScriptEngine) -> BpmnWorkflow:
+    dct = json.loads(json.dumps(state))  # restore mutates its input
+    workflow = _SERIALIZER.from_dict(dct)
+    workflow.script_engine = script_engine
+    return workflow
+
+
+def manual_ready_tasks(workflow: BpmnWorkflow) -> list[Any]:
+    from SpiffWorkflow.util.task import TaskState
+
+    return list(workflow.get_tasks(state=TaskState.READY, manual=True))
+
+
+def error_tasks(workflow: BpmnWorkflow) -> Iterable[Any]:
+    from SpiffWorkflow.util.task import TaskState
+
+    return workflow.get_tasks(state=TaskState.ERROR)
+
+
+def timer_datetime(value: str) -> datetime:
+    """The moment a pending timer fires, from the value Spiff recorded for it."""
+    return _timer_module.TimerEventDefinition.get_datetime(value)
+
+
+def send_message(workflow: BpmnWorkflow, name: str, payload: dict[str, Any]) -> None:
+    """Deliver message `name`; the payload is put in the catching task's data (flat) as well as in the
+    message variable, so gateway conditions and later tasks can use its fields directly."""
+    from SpiffWorkflow.bpmn import BpmnEvent
+    from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+    from SpiffWorkflow.util.task import TaskState
+
+    before = {t.id for t in workflow.get_tasks(state=TaskState.READY)}
+    workflow.send_event(BpmnEvent(MessageEventDefinition(name), payload=payload))
+    for task in workflow.get_tasks(state=TaskState.READY):
+        definition = getattr(task.task_spec, "event_definition", None)
+        if task.id not in before and getattr(definition, "name", None) == name:
+            task.data.update(payload)

@@ -1,0 +1,164 @@
+"""Human tasks: the inbox, claim/unclaim/reassign, and completion with the permission checks of
+SPEC §5 and R-4EYES. A refusal is audited (and committed) even though nothing else changes."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from sqlalchemy import or_, select
+
+from rules.four_eyes import ActionContext, check_action
+from workflows.app import App
+from workflows.audit import Actor
+from workflows.db.models import Claim, ConflictDeclaration, Exchange, User
+from workflows.db.process_models import HumanTask, ProcessInstance
+from workflows.services import NotFound, PermissionDenied, ServiceError
+from workflows.services.lifecycle import complete as run_complete
+from workflows.uow import UnitOfWork
+
+FOUR_EYES_ACTIONS = {"validate_evidence": "validate_evidence", "approve_payment": "approve_payment",
+                     "verify_bank_details": "verify_bank_details"}
+
+
+def actor_of(user: User) -> Actor:
+    return Actor(user.id, user.username, user.role)
+
+
+def get_user(uow: UnitOfWork, username: str) -> User:
+    user = uow.session.scalars(select(User).where(User.username == username)).first()
+    if user is None or not user.active:
+        raise NotFound(f"user: no active user '{username}'")
+    return user
+
+
+def get_task(uow: UnitOfWork, task_id: int) -> HumanTask:
+    task = uow.session.get(HumanTask, task_id)
+    if task is None:
+        raise NotFound(f"task {task_id} does not exist")
+    return task
+
+
+def inbox_query(user: User | None = None, role: str | None = None, status: str = "open"):  # type: ignore[no-untyped-def]
+    query = select(HumanTask).where(HumanTask.status == status)
+    if user is not None:
+        if user.role == "applicant":
+            query = query.where(HumanTask.role == "applicant", HumanTask.organisation_id == user.organisation_id)
+        elif user.role != "administrator" or role is None:
+            query = query.where(HumanTask.role == user.role)
+            if user.partnership_id is not None and user.role in ("officer", "finance"):
+                query = query.where(HumanTask.partnership_id == user.partnership_id)
+        query = query.where(or_(HumanTask.assignee_id.is_(None), HumanTask.assignee_id == user.id))
+    if role is not None:
+        query = query.where(HumanTask.role == role)
+    return query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
+
+
+def list_tasks(uow: UnitOfWork, username: str | None = None, role: str | None = None,
+               limit: int = 50, offset: int = 0) -> list[HumanTask]:
+    user = get_user(uow, username) if username else None
+    return list(uow.session.scalars(inbox_query(user, role).limit(limit).offset(offset)))
+
+
+def _refuse(app: App, task: HumanTask, user: User, reason: str) -> None:
+    with app.uow() as audit_uow:
+        audit_uow.audit(actor_of(user), "task_refused", instance_id=task.instance_id, task=task.task_spec,
+                        subject=task.subject_ref, after={"human_task": task.id, "reason": reason})
+        audit_uow.commit()
+    raise PermissionDenied(reason)
+
+
+def _file_orgs(uow: UnitOfWork, instance: ProcessInstance) -> frozenset[int]:
+    if instance.subject_type != "exchange":
+        return frozenset()
+    exchange = uow.session.get(Exchange, instance.subject_id)
+    return frozenset(o for o in (exchange.visitor_org_id, exchange.host_org_id) if o is not None)
+
+
+def _completed_by(uow: UnitOfWork, instance_id: int, task_spec: str) -> frozenset[int]:
+    return frozenset(uow.session.scalars(select(HumanTask.completed_by).where(
+        HumanTask.instance_id == instance_id, HumanTask.task_spec == task_spec,
+        HumanTask.status == "completed", HumanTask.completed_by.is_not(None))))
+
+
+def permission_problem(uow: UnitOfWork, task: HumanTask, user: User, data: Mapping[str, Any] | None) -> str | None:
+    """Why `user` may not complete `task` (lane, partnership, assignee, R-4EYES), or None."""
+    if task.status != "open":
+        return f"task {task.id} is {task.status}, not open"
+    if task.assignee_id is not None and task.assignee_id != user.id:
+        return f"task {task.id} is claimed by someone else"
+    if user.role != task.role and user.role != "administrator":
+        return f"task {task.id} belongs to the {task.lane} lane ({task.role}); {user.username} is {user.role}"
+    if user.role == "applicant" and user.organisation_id != task.organisation_id:
+        return f"task {task.id} belongs to another organisation"
+    if user.role in ("officer", "finance") and task.partnership_id not in (None, user.partnership_id):
+        return f"task {task.id} belongs to another partnership"
+    instance = uow.session.get(ProcessInstance, task.instance_id)
+    conflicts = frozenset(uow.session.scalars(select(ConflictDeclaration.organisation_id).where(
+        ConflictDeclaration.user_id == user.id)))
+    action = FOUR_EYES_ACTIONS.get(task.task_spec, "complete_task")
+    ctx = ActionContext(
+        action=action, actor_id=user.id, file_org_ids=_file_orgs(uow, instance), actor_conflicts=conflicts,
+        evidence_validators=_completed_by(uow, instance.id, "validate_evidence"),
+        payment_approvers=_completed_by(uow, instance.id, "approve_payment"),
+    )
+    decision = check_action(ctx)
+    if not decision.ok:
+        return " ".join(r.message for r in decision.reasons)
+    if task.task_spec == "approve_payment" and (data or {}).get("decision") == "approve":
+        claim = uow.session.scalars(select(Claim).where(Claim.exchange_id == instance.subject_id)).first()
+        if claim is not None and claim.override:
+            proposers = frozenset(p for p in [claim.override.get("proposed_by")] if p is not None)
+            override = check_action(ActionContext(action="approve_override", actor_id=user.id,
+                                                  override_proposers=proposers))
+            if not override.ok:
+                return " ".join(r.message for r in override.reasons)
+    return None
+
+
+def claim(app: App, task_id: int, username: str) -> HumanTask:
+    with app.uow() as uow:
+        task, user = get_task(uow, task_id), get_user(uow, username)
+        problem = permission_problem(uow, task, user, None)
+        if problem:
+            _refuse(app, task, user, problem)
+        task.assignee_id = user.id
+        uow.audit(actor_of(user), "task_claimed", instance_id=task.instance_id, task=task.task_spec,
+                  subject=task.subject_ref, after={"human_task": task.id})
+        uow.commit()
+        return task
+
+
+def unclaim(app: App, task_id: int, username: str) -> HumanTask:
+    with app.uow() as uow:
+        task, user = get_task(uow, task_id), get_user(uow, username)
+        if task.assignee_id not in (user.id, None) and user.role != "administrator":
+            _refuse(app, task, user, f"task {task.id} is claimed by someone else")
+        task.assignee_id = None
+        uow.audit(actor_of(user), "task_unclaimed", instance_id=task.instance_id, task=task.task_spec,
+                  subject=task.subject_ref)
+        uow.commit()
+        return task
+
+
+def complete_task(app: App, task_id: int, username: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate the form, check who may act, run the task and advance — all or nothing."""
+    from tasks.forms import FormError, validate_form
+
+    with app.uow() as uow:
+        task, user = get_task(uow, task_id), get_user(uow, username)
+        try:
+            form = validate_form(task.task_spec, dict(data))
+        except FormError as err:
+            raise ServiceError(str(err)) from err
+        problem = permission_problem(uow, task, user, form)
+        if problem:
+            _refuse(app, task, user, problem)
+        form = {**form, "completed_by": user.id}
+        instance = uow.session.get(ProcessInstance, task.instance_id)
+        uow.audit(actor_of(user), "task_completed", instance_id=instance.id, task=task.task_spec,
+                  subject=task.subject_ref, after={"human_task": task.id, "form": form})
+        task.status, task.completed_at, task.completed_by = "completed", uow.now(), user.id
+        uow.session.flush()
+        run_complete(app, uow, instance, task.task_guid, form)
+        uow.commit()
+        return {"task": task.id, "instance": instance.id, "instance_status": instance.status,
+                "outcome": instance.outcome}

@@ -1,0 +1,141 @@
+"""Starting processes, delivering messages between them, firing timers, and the final states."""
+from __future__ import annotations
+
+from collections import deque
+from datetime import timedelta
+from typing import Any, Mapping
+
+from sqlalchemy import select
+
+from workflows.app import App
+from workflows.audit import SYSTEM, Actor
+from workflows.db.models import Application, Exchange
+from workflows.db.process_models import ProcessInstance
+from workflows.engine.runner import Advance, EngineError
+from workflows.services import NotFound, ServiceError
+from workflows.uow import UnitOfWork
+
+FINAL_EXCHANGE_STATUS = {
+    "end_ineligible": "ineligible", "end_rejected": "rejected", "end_withdrawn": "withdrawn",
+    "end_not_matched": "not_matched", "end_closed_without_grant": "closed_without_grant",
+    "end_closed": "closed",
+}
+
+
+def on_process_completed(uow: UnitOfWork, instance: ProcessInstance) -> None:
+    """Record the final state of the subject when its process ends."""
+    if instance.subject_type == "exchange":
+        exchange = uow.session.get(Exchange, instance.subject_id)
+        status = FINAL_EXCHANGE_STATUS.get(instance.outcome or "", instance.outcome or "ended")
+        if exchange.cancelled and status == "closed_without_grant":
+            status = "cancelled"
+        uow.audit(SYSTEM, "exchange_status", instance_id=instance.id, subject=exchange.ref,
+                  before={"status": exchange.status}, after={"status": status})
+        exchange.status, exchange.outcome, exchange.closed_at = status, instance.outcome, uow.now()
+
+
+def instance_for(uow: UnitOfWork, subject_type: str, subject_id: int) -> ProcessInstance:
+    instance = uow.session.scalars(select(ProcessInstance).where(
+        ProcessInstance.subject_type == subject_type, ProcessInstance.subject_id == subject_id
+    ).order_by(ProcessInstance.id.desc())).first()
+    if instance is None:
+        raise NotFound(f"{subject_type} {subject_id} has no process")
+    return instance
+
+
+def _settle(app: App, uow: UnitOfWork, first: Advance) -> None:
+    """Deliver the messages a step sent to other instances, in the same transaction."""
+    queue = deque(first.outgoing)
+    while queue:
+        message = queue.popleft()
+        target = instance_for(uow, message.subject_type, message.subject_id)
+        queue.extend(app.engine.deliver(uow, target, message.name, message.payload).outgoing)
+
+
+def start(app: App, uow: UnitOfWork, process_id: str, subject_type: str, subject_id: int,
+          data: Mapping[str, Any], actor: Actor = SYSTEM) -> ProcessInstance:
+    result = app.engine.start(uow, process_id, subject_type, subject_id, data, actor)
+    _settle(app, uow, result)
+    return result.instance
+
+
+def deliver(app: App, uow: UnitOfWork, instance: ProcessInstance, name: str, payload: Mapping[str, Any]) -> None:
+    try:
+        _settle(app, uow, app.engine.deliver(uow, instance, name, payload))
+    except EngineError as err:
+        raise ServiceError(str(err)) from err
+
+
+def complete(app: App, uow: UnitOfWork, instance: ProcessInstance, task_guid: str, form: Mapping[str, Any]) -> None:
+    try:
+        _settle(app, uow, app.engine.complete(uow, instance, task_guid, form))
+    except EngineError as err:
+        raise ServiceError(str(err)) from err
+
+
+def fire_due_timers(app: App, limit: int = 10_000) -> int:
+    """Advance every instance whose next timer is due; one transaction per instance."""
+    fired = 0
+    while fired < limit:
+        with app.uow() as uow:
+            now = uow.now()
+            query = (select(ProcessInstance)
+                     .where(ProcessInstance.status.in_(("running",)), ProcessInstance.next_timer_at <= now)
+                     .order_by(ProcessInstance.next_timer_at, ProcessInstance.id).limit(1))
+            if uow.session.bind.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            instance = uow.session.scalars(query).first()
+            if instance is None:
+                return fired
+            _settle(app, uow, app.engine.fire_timers(uow, instance))
+            if instance.next_timer_at is not None and instance.next_timer_at <= now and instance.status == "running":
+                instance.next_timer_at = None  # a timer that did not fire must not spin the sweep
+            uow.commit()
+            fired += 1
+    return fired
+
+
+def advance_clock(app: App, delta: timedelta, step: timedelta = timedelta(days=1)) -> dict[str, Any]:
+    """Move the simulated clock forward, firing due timers as each step of time passes."""
+    if delta <= timedelta(0):
+        raise ServiceError("duration: must be positive")
+    fired = 0
+    remaining = delta
+    while remaining > timedelta(0):
+        hop = min(step, remaining)
+        with app.uow() as uow:
+            uow.clock.advance(hop)
+            uow.audit(SYSTEM, "clock_advanced", after={"by_seconds": hop.total_seconds(), "now": uow.now()})
+            uow.commit()
+        remaining -= hop
+        fired += fire_due_timers(app)
+    with app.uow() as uow:
+        return {"now": uow.now().isoformat(), "timers_fired": fired}
+
+
+def submit_application(app: App, uow: UnitOfWork, application: Application, actor: Actor = SYSTEM) -> ProcessInstance:
+    """A submitted application starts its process: `exchange` for visitors, `hosting` for hosts."""
+    if application.role == "host":
+        return start(app, uow, "hosting", "application", application.id, {
+            "application_id": application.id, "call_id": application.call_id,
+            "host_org_id": application.organisation_id, "host_partnership_id": application.partnership_id,
+            "subject_ref": f"HOST-{application.id:05d}",
+        }, actor)
+    from workflows.db.models import Call
+
+    call = uow.session.get(Call, application.call_id)
+    exchange = Exchange(
+        ref=f"EX-{application.id:06d}", call_id=application.call_id, visitor_application_id=application.id,
+        visitor_org_id=application.organisation_id, visitor_partnership_id=application.partnership_id,
+        format=application.format, status="submitted", created_at=uow.now(),
+    )
+    uow.session.add(exchange)
+    uow.session.flush()
+    uow.audit(actor, "application_submitted", subject=exchange.ref,
+              after={"application": application.id, "organisation": application.organisation_id})
+    return start(app, uow, "exchange", "exchange", exchange.id, {
+        "exchange_id": exchange.id, "exchange_ref": exchange.ref, "application_id": application.id,
+        "call_id": application.call_id, "visitor_org_id": application.organisation_id,
+        "visitor_partnership_id": application.partnership_id, "format": application.format,
+        "matching_deadline": call.matching_deadline.isoformat(),
+    }, actor)

@@ -1,0 +1,52 @@
+"""Read models for the CLI and the web: tasks, instances with their open tasks and history."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from workflows.db.process_models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
+from workflows.services import NotFound
+from workflows.uow import UnitOfWork
+
+
+def task_view(task: HumanTask) -> dict[str, Any]:
+    return {
+        "id": task.id, "task": task.task_spec, "name": task.name, "lane": task.lane, "role": task.role,
+        "partnership_id": task.partnership_id, "organisation_id": task.organisation_id,
+        "subject": task.subject_ref, "instance_id": task.instance_id, "assignee_id": task.assignee_id,
+        "due_at": task.due_at.isoformat() if task.due_at else None, "status": task.status,
+        "created_at": task.created_at.isoformat(),
+    }
+
+
+def instance_view(uow: UnitOfWork, instance_id: int, history_limit: int = 500) -> dict[str, Any]:
+    instance = uow.session.get(ProcessInstance, instance_id)
+    if instance is None:
+        raise NotFound(f"instance {instance_id} does not exist")
+    definition = uow.session.get(ProcessDefinition, instance.definition_id)
+    tasks = uow.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
+                                                        HumanTask.status == "open").order_by(HumanTask.id))
+    events = uow.session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id)
+                                 .order_by(AuditEvent.id).limit(history_limit))
+    return {
+        "id": instance.id, "process": instance.process_id, "version": definition.version,
+        "bpmn_sha256": definition.sha256, "subject": f"{instance.subject_type}:{instance.subject_id}",
+        "status": instance.status, "outcome": instance.outcome, "incident": instance.incident,
+        "next_timer_at": instance.next_timer_at.isoformat() if instance.next_timer_at else None,
+        "waiting_for": instance.waiting_messages, "data": _public_data(instance),
+        "open_tasks": [task_view(t) for t in tasks],
+        "history": [
+            {"id": e.id, "at": e.occurred_at.isoformat(), "actor": e.actor, "role": e.actor_role,
+             "action": e.action, "task": e.task, "before": e.data_before, "after": e.data_after}
+            for e in events
+        ],
+    }
+
+
+def _public_data(instance: ProcessInstance) -> dict[str, Any]:
+    """The data of the instance's most recent task, without the engine's own keys."""
+    tasks = (instance.state or {}).get("tasks", {})
+    latest = max(tasks.values(), key=lambda t: t.get("last_state_change", 0), default=None)
+    data = (latest or {}).get("data", {})
+    return {k: v for k, v in data.items() if not k.startswith("spiff_") and not k.endswith("_result")}
