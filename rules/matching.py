@@ -98,50 +98,79 @@ def _window(field: str, start: date, end: date) -> tuple[date, date]:
     return start, end
 
 
-def explain_fit(visitor: VisitorCandidate, host: HostOffer, rule_set: RuleSet) -> dict[str, Any]:
-    """Why a pair is feasible or not, and every component of its score."""
-    v_from, v_to = _window("visitor", visitor.date_from, visitor.date_to)
-    h_from, h_to = _window("host", host.date_from, host.date_to)
-    v_country = normalise_country("visitor.country", visitor.org.country)
-    h_country = normalise_country("host.country", host.org.country)
-    start, end = max(v_from, h_from), min(v_to, h_to)
+@dataclass(frozen=True)
+class _Side:
+    """One side of a pair, checked and normalised once (not once per pair)."""
+
+    app_id: int
+    org_id: int
+    country: str
+    start: date
+    end: date
+    sectors: frozenset[str]
+    region: str | None
+    wished: frozenset[str] = frozenset()
+    excluded: frozenset[int] = frozenset()
+
+
+def _visitor_side(v: VisitorCandidate) -> _Side:
+    start, end = _window("visitor", v.date_from, v.date_to)
+    wished = frozenset(normalise_country("wished_countries", c) for c in v.wished_countries)
+    return _Side(v.application_id, v.org.id, normalise_country("visitor.country", v.org.country), start, end,
+                 frozenset(v.sectors), v.org.region_category, wished, frozenset(v.excluded_hosts))
+
+
+def _host_side(h: HostOffer) -> _Side:
+    start, end = _window("host", h.date_from, h.date_to)
+    return _Side(h.application_id, h.org.id, normalise_country("host.country", h.org.country), start, end,
+                 frozenset(h.sectors), h.org.region_category)
+
+
+def _assess(v: _Side, h: _Side, rule_set: RuleSet, explain: bool) -> tuple[Decimal | None, dict[str, Any]]:
+    """The score of a pair (None when infeasible) and, when asked, its explanation."""
+    start, end = max(v.start, h.start), min(v.end, h.end)
     overlap = max(0, (end - start).days + 1)
     needed = rule_set.min_working_days + 2
-
-    infeasible: list[str] = []
-    if v_country == h_country:
-        infeasible.append("SAME_COUNTRY")
-    if visitor.org.id == host.org.id:
-        infeasible.append("SAME_ORGANISATION")
-    if host.application_id in visitor.excluded_hosts:
-        infeasible.append("HOST_EXCLUDED")
-    if overlap < needed:
-        infeasible.append("DATES_DO_NOT_OVERLAP")
-
-    shared, union = visitor.sectors & host.sectors, visitor.sectors | host.sectors
-    wished = frozenset(normalise_country("wished_countries", c) for c in visitor.wished_countries)
-    categories = (visitor.org.region_category, host.org.region_category)
-    crosses = (categories[0] in LESS_DEVELOPED and categories[1] in MORE_DEVELOPED) or (
-        categories[0] in MORE_DEVELOPED and categories[1] in LESS_DEVELOPED)
-    components = {
-        "sector": {"shared": shared, "visitor": visitor.sectors, "host": host.sectors,
-                   "points": _points(rule_set.match_weight_sector, len(shared), len(union))},
-        "country_wish": {"host_country": h_country, "wished": wished, "hit": h_country in wished,
-                         "points": _points(rule_set.match_weight_country_wish, int(h_country in wished), 1)},
-        "date_overlap": {"from": start if overlap else None, "to": end if overlap else None,
-                         "days": overlap, "visitor_days": (v_to - v_from).days + 1, "min_days": needed,
-                         "points": _points(rule_set.match_weight_date_overlap, overlap, (v_to - v_from).days + 1)},
-        "region_bonus": {"visitor": categories[0], "host": categories[1], "applies": crosses,
-                         "points": _points(rule_set.match_bonus_region_category, int(crosses), 1)},
+    infeasible = [code for code, failed in (
+        ("SAME_COUNTRY", v.country == h.country), ("SAME_ORGANISATION", v.org_id == h.org_id),
+        ("HOST_EXCLUDED", h.app_id in v.excluded), ("DATES_DO_NOT_OVERLAP", overlap < needed)) if failed]
+    if infeasible and not explain:
+        return None, {}
+    shared, union = v.sectors & h.sectors, v.sectors | h.sectors
+    wish_hit = h.country in v.wished
+    crosses = (v.region in LESS_DEVELOPED and h.region in MORE_DEVELOPED) or (
+        v.region in MORE_DEVELOPED and h.region in LESS_DEVELOPED)
+    wished_days = (v.end - v.start).days + 1
+    points = {
+        "sector": _points(rule_set.match_weight_sector, len(shared), len(union)),
+        "country_wish": _points(rule_set.match_weight_country_wish, int(wish_hit), 1),
+        "date_overlap": _points(rule_set.match_weight_date_overlap, overlap, wished_days),
+        "region_bonus": _points(rule_set.match_bonus_region_category, int(crosses), 1),
     }
-    score = sum((c["points"] for c in components.values()), Decimal("0.0000"))
-    return {"feasible": not infeasible, "infeasible": infeasible, "components": components,
-            "score": score if not infeasible else None, "rule_set_version": rule_set.version}
+    score = None if infeasible else sum(points.values(), Decimal("0.0000"))
+    if not explain:
+        return score, {}
+    components = {
+        "sector": {"shared": shared, "visitor": v.sectors, "host": h.sectors, "points": points["sector"]},
+        "country_wish": {"host_country": h.country, "wished": v.wished, "hit": wish_hit,
+                         "points": points["country_wish"]},
+        "date_overlap": {"from": start if overlap else None, "to": end if overlap else None, "days": overlap,
+                         "visitor_days": wished_days, "min_days": needed, "points": points["date_overlap"]},
+        "region_bonus": {"visitor": v.region, "host": h.region, "applies": crosses,
+                         "points": points["region_bonus"]},
+    }
+    return score, {"feasible": not infeasible, "infeasible": infeasible, "components": components,
+                   "score": score, "rule_set_version": rule_set.version}
+
+
+def explain_fit(visitor: VisitorCandidate, host: HostOffer, rule_set: RuleSet) -> dict[str, Any]:
+    """Why a pair is feasible or not, and every component of its score."""
+    return _assess(_visitor_side(visitor), _host_side(host), rule_set, explain=True)[1]
 
 
 def fit_score(visitor: VisitorCandidate, host: HostOffer, rule_set: RuleSet) -> Decimal | None:
     """The pair's fit score, or None when the pair is infeasible."""
-    return explain_fit(visitor, host, rule_set)["score"]
+    return _assess(_visitor_side(visitor), _host_side(host), rule_set, explain=False)[0]
 
 
 def _check_ids(kind: str, ids: Sequence[int]) -> None:
@@ -163,14 +192,15 @@ def propose_matches(
     for host in hosts:
         to_count(f"hosts[{host.application_id}].capacity", host.capacity)
 
-    fits = [[explain_fit(v, h, rule_set) for h in hosts] for v in visitors]
+    v_sides = [_visitor_side(v) for v in visitors]
+    h_sides = [_host_side(h) for h in hosts]
+    scores = [[_assess(v, h, rule_set, explain=False)[0] for h in h_sides] for v in v_sides]
     slots = [j for j, h in enumerate(hosts) for _ in range(min(h.capacity, len(visitors)))]
-    chosen: list[tuple[int, int]] = []
-    if visitors and slots:
-        chosen = _solve(fits, slots)
+    chosen = _solve(scores, slots) if visitors and slots else []
 
     proposals = tuple(
-        Proposal(visitors[i].application_id, hosts[j].application_id, fits[i][j]["score"], fits[i][j])
+        Proposal(v_sides[i].app_id, h_sides[j].app_id, scores[i][j],  # type: ignore[arg-type]
+                 _assess(v_sides[i], h_sides[j], rule_set, explain=True)[1])
         for i, j in chosen
     )
     matched = {p.visitor_application_id for p in proposals}
@@ -179,22 +209,22 @@ def propose_matches(
     return MatchResult(proposals, unmatched, total)
 
 
-def _solve(fits: list[list[dict[str, Any]]], slots: list[int]) -> list[tuple[int, int]]:
+def _solve(scores: list[list[Decimal | None]], slots: list[int]) -> list[tuple[int, int]]:
     """Solve the slot assignment; returns (visitor index, host index) pairs of feasible pairs only."""
     import numpy as np
     from scipy.optimize import linear_sum_assignment
 
-    rows = len(fits)
+    rows = len(scores)
     # Cost of a feasible pair: -(score in quanta * K + 1), so that score comes first and, among equal
-    # scores, more matched visitors (K exceeds any number of pairs). Infeasible = 0 = "not matched".
+    # scores, more matched visitors (K exceeds any number of pairs). Infeasible = 0 = "not matched",
+    # and such pairs are dropped from the answer below.
     k = rows + 1
-    units = [[int(f["score"] / SCORE_QUANTUM) * k + 1 if f["feasible"] else 0 for f in row] for row in fits]
-    largest = max((u for row in units for u in row), default=0)
+    units = np.array([[int(s / SCORE_QUANTUM) * k + 1 if s is not None else 0 for s in row] for row in scores],
+                     dtype=object)
+    largest = max((int(u) for u in units.flat), default=0)
     if largest * rows >= _FLOAT_EXACT:
         raise RuleInputError("rule_set", "the match weights are too large to score this many candidates")
-    cost = np.zeros((rows, len(slots)), dtype=np.float64)
-    for i, row in enumerate(units):
-        cost[i, :] = [-float(row[j]) for j in slots]
+    cost = -units.astype(np.float64)[:, slots]
     row_ind, col_ind = linear_sum_assignment(cost)
-    pairs = [(int(i), slots[int(c)]) for i, c in zip(row_ind, col_ind) if fits[i][slots[int(c)]]["feasible"]]
+    pairs = [(int(i), slots[int(c)]) for i, c in zip(row_ind, col_ind) if scores[i][slots[int(c)]] is not None]
     return sorted(pairs)

@@ -1,9 +1,11 @@
 """R-DUR: at least three working days, at most one month, the three activities."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rules.duration import add_months, check_duration
 from rules.errors import RuleInputError
@@ -90,3 +92,14 @@ def test_bad_input_is_refused_naming_the_field(kwargs, field):
     with pytest.raises(RuleInputError) as caught:
         check_duration(**args)
     assert caught.value.field == field
+
+
+@settings(max_examples=150, deadline=None)
+@given(arrive=st.dates(date(2000, 1, 1), date(2099, 11, 30)))
+def test_the_one_month_limit_is_exact_for_every_arrival_date(arrive):
+    latest = add_months(arrive, 1)
+    assert latest > arrive and (latest - arrive).days <= 31
+    assert latest.day == arrive.day or latest.day < arrive.day and (latest + timedelta(days=1)).day == 1
+    assert check_duration(arrive, latest, 3, ALL, "exchange_visit", RS).ok
+    longer = check_duration(arrive, latest + timedelta(days=1), 3, ALL, "exchange_visit", RS)
+    assert longer.codes == ["STAY_TOO_LONG"]
