@@ -20,6 +20,7 @@ import dataclasses
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 from rules.errors import RuleInputError
@@ -137,12 +138,12 @@ def _strings(name: str, values: object) -> list[str]:
 
 DEFAULT_VERSION = "2026.1"
 
-SHIPPED: Mapping[str, RuleSet] = {
+SHIPPED: Mapping[str, RuleSet] = MappingProxyType({
     "2025.1": RuleSet(
         version="2025.1", thresholds=_table("1000.00", "900.00"), default_threshold=Decimal("750.00")
     ),
     "2026.1": RuleSet(version="2026.1"),
-}
+})
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(RuleSet))
 
