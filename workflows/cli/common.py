@@ -37,7 +37,7 @@ def handle_errors(fn: F) -> F:
         except (OperationalError, ProgrammingError) as err:
             text = str(err.orig) if getattr(err, "orig", None) else str(err)
             if "no such table" in text or "does not exist" in text:
-                raise CliError("the database is not initialised: run `cxp init` first") from None
+                raise CliError(f"the database is not initialised or not upgraded ({text.splitlines()[0]}): run `cxp init`") from None
             raise CliError(f"database error: {text.splitlines()[0]}") from None
 
     return wrapper  # type: ignore[return-value]

@@ -164,6 +164,25 @@ class PaymentBatch(Base):
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class PaymentLine(Base):
+    """One claim in one batch; a claim is in at most one batch that the bank has not rejected."""
+
+    __tablename__ = "payment_lines"
+    __table_args__ = (UniqueConstraint("batch_id", "claim_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("payment_batches.id"), index=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    end_to_end_id: Mapped[str] = mapped_column(String(35))
+    amount: Mapped[Decimal] = mapped_column()
+    creditor_name: Mapped[str] = mapped_column(String(140))
+    iban: Mapped[str] = mapped_column(String(34))
+    bic: Mapped[str | None] = mapped_column(String(11))
+    status: Mapped[str] = mapped_column(String(20), default="batched")
+    reason_code: Mapped[str | None] = mapped_column(String(10))
+    reason_text: Mapped[str | None] = mapped_column(String(300))
+
+
 class BankFileImport(Base):
     """A bank answer (pain.002 / camt.054) imported once, recognised by its own message id."""
 

@@ -48,11 +48,9 @@ def _parse(xml: bytes, filename: str) -> dict[str, tuple[Any, dict[str, Any]]]:
 
 def _user_tasks(spec: Any) -> dict[str, dict[str, Any]]:
     """Lane and properties (partnership, due) of every user task of a spec."""
-    from SpiffWorkflow.bpmn.specs.defaults import UserTask
-
     found = {}
     for name, task_spec in spec.task_specs.items():
-        if isinstance(task_spec, UserTask):
+        if getattr(task_spec, "manual", False):
             props = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
             found[name] = {"lane": task_spec.lane or "", "label": task_spec.bpmn_name or name, **props}
     return found

@@ -84,7 +84,7 @@ class Engine:
                     if len(self._cache) > 512:
                         self._cache.pop(next(iter(self._cache)))
 
-            def after_rollback(session: Any) -> None:
+            def after_rollback(session: Any, _previous: Any = None) -> None:
                 for inst_id in session.info.pop("cxp_workflows", {}):
                     self._cache.pop(inst_id, None)
 
@@ -99,10 +99,10 @@ class Engine:
         now = uow.now()
         instance.state = spiff.dump_state(workflow)
         instance.updated_at = now
-        instance.next_timer_at = self._next_timer(workflow)
-        instance.waiting_messages = sorted(
-            {e.name for e in workflow.waiting_events() if e.event_type == "MessageEventDefinition"}
-        )
+        with spiff.using_clock(uow.now):
+            messages, timers = spiff.waiting(workflow)
+        instance.next_timer_at = min(timers) if timers else None
+        instance.waiting_messages = sorted(messages)
         if workflow.is_completed() and instance.status != "completed":
             instance.status = "completed"
             instance.completed_at = now
@@ -125,17 +125,6 @@ class Engine:
         main = [t for t in ends if t.task_spec.name not in ("end_reminder_sent", "end_overdue_escalated")]
         chosen = max(main or ends, key=lambda t: t.last_state_change, default=None)
         return chosen.task_spec.name if chosen else None
-
-    @staticmethod
-    def _next_timer(workflow: Any) -> datetime | None:
-        moments = []
-        for event in workflow.waiting_events():
-            if "Timer" in event.event_type and isinstance(event.value, str):
-                try:
-                    moments.append(spiff.timer_datetime(event.value))
-                except ValueError:
-                    continue
-        return min(moments) if moments else None
 
     def _project_human_tasks(self, uow: UnitOfWork, instance: ProcessInstance, workflow: Any) -> None:
         definition = self._definition(uow, instance)

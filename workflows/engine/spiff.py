@@ -130,12 +130,7 @@ def new_workflow(key: str, script_engine: PythonScriptEngine) -> BpmnWorkflow:
 
 def dump_state(workflow: BpmnWorkflow) -> dict[str, Any]:
     """The instance state as a JSON-able dict, without the spec."""
-    registry = _SERIALIZER.registry
-    registry._encoder_mode = True
-    try:
-        dct = _SERIALIZER.to_dict(workflow)
-    finally:
-        registry._encoder_mode = False
+    dct = _SERIALIZER.to_dict(workflow)
     dct[_SERIALIZER.VERSION_KEY] = _SERIALIZER.VERSION
     return dct
 
@@ -174,6 +169,39 @@ def send_message(workflow: BpmnWorkflow, name: str, payload: dict[str, Any]) -> 
     before = {t.id for t in workflow.get_tasks(state=TaskState.READY)}
     workflow.send_event(BpmnEvent(MessageEventDefinition(name), payload=payload))
     for task in workflow.get_tasks(state=TaskState.READY):
-        definition = getattr(task.task_spec, "event_definition", None)
-        if task.id not in before and getattr(definition, "name", None) == name:
+        if task.id not in before and getattr(task.task_spec, "event_definition", None) is not None:
             task.data.update(payload)
+
+
+TIMER_CLASSES = ("TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition")
+
+
+def waiting(workflow: BpmnWorkflow) -> tuple[set[str], list[datetime]]:
+    """Message names the instance waits for and the moments its pending timers fire.
+
+    Walks the WAITING catch tasks, including event-based gateways (whose events Spiff reports only
+    as one anonymous `MultipleEventDefinition`)."""
+    from SpiffWorkflow.util.task import TaskState
+
+    messages: set[str] = set()
+    timers: list[datetime] = []
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        if definition is None:
+            continue
+        for each in getattr(definition, "event_definitions", None) or [definition]:
+            kind = type(each).__name__
+            if kind == "MessageEventDefinition":
+                messages.add(each.name)
+            elif kind in TIMER_CLASSES:
+                if task.internal_data.get("event_value") is None:
+                    each.has_fired(task)  # evaluates and records when the timer fires
+                value = task.internal_data.get("event_value")
+                if isinstance(value, dict):
+                    value = value.get("next")
+                if isinstance(value, str):
+                    try:
+                        timers.append(timer_datetime(value))
+                    except ValueError:
+                        continue
+    return messages, timers

@@ -74,22 +74,24 @@ def complete(app: App, uow: UnitOfWork, instance: ProcessInstance, task_guid: st
 
 
 def fire_due_timers(app: App, limit: int = 10_000) -> int:
-    """Advance every instance whose next timer is due; one transaction per instance."""
+    """Advance every instance whose next timer is due (strictly past, as Spiff fires them); one
+    transaction per instance, each instance at most once per sweep."""
     fired = 0
+    swept: set[int] = set()
     while fired < limit:
         with app.uow() as uow:
-            now = uow.now()
             query = (select(ProcessInstance)
-                     .where(ProcessInstance.status.in_(("running",)), ProcessInstance.next_timer_at <= now)
+                     .where(ProcessInstance.status == "running", ProcessInstance.next_timer_at < uow.now())
                      .order_by(ProcessInstance.next_timer_at, ProcessInstance.id).limit(1))
+            if swept:
+                query = query.where(ProcessInstance.id.not_in(swept))
             if uow.session.bind.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             instance = uow.session.scalars(query).first()
             if instance is None:
                 return fired
+            swept.add(instance.id)
             _settle(app, uow, app.engine.fire_timers(uow, instance))
-            if instance.next_timer_at is not None and instance.next_timer_at <= now and instance.status == "running":
-                instance.next_timer_at = None  # a timer that did not fire must not spin the sweep
             uow.commit()
             fired += 1
     return fired

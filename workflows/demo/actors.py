@@ -1,0 +1,112 @@
+"""What the demo's people answer in each task, by the scenario of the exchange it belongs to."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from workflows.db.process_models import HumanTask
+from workflows.demo.data import BRUSSELS, Scenario
+
+REAL_IBAN = {"BE": "BE71096123456769", "DE": "DE89370400440532013000", "FR": "FR1420041010050500013M02606",
+             "NL": "NL91ABNA0417164300", "AT": "AT611904300234573201", "IT": "IT60X0542811101000000123456",
+             "ES": "ES9121000418450200051332"}
+
+
+def _sha(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _stay(facts: dict[str, Any], scenario: Scenario) -> tuple[date, date]:
+    """Arrive on a Sunday (or Monday for short stays) inside both parties' windows."""
+    start = max(facts["visitor_from"], facts["host_from"])
+    if scenario.kind == "short":
+        arrive = start + timedelta(days=(0 - start.weekday()) % 7)
+        return arrive, arrive + timedelta(days=4)
+    arrive = start + timedelta(days=(6 - start.weekday()) % 7)
+    return arrive, arrive + timedelta(days=6)
+
+
+def answer(task: HumanTask, scenario: Scenario, facts: dict[str, Any], now: datetime,
+           seen: dict[str, int]) -> dict[str, Any] | None:
+    """Form data for `task` today, or None when this person does not act yet."""
+    spec = task.task_spec
+    today = now.astimezone(BRUSSELS).date()
+    count = seen.get(spec, 0)
+    kind = scenario.kind
+    if spec == "prepare_call":
+        return {"confirm": True, "notes": "Budget and rule set 2026.1 checked."}
+    if spec == "approve_host":
+        return {"decision": "approve", "comment": "Offer is clear and matches the call's ecosystems."}
+    if spec == "assess_application":
+        if kind == "rejected":
+            return {"decision": "reject", "comment": "The motivation does not show a link to the call's topics."}
+        if kind in ("info", "withdrawn") and count == 0:
+            return {"decision": "request_info", "comment": "Please describe the three activities you plan."}
+        return {"decision": "approve", "comment": "Eligible and well motivated."}
+    if spec == "provide_information":
+        if kind == "withdrawn":
+            return None
+        return {"information": "We plan a joint learning event, B2B matchmaking and a study visit of two labs."}
+    if spec == "review_proposals":
+        return {"confirm": True, "drop_proposals": [], "comment": "Proposals reviewed."}
+    if spec == "visitor_accept_match":
+        return {"accept": True, "reason": None}
+    if spec == "host_accept_match":
+        if kind == "declined" and count == 0:
+            return {"accept": False, "reason": "Our lab is closed for renovation in those weeks."}
+        return {"accept": True, "reason": None}
+    if spec == "agree_commitment":
+        arrive, depart = _stay(facts, scenario)
+        return {"arrival": arrive.isoformat(), "departure": depart.isoformat(),
+                "agenda": "Day 1 joint learning event; day 2-3 B2B matchmaking; day 4-5 study visit.",
+                "activities": [{"kind": "joint_learning_event", "title": "Digital transformation training",
+                                "on": None},
+                               {"kind": "matchmaking", "title": "B2B meetings with host members", "on": None},
+                               {"kind": "study_visit", "title": "Visit of the host's pilot lines", "on": None}]}
+    if spec.startswith("sign_commitment"):
+        return {"signed": True, "signatory_name": task.name.split(":")[0][:60] or "Signatory"}
+    if spec == "host_consent_extension":
+        return {"consent": True, "comment": "Happy to host one more week."}
+    if spec == "decide_extension":
+        return {"approve": True, "comment": "Within one month; no extra grant above the cap."}
+    if spec == "submit_evidence":
+        return _evidence(task, scenario, facts, today)
+    if spec == "validate_evidence":
+        if kind == "correction" and count == 0:
+            return {"decision": "return", "comment": "The attendance certificate is not signed by the host."}
+        return {"decision": "accept", "comment": "Evidence complete."}
+    if spec == "approve_payment":
+        return {"decision": "approve", "comment": None}
+    if spec == "correct_bank_details":
+        return {"iban": REAL_IBAN.get(facts["visitor_country"], REAL_IBAN["BE"]), "bic": None,
+                "account_holder": facts["visitor_name"]}
+    if spec == "verify_bank_details":
+        return {"verified": True, "comment": "Checked against the bank's confirmation letter."}
+    return None
+
+
+def _evidence(task: HumanTask, scenario: Scenario, facts: dict[str, Any], today: date) -> dict[str, Any] | None:
+    due = task.due_at.astimezone(BRUSSELS).date() if task.due_at else today
+    if scenario.kind == "late" and today <= due:
+        return None
+    if scenario.kind != "late" and today < facts["departure"] + timedelta(days=3):
+        return None
+    last = facts["cancelled_on"] or facts["departure"]
+    days = [facts["arrival"] + timedelta(days=i) for i in range(1, (last - facts["arrival"]).days)]
+    attended = [d.isoformat() for d in days if d.weekday() < 5] or [facts["arrival"].isoformat()]
+    return {
+        "attended_days": attended,
+        "documents": [
+            {"kind": "attendance_certificate", "filename": "attendance.pdf", "sha256": _sha(task.subject_ref or ""),
+             "size": 182_331},
+            {"kind": "boarding_pass", "filename": "boarding-pass.pdf", "sha256": _sha("bp" + str(task.id)),
+             "size": 94_120},
+            {"kind": "invoice", "filename": "hotel-invoice.pdf", "sha256": _sha("inv" + str(task.id)), "size": 51_002},
+        ],
+        "activities_done": ["joint_learning_event", "matchmaking", "study_visit"],
+        "feedback_rating": 5 if scenario.kind == "normal" else 4,
+        "feedback_comment": "Very useful exchange; two follow-up projects agreed.",
+        "matchmaking_meetings": 6, "travel_costs": None, "accommodation_costs": None, "subsistence_costs": None,
+    }
