@@ -125,8 +125,16 @@ class Run:
         self._settle()
 
     def send(self, message: str, **payload: Any) -> None:
-        """Deliver a message as the engine does (raises WorkflowException if nobody waits for it)."""
+        """Deliver a message as the engine does (raises WorkflowException if nobody waits for it).
+
+        Like ``workflows.engine.spiff.send_message``, the payload is stored in the message variable
+        and also put flat in the data of the catching task.
+        """
+        before = {t.id for t in self.workflow.get_tasks(state=TaskState.READY)}
         self.workflow.send_event(BpmnEvent(MessageEventDefinition(message), payload=payload))
+        for task in self.workflow.get_tasks(state=TaskState.READY):
+            if task.id not in before and getattr(task.task_spec, "event_definition", None) is not None:
+                task.data.update(payload)
         self._settle()
 
     def wait(self, clock: Clock, **delta: float) -> None:

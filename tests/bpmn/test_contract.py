@@ -22,7 +22,7 @@ CONTRACT = {
             "assess_application": ("Officer", VP, None),
             "provide_information": ("Visitor", VP, "info_deadline"),
             "visitor_accept_match": ("Visitor", VP, None),
-            "host_accept_match": ("Host", 'match["host_partnership_id"]', None),
+            "host_accept_match": ("Host", "match['host_partnership_id']", None),
             "agree_commitment": ("Visitor", VP, None),
             "sign_commitment_visitor": ("Visitor", VP, None),
             "sign_commitment_host": ("Host", HP, None),

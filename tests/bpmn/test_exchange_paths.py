@@ -20,7 +20,7 @@ def start(clock: Clock, **answers) -> Run:
     script = {
         "check_eligibility": {"eligible": True, "eligibility_reasons": []},
         "request_information": lambda: {"info_deadline": clock.iso(days=14)},
-        "record_match_answers": {"match_accepted": True, "host_partnership_id": HOST_P},
+        "record_match_answers": {"match_accepted": True},
         "check_commitment": {"commitment_ok": True, "commitment_reasons": []},
         "start_visit": lambda: {"visit_end": clock.iso(days=5)},
         "apply_extension": lambda: {"visit_end": clock.iso(days=7)},
@@ -61,10 +61,10 @@ def approve(run: Run) -> None:
     assert run.waiting_for == ["Matching deadline passed", "match_proposed"]
 
 
-def propose_match(run: Run) -> None:
-    run.send("match_proposed", host_partnership_id=HOST_P, host_org_id=5, proposal_id=6)
+def propose_match(run: Run, host_partnership: int = HOST_P) -> None:
+    run.send("match_proposed", host_partnership_id=host_partnership, host_org_id=5, proposal_id=6)
     assert run.offered == ["host_accept_match", "visitor_accept_match"]
-    assert run.assignment("host_accept_match") == {"lane": "Host", "partnership": HOST_P}
+    assert run.assignment("host_accept_match") == {"lane": "Host", "partnership": host_partnership}
     assert run.assignment("visitor_accept_match") == {"lane": "Visitor", "partnership": VISITOR_P}
 
 
@@ -214,7 +214,7 @@ def test_no_match_by_the_deadline_ends_not_matched(clock):
 def test_declined_match_returns_to_matching_and_a_new_proposal_can_be_accepted(clock):
     run = start(clock, record_match_answers=[
         {"match_accepted": False},
-        {"match_accepted": True, "host_partnership_id": HOST_P},
+        {"match_accepted": True},
     ])
     approve(run)
     propose_match(run)
@@ -223,8 +223,13 @@ def test_declined_match_returns_to_matching_and_a_new_proposal_can_be_accepted(c
     assert run.offered == []
     assert run.waiting_for == ["Matching deadline passed", "match_proposed"]
 
-    accept_match(run)
+    propose_match(run, host_partnership=33)      # another host, from another partnership
+    run.complete("host_accept_match", accept=True)
+    run.complete("visitor_accept_match", accept=True)
+    assert run.offered == ["agree_commitment"]
     assert run.calls().count("record_match_answers") == 2
+    run.complete("agree_commitment", **form("agree_commitment"))
+    assert run.assignment("sign_commitment_host") == {"lane": "Host", "partnership": 33}
 
 
 def test_invalid_commitment_is_agreed_again(clock):
