@@ -315,12 +315,12 @@ class Layout:
         for r in range(ranks):
             col_x.append(x)
             x += widths[r] + gaps[r]
-        self.pool = (px, py, x - gaps[-1] + PAD_X - px, 0)
+        width = x - gaps[-1] + PAD_X - px
         y = py
         for lane in self.lanes:
             lane.y = y
             y += lane.height
-        self.pool = (px, py, self.pool[2], y - py)
+        self.pool = (px, py, width, y - py)
         for node in plain:
             lane = self.lanes[node.lane]
             node.x = col_x[node.rank] + (widths[node.rank] - node.w) / 2
@@ -353,7 +353,7 @@ class Layout:
 
     def route(self) -> None:
         channel_use: dict[tuple[int, int], int] = {}
-        gap_use: dict[int, int] = {}
+        gap_use: dict[tuple[int, str], int] = {}   # (column, source) -> track in the gap after it
         ports: dict[tuple[float, float], set[bool]] = {}   # attachment point -> kinds (back or not)
 
         def shared(points, back):
@@ -378,6 +378,7 @@ class Layout:
             flow.waypoints = simplify(points)
 
     def _forward_options(self, a: Node, b: Node, gap_use: dict) -> list:
+        """Candidate routes of a forward flow, best first (the least crossing one wins)."""
         options = []
         if a.host:   # boundary event: leave through the bottom
             host = self.nodes[a.host]
@@ -406,9 +407,10 @@ class Layout:
         return options
 
     def _back_options(self, a: Node, b: Node, channel_use: dict) -> list:
+        """Routes of a loop: out of the source, along a channel under a row, into the target."""
         options = []
         rows = {(a.lane, a.row), (b.lane, b.row)}
-        # Rows between the two, top to bottom, then the two rows themselves first.
+        # A channel under the lower of the two rows first, then under the other one.
         ordered = sorted(rows, key=lambda lr: self.lanes[lr[0]].y + lr[1] * ROW_H, reverse=True)
         for lane_index, row in ordered:
             use = channel_use.get((lane_index, row), 0)
