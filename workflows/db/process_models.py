@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -143,7 +144,9 @@ class OutboxMessage(Base):
 
 
 class PaymentBatch(Base):
-    """A SEPA credit-transfer batch of one partnership."""
+    """A SEPA credit-transfer batch of one partnership: everything its pain.001 file is made of is
+    stored here and in its lines (the debtor account too), so the file can be rebuilt byte for byte
+    and checked against `file_sha256`. Statuses: created → released → settled."""
 
     __tablename__ = "payment_batches"
 
@@ -159,16 +162,26 @@ class PaymentBatch(Base):
     file_path: Mapped[str | None] = mapped_column(String(400))
     file_sha256: Mapped[str | None] = mapped_column(String(64))
     summary_path: Mapped[str | None] = mapped_column(String(400))
+    summary_sha256: Mapped[str | None] = mapped_column(String(64))
+    debtor_name: Mapped[str | None] = mapped_column(String(140))
+    debtor_iban: Mapped[str | None] = mapped_column(String(34))
+    debtor_bic: Mapped[str | None] = mapped_column(String(11))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     released_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class PaymentLine(Base):
     """One claim in one batch; a claim is in at most one batch that the bank has not rejected."""
 
     __tablename__ = "payment_lines"
-    __table_args__ = (UniqueConstraint("batch_id", "claim_id"),)
+    __table_args__ = (
+        UniqueConstraint("batch_id", "claim_id"),
+        # Exactly once, enforced by the database: a claim has at most one line the bank has not rejected.
+        Index("uq_payment_lines_open_claim", "claim_id", unique=True,
+              sqlite_where=text("status != 'rejected'"), postgresql_where=text("status != 'rejected'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("payment_batches.id"), index=True)
@@ -178,6 +191,7 @@ class PaymentLine(Base):
     creditor_name: Mapped[str] = mapped_column(String(140))
     iban: Mapped[str] = mapped_column(String(34))
     bic: Mapped[str | None] = mapped_column(String(11))
+    remittance: Mapped[str | None] = mapped_column(String(140))
     status: Mapped[str] = mapped_column(String(20), default="batched")
     reason_code: Mapped[str | None] = mapped_column(String(10))
     reason_text: Mapped[str | None] = mapped_column(String(300))
@@ -194,6 +208,8 @@ class BankFileImport(Base):
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime())
     content: Mapped[bytes] = mapped_column(LargeBinary)
+    source: Mapped[str | None] = mapped_column(String(200))
+    original_msg_id: Mapped[str | None] = mapped_column(String(35))
 
 
 class ClockState(Base):
