@@ -67,34 +67,6 @@ class Clock:
         monkeypatch.setattr(timer_module, "datetime", ClockDateTime)
 
 
-def parallel_join_ignoring_cancelled_iterations(self, my_task) -> bool:
-    """``ParallelGateway._check_threshold_unstructured`` of SpiffWorkflow 3.2.0, fixed for loops.
-
-    In 3.2.0 a join re-entered by a loop also counts the join instances of earlier iterations that
-    were cancelled when that iteration's last branch arrived; their parents are completed tasks of an
-    input, so the join fires as soon as the *other* branch completes. In the exchange process a
-    declined match loops back, and the next proposal's join fires after the first answer whenever
-    the sides answer in the other order. The only change: cancelled instances are skipped.
-    """
-    tasks = my_task.workflow.get_tasks(spec_name=self.name)
-    waiting_inputs = set(self.inputs)
-
-    def remove_ancestor(task):
-        if task.task_spec in waiting_inputs:
-            waiting_inputs.remove(task.task_spec)
-        elif task.parent is not None:
-            remove_ancestor(task.parent)
-
-    for task in tasks:
-        if task.is_descendant_of(my_task):
-            remove_ancestor(task)
-        elif my_task.is_descendant_of(task) or task.has_state(TaskState.CANCELLED):
-            continue
-        elif task.parent.state == TaskState.COMPLETED and task.parent.task_spec in waiting_inputs:
-            waiting_inputs.remove(task.parent.task_spec)
-    return len(waiting_inputs) == 0
-
-
 class ScriptedEngine(PythonScriptEngine):
     """Answers service tasks from a script: operation -> answer, or a list of successive answers.
 

@@ -6,7 +6,7 @@ from SpiffWorkflow.exceptions import WorkflowException
 
 from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
 
-from tests.bpmn.harness import CERTIFICATE, GOOD_FORMS, Clock, Run, parallel_join_ignoring_cancelled_iterations
+from tests.bpmn.harness import CERTIFICATE, GOOD_FORMS, Clock, Run
 
 VISITOR_P, HOST_P = 11, 22
 SIGNATURES = [
@@ -253,14 +253,19 @@ def answer_two_proposals_in_turned_order(run: Run) -> None:
 @pytest.mark.xfail(
     strict=True,
     reason="SpiffWorkflow 3.2.0 ParallelGateway counts cancelled join instances of earlier loop iterations; "
-    "the engine must use harness.parallel_join_ignoring_cancelled_iterations (see bpmn/README.md)",
+    "the engine installs workflows.engine.spiff._parallel_join_per_iteration (see bpmn/README.md)",
 )
-def test_second_proposal_answered_host_first_waits_for_the_visitor_with_stock_spiffworkflow(clock):
+def test_second_proposal_answered_host_first_waits_for_the_visitor_with_stock_spiffworkflow(clock, monkeypatch):
+    from workflows.engine.spiff import STOCK_PARALLEL_JOIN
+
+    monkeypatch.setattr(ParallelGateway, "_check_threshold_unstructured", STOCK_PARALLEL_JOIN)
     answer_two_proposals_in_turned_order(start(clock, record_match_answers=[{"match_accepted": False}, {"match_accepted": True}]))
 
 
-def test_second_proposal_answered_host_first_waits_for_the_visitor_with_the_fixed_join(clock, monkeypatch):
-    monkeypatch.setattr(ParallelGateway, "_check_threshold_unstructured", parallel_join_ignoring_cancelled_iterations)
+def test_second_proposal_answered_host_first_waits_for_the_visitor_with_the_engines_join(clock, monkeypatch):
+    from workflows.engine.spiff import _parallel_join_per_iteration
+
+    monkeypatch.setattr(ParallelGateway, "_check_threshold_unstructured", _parallel_join_per_iteration)
     answer_two_proposals_in_turned_order(start(clock, record_match_answers=[{"match_accepted": False}, {"match_accepted": True}]))
 
 

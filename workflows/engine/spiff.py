@@ -13,7 +13,7 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 # --- the injected clock -------------------------------------------------------------------------
@@ -77,7 +77,7 @@ class ServiceBindingEngine(PythonScriptEngine):
 # --- parsing ----------------------------------------------------------------------------------------
 def parse_bpmn(xml: bytes, filename: str) -> SpiffBpmnParser:
     """Parse (and validate against the BPMN XSD) one BPMN document."""
-    parser = SpiffBpmnParser()
+    parser = SpiffBpmnParser(validator=VALIDATOR)
     parser.add_bpmn_str(xml, filename)
     return parser
 
@@ -205,3 +205,51 @@ def waiting(workflow: BpmnWorkflow) -> tuple[set[str], list[datetime]]:
                     except ValueError:
                         continue
     return messages, timers
+
+
+# --- a fix for SpiffWorkflow 3.2.0's parallel join inside a loop -------------------------------------
+# `ParallelGateway._check_threshold_unstructured` also counts the join instances of earlier loop
+# iterations (cancelled when that iteration's join fired), so after a declined match — which loops back
+# to the two parallel answers — the next join fired after the first answer whenever the sides answered
+# in the other order. The fix: when a completed instance of this join is an ancestor of the task (we
+# are in a later iteration), only join instances below the most recent such ancestor count; the first
+# iteration is judged exactly as 3.2.0 does. (bpmn/README.md; tests/bpmn and tests/workflows.)
+from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway as _ParallelGateway  # noqa: E402
+
+STOCK_PARALLEL_JOIN = _ParallelGateway._check_threshold_unstructured
+
+
+def _depth(task: Any) -> int:
+    depth = 0
+    while task.parent is not None:
+        task, depth = task.parent, depth + 1
+    return depth
+
+
+def _parallel_join_per_iteration(self: Any, my_task: Any) -> bool:
+    from SpiffWorkflow.util.task import TaskState
+
+    tasks = my_task.workflow.get_tasks(spec_name=self.name)
+    fired_before = [t for t in tasks if t.has_state(TaskState.COMPLETED) and my_task.is_descendant_of(t)]
+    iteration = max(fired_before, key=_depth) if fired_before else None
+    waiting_inputs = set(self.inputs)
+
+    def remove_ancestor(task: Any) -> None:
+        if task.task_spec in waiting_inputs:
+            waiting_inputs.remove(task.task_spec)
+        elif task.parent is not None:
+            remove_ancestor(task.parent)
+
+    for task in tasks:
+        if iteration is not None and not task.is_descendant_of(iteration):
+            continue  # a join instance of an earlier iteration
+        if task.is_descendant_of(my_task):
+            remove_ancestor(task)
+        elif my_task.is_descendant_of(task):
+            continue
+        elif task.parent.state == TaskState.COMPLETED and task.parent.task_spec in waiting_inputs:
+            waiting_inputs.remove(task.parent.task_spec)
+    return len(waiting_inputs) == 0
+
+
+_ParallelGateway._check_threshold_unstructured = _parallel_join_per_iteration

@@ -1,0 +1,46 @@
+# One command to run the product on SQLite with demo data, one to run every test.
+VENV   ?= .venv
+PYTHON ?= python3
+PY      = $(VENV)/bin/python
+CXP     = $(VENV)/bin/cxp
+DEMO_DB = sqlite:///var/demo.db
+
+.PHONY: install run test bench lint-bpmn clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed
+
+## run: install, then generate the demo programme on a fresh SQLite file (var/demo.db) and drive it
+run: install
+	rm -f var/demo.db var/demo.db-wal var/demo.db-shm
+	rm -rf var/files
+	$(CXP) init --db $(DEMO_DB)
+	$(CXP) demo --db $(DEMO_DB)
+	$(CXP) audit verify --db $(DEMO_DB)
+	@echo ""
+	@echo "Explore it:  export CXP_DATABASE_URL=$(DEMO_DB)"
+	@echo "             $(CXP) instance show 2      # an exchange: state, open tasks, history"
+	@echo "             $(CXP) tasks --role officer # the officers' inbox"
+
+## test: install, then run every test (SQLite, and PostgreSQL where it answers; bpmnlint)
+test: install
+	$(PY) -m pytest -q -p no:cacheprovider
+
+## bench: the speed figures, as JSON
+bench: install
+	$(PY) -m benchmarks
+
+lint-bpmn: node_modules/.installed
+	npx --no-install bpmnlint bpmn/*.bpmn
+
+clean:
+	rm -rf $(VENV) node_modules var .pytest_cache

@@ -1,0 +1,122 @@
+"""Lifecycle throughput: exchanges driven from submission to `end_closed` per second.
+
+*persisted*: through the product's own services (forms validated, permissions and R-4EYES checked,
+rules applied, claims and audit events written, instance state saved after every step).
+*in memory*: the same BPMN, the same user-task data, messages and timers, run by SpiffWorkflow alone
+with canned service results and no persistence — the raw engine we are measured against.
+"""
+from __future__ import annotations
+
+import time
+import tracemalloc
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from workflows.demo.data import BRUSSELS
+
+START = datetime(2027, 1, 4, 9, 0, tzinfo=BRUSSELS)
+ARRIVE, DEPART = date(2027, 3, 7), date(2027, 3, 13)
+
+FORMS: list[tuple[str, dict[str, Any]]] = [
+    ("assess_application", {"decision": "approve", "comment": "ok"}),
+    ("@match_proposed", {}),
+    ("visitor_accept_match", {"accept": True, "reason": None}),
+    ("host_accept_match", {"accept": True, "reason": None}),
+    ("agree_commitment", {"arrival": ARRIVE.isoformat(), "departure": DEPART.isoformat(), "agenda": "Agenda",
+                          "activities": [{"kind": k, "title": k, "on": None}
+                                         for k in ("joint_learning_event", "matchmaking", "study_visit")]}),
+    ("sign_commitment_visitor", {"signed": True, "signatory_name": "V"}),
+    ("sign_commitment_host", {"signed": True, "signatory_name": "H"}),
+    ("sign_commitment_visitor_officer", {"signed": True, "signatory_name": "O1"}),
+    ("sign_commitment_host_officer", {"signed": True, "signatory_name": "O2"}),
+    ("@visit_ends", {}),
+    ("submit_evidence", {"attended_days": [(ARRIVE + timedelta(days=d)).isoformat() for d in range(1, 6)],
+                         "documents": [{"kind": "attendance_certificate", "filename": "a.pdf", "sha256": "a" * 64,
+                                        "size": 1000}],
+                         "activities_done": ["matchmaking"], "feedback_rating": 5}),
+    ("validate_evidence", {"decision": "accept", "comment": "ok"}),
+    ("approve_payment", {"decision": "approve", "comment": None}),
+    ("@payment_confirmed", {}),
+]
+
+CANNED = {
+    "check_eligibility": {"eligible": True, "eligibility_reasons": []},
+    "record_match_answers": {"match_accepted": True},
+    "check_commitment": {"commitment_ok": True, "arrival": ARRIVE.isoformat(), "departure": DEPART.isoformat()},
+    "start_visit": {"visit_end": datetime(2027, 3, 13, 18, tzinfo=BRUSSELS).isoformat()},
+    "open_evidence_window": {"evidence_due_at": datetime(2027, 3, 28, 18, tzinfo=BRUSSELS).isoformat(),
+                             "evidence_reminder_at": datetime(2027, 3, 23, 18, tzinfo=BRUSSELS).isoformat()},
+    "compute_working_days": {"working_days": 5},
+    "compute_grant": {"grant_zero": False, "grant_amount": "1100.00"},
+    "commit_budget": {"budget_ok": True},
+    "register_for_matching": {"matching_deadline": datetime(2027, 5, 1, tzinfo=timezone.utc).isoformat()},
+}
+
+
+def in_memory(n: int) -> dict[str, Any]:
+    """SpiffWorkflow alone: parse once, then run n instances through the same steps."""
+    from SpiffWorkflow.util.task import TaskState
+
+    from workflows.engine import spiff
+
+    parser = spiff.parse_bpmn((Path(spiff.__file__).resolve().parents[2] / "bpmn" / "exchange.bpmn").read_bytes(),
+                              "exchange.bpmn")
+    spec, subprocess_specs = parser.get_spec("exchange"), parser.get_subprocess_specs("exchange")
+    now = [START]
+    started = time.perf_counter()
+    for i in range(n):
+        engine = spiff.ServiceBindingEngine()
+        engine.dispatch = lambda task, name, params: dict(CANNED.get(name, {}))
+        wf = spiff.BpmnWorkflow(spec, subprocess_specs, script_engine=engine)
+        for task in wf.get_tasks():
+            task.data.update({"exchange_id": i, "visitor_partnership_id": 1, "host_partnership_id": 1,
+                              "matching_deadline": CANNED["register_for_matching"]["matching_deadline"]})
+        with spiff.using_clock(lambda: now[0]):
+            wf.do_engine_steps()
+            for step, form in FORMS:
+                if step == "@visit_ends":
+                    saved = now[0]
+                    now[0] = datetime(2027, 3, 14, 9, tzinfo=BRUSSELS)
+                    wf.refresh_timers()
+                    wf.do_engine_steps()
+                    now[0] = saved
+                elif step.startswith("@"):
+                    spiff.send_message(wf, step[1:], {"proposal_id": 1, "host_partnership_id": 1})
+                    wf.do_engine_steps()
+                else:
+                    task = next(t for t in wf.get_tasks(state=TaskState.READY, manual=True)
+                                if t.task_spec.name == step)
+                    task.data.update(form)
+                    task.data[step] = dict(form)
+                    task.run()
+                    wf.do_engine_steps()
+        assert wf.is_completed(), "in-memory run did not reach the end"
+    elapsed = time.perf_counter() - started
+    return {"exchanges": n, "seconds": round(elapsed, 3), "per_second": round(n / elapsed, 2)}
+
+
+def persisted(database_url: str, n: int, files_dir: Path) -> dict[str, Any]:
+    """The product: n exchanges through its services on a fresh database."""
+    from benchmarks.programme import Programme
+
+    programme = Programme(database_url, files_dir)
+    started = time.perf_counter()
+    programme.run(n, FORMS)
+    elapsed = time.perf_counter() - started
+    return {"exchanges": n, "seconds": round(elapsed, 3), "per_second": round(n / elapsed, 2),
+            "closed": programme.closed(), "audit_ok": programme.audit_ok()}
+
+
+def measure(fn: Any, *args: Any) -> dict[str, Any]:
+    tracemalloc.start()
+    try:
+        result = fn(*args)
+        result["peak_mb"] = round(tracemalloc.get_traced_memory()[1] / 2**20, 1)
+    finally:
+        tracemalloc.stop()
+    return result
+
+
+__all__ = ["in_memory", "persisted", "measure", "Decimal"]

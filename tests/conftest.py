@@ -1,0 +1,65 @@
+"""Shared fixtures: a real database per test (SQLite file, and PostgreSQL when it answers)."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+POSTGRES_URL = os.environ.get("CXP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+_pg_state: dict[str, object] = {}
+
+
+def _postgres_admin_engine():  # type: ignore[no-untyped-def]
+    """An engine on the server's maintenance DB, or None (with the reason remembered) when none answers."""
+    if "engine" in _pg_state or "error" in _pg_state:
+        return _pg_state.get("engine")
+    from sqlalchemy import create_engine, text
+
+    try:
+        engine = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        _pg_state["engine"] = engine
+    except Exception as err:  # no server, wrong URL, no driver
+        _pg_state["error"] = f"PostgreSQL does not answer at {POSTGRES_URL}: {type(err).__name__}"
+    return _pg_state.get("engine")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[no-untyped-def]
+    """A fresh, empty database: a SQLite file, or a new PostgreSQL database dropped afterwards."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/cxp.db"
+    admin = _postgres_admin_engine()
+    if admin is None:
+        pytest.skip(str(_pg_state["error"]))
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    name = f"cxp_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    request.addfinalizer(lambda: _drop(admin, name))
+    return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop(admin, name: str) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """An initialised application (schema, rule sets, processes) on a fresh database."""
+    monkeypatch.setenv("CXP_FILES_DIR", str(tmp_path / "files"))
+    from workflows.app import App
+    from workflows.services.setup import init_database
+    from workflows.settings import Settings
+
+    application = App(Settings(database_url=database_url, files_dir=tmp_path / "files"))
+    init_database(application)
+    yield application
+    application.close()
