@@ -1,0 +1,171 @@
+"""The bank's answers to released payment batches: pain.002 status reports and camt.054 debit
+notifications. A claim becomes paid only when the bank confirms the debit (camt.054, booked); a
+rejection (pain.002 RJCT with AC01, AC04, AM05..., or a returned transfer) sends the claim back to its
+exchange process for a bank-details correction.
+
+A bank file is applied completely, once, or not at all: one transaction; a file that is malformed,
+answers a payment we did not send (or did not release), repeats an answer already recorded, reports
+another amount, or was imported before (same MsgId or same bytes) is refused with a sentence saying
+why, and changes nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from reports.bankfiles import BankFile, BankFileError, PaymentStatus, parse_bank_file
+from workflows.app import App
+from workflows.audit import SYSTEM
+from workflows.db.models import Claim, ClaimStatus, Exchange
+from workflows.db.process_models import BankFileImport, PaymentBatch, PaymentLine
+from workflows.services import ServiceError
+from workflows.services.lifecycle import deliver, instance_for
+from workflows.services.payment_files import SETTLED
+from workflows.uow import UnitOfWork
+
+MAX_BANK_FILE_BYTES = 20 * 1024 * 1024
+AWAITING = ("batched", "accepted")  # line statuses the bank may still answer
+
+
+def import_status(app: App, data: bytes, source: str = "bank file") -> dict[str, Any]:
+    """Apply a pain.002 or camt.054 once; return what it said (counts per outcome, exchanges)."""
+    if len(data) > MAX_BANK_FILE_BYTES:
+        raise ServiceError(f"{source}: {len(data):,} bytes is more than a bank file may have "
+                           f"({MAX_BANK_FILE_BYTES:,}); refused")
+    try:
+        bank_file = parse_bank_file(data)
+    except BankFileError as err:
+        raise ServiceError(f"{source}: {err}; nothing was imported") from err
+    with app.uow() as uow:
+        _refuse_repeat(uow, bank_file, source)
+        batch = _original_batch(uow, bank_file, source)
+        outcome: dict[str, Any] = {"kind": bank_file.kind, "message_id": bank_file.message_id,
+                                   "answers_batch": batch.msg_id if batch else None, "accepted": 0,
+                                   "rejected": 0, "executed": 0, "pending": 0, "paid": [], "returned": [],
+                                   "warnings": []}
+        touched: set[int] = set()
+        for status in _statuses(uow, bank_file, batch, source):
+            outcome[status.status] += 1
+            if status.status == "pending":
+                continue
+            line = _line_for(uow, status, batch, source)
+            touched.add(line.batch_id)
+            _apply(app, uow, line, status, outcome)
+        _settle(uow, touched)
+        uow.session.add(BankFileImport(kind=bank_file.kind, message_id=bank_file.message_id[:60],
+                                       sha256=bank_file.sha256, imported_at=uow.now(), content=data,
+                                       source=source[:200], original_msg_id=(batch.msg_id if batch else None)))
+        uow.audit(SYSTEM, "bank_file_imported", subject=f"bank:{bank_file.message_id}"[:60], after={
+            k: outcome[k] for k in ("kind", "answers_batch", "accepted", "rejected", "executed", "pending")})
+        try:
+            uow.commit()
+        except IntegrityError:  # the same file imported at the same moment by someone else
+            raise ServiceError(f"{source}: already imported (message {bank_file.message_id}); nothing changed") from None
+        return outcome
+
+
+def _refuse_repeat(uow: UnitOfWork, bank_file: BankFile, source: str) -> None:
+    seen = uow.session.scalars(select(BankFileImport).where(
+        (BankFileImport.message_id == bank_file.message_id) | (BankFileImport.sha256 == bank_file.sha256))).first()
+    if seen is not None:
+        same = "the same file" if seen.sha256 == bank_file.sha256 else f"a file with the same message id {seen.message_id}"
+        raise ServiceError(f"{source}: already imported: {same} was imported on {seen.imported_at:%Y-%m-%d %H:%M} UTC"
+                           f"{f' from {seen.source}' if seen.source else ''}; nothing changed")
+
+
+def _original_batch(uow: UnitOfWork, bank_file: BankFile, source: str) -> PaymentBatch | None:
+    """The batch a file says it answers (pain.002 always names it; camt.054 may)."""
+    original = bank_file.original_msg_id
+    if not original:
+        return None
+    batch = uow.session.scalars(select(PaymentBatch).where(PaymentBatch.msg_id == original)).first()
+    if batch is None:
+        raise ServiceError(f"{source}: it answers payment message {original}, which is none of our payment "
+                           "batches; nothing was imported")
+    if batch.status == "created":
+        raise ServiceError(f"{source}: it answers batch {original}, which has not been released to the bank; "
+                           "nothing was imported")
+    return batch
+
+
+def _statuses(uow: UnitOfWork, bank_file: BankFile, batch: PaymentBatch | None, source: str) -> list[PaymentStatus]:
+    """The per-payment answers; a pain.002 that only answers for the whole group applies to every line."""
+    if bank_file.statuses:
+        return list(bank_file.statuses)
+    group = bank_file.group_status
+    if batch is None or group not in ("accepted", "rejected"):
+        raise ServiceError(f"{source}: the file answers no payment of ours; nothing was imported")
+    lines = uow.session.scalars(select(PaymentLine).where(PaymentLine.batch_id == batch.id,
+                                                          PaymentLine.status.in_(AWAITING)))
+    template = PaymentStatus("", group, bank_file.group_reason_code, bank_file.group_reason_text, None)
+    return [replace(template, end_to_end_id=line.end_to_end_id) for line in lines]
+
+
+def _line_for(uow: UnitOfWork, status: PaymentStatus, batch: PaymentBatch | None, source: str) -> PaymentLine:
+    ref = status.end_to_end_id
+    query = select(PaymentLine).join(PaymentBatch).where(PaymentLine.end_to_end_id == ref,
+                                                         PaymentBatch.status != "created")
+    if batch is not None:
+        query = query.where(PaymentLine.batch_id == batch.id)
+    lines = list(uow.session.scalars(query.order_by(PaymentLine.id.desc())))
+    line = next((l for l in lines if l.status in AWAITING), lines[0] if lines else None)
+    where = f"batch {batch.msg_id}" if batch else "any released payment batch"
+    if line is None:
+        raise ServiceError(f"{source}: {ref} is not in {where}; nothing was imported")
+    if line.status not in AWAITING:
+        raise ServiceError(f"{source}: the bank says {ref} was {status.status}, but it is already recorded as "
+                           f"{line.status}; nothing was imported")
+    if status.amount is not None and status.amount != line.amount:
+        raise ServiceError(f"{source}: the bank reports EUR {status.amount} for {ref}, but the batch line is "
+                           f"EUR {line.amount:.2f}; nothing was imported")
+    return line
+
+
+def _apply(app: App, uow: UnitOfWork, line: PaymentLine, status: PaymentStatus, outcome: dict[str, Any]) -> None:
+    claim = uow.session.get(Claim, line.claim_id)
+    exchange = uow.session.get(Exchange, claim.exchange_id)
+    if status.status == "accepted":
+        line.status = "accepted"
+        return
+    if status.status == "rejected":
+        line.status, line.reason_code = "rejected", status.reason_code
+        line.reason_text = (status.reason_text or status.reason_code or "rejected by the bank")[:300]
+        claim.status, claim.status_reason, claim.batch_id = ClaimStatus.REJECTED, line.reason_text, None
+        uow.audit(SYSTEM, "payment_rejected", subject=exchange.ref,
+                  after={"code": status.reason_code, "reason": line.reason_text, "amount": line.amount})
+        outcome["returned"].append({"exchange": exchange.ref, "code": status.reason_code, "reason": line.reason_text})
+        _tell_process(app, uow, exchange, "payment_rejected", {
+            "rejection_code": status.reason_code or "RJCT", "rejection_reason": line.reason_text}, outcome)
+        return
+    line.status = "executed"
+    claim.status, claim.paid_at = ClaimStatus.PAID, uow.now()
+    uow.audit(SYSTEM, "payment_executed", subject=exchange.ref, after={"amount": line.amount})
+    outcome["paid"].append(exchange.ref)
+    _tell_process(app, uow, exchange, "payment_confirmed", {
+        "paid_amount": str(line.amount), "paid_on": uow.now().date().isoformat()}, outcome)
+
+
+def _tell_process(app: App, uow: UnitOfWork, exchange: Exchange, message: str, payload: dict[str, Any],
+                  outcome: dict[str, Any]) -> None:
+    """Move the exchange process on; the bank's answer is recorded even if the process cannot take it."""
+    try:
+        with uow.session.begin_nested():
+            deliver(app, uow, instance_for(uow, "exchange", exchange.id), message, payload)
+    except ServiceError as err:
+        uow.audit(SYSTEM, "process_not_notified", subject=exchange.ref, after={"message": message, "problem": str(err)})
+        outcome["warnings"].append(f"{exchange.ref}: {err}")
+
+
+def _settle(uow: UnitOfWork, batch_ids: set[int]) -> None:
+    """A batch whose every line the bank executed or rejected is settled."""
+    for batch_id in sorted(batch_ids):
+        uow.session.flush()
+        open_lines = uow.session.scalars(select(PaymentLine.id).where(
+            PaymentLine.batch_id == batch_id, PaymentLine.status.in_(AWAITING)).limit(1)).first()
+        if open_lines is None:
+            batch = uow.session.get(PaymentBatch, batch_id)
+            batch.status, batch.settled_at = SETTLED, uow.now()
+            uow.audit(SYSTEM, "batch_settled", subject=f"batch:{batch.msg_id}")
