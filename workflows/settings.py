@@ -27,7 +27,9 @@ class Settings(BaseSettings):
     smtp_start_tls: bool = False
     mail_sender: str = "ClusterXchange <noreply@clusterxchange.local>"
     finance_email: str = "finance@clusterxchange.local"
-    payment_batch_cron: str = "0 6 * * 1"
+    payment_batch_cron: str = Field("0 6 * * 1", description="payment-batch schedule, in `timezone`")
+    timers_every_minutes: int = Field(5, ge=1, description="timers flow: fire due BPMN timers")
+    outbox_every_minutes: int = Field(2, ge=1, description="outbox flow: deliver queued emails")
 
     @model_validator(mode="after")
     def _no_default_secrets_in_production(self) -> "Settings":

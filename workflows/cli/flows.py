@@ -1,0 +1,113 @@
+"""`cxp flows ...`: the scheduled jobs of SPEC §6.
+
+    cxp flows run payment-batch|timers|outbox [--partnership P] [--no-prefect] [--db URL] [--json]
+    cxp flows serve [--check] [--json]
+
+`run` runs one flow now, as a Prefect flow run (against `PREFECT_API_URL`, or a temporary local
+Prefect server when none is set — which takes several seconds to start); `--no-prefect` runs the same
+job in this process without Prefect. `serve` serves every flow on its schedule (payment-batch:
+`CXP_PAYMENT_BATCH_CRON`, default Mondays 06:00, in `CXP_TIMEZONE`); `--check` only prints them.
+Prefect is imported only by these commands.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Optional
+
+import typer
+
+from workflows.cli.common import app_for, handle_errors
+from workflows.cli.errors import CliError, echo_json
+from workflows.flows import FLOW_NAMES
+
+app = typer.Typer(no_args_is_help=True)
+
+DbOption = typer.Option(None, "--db", help="database URL (default: CXP_DATABASE_URL or sqlite:///var/cxp.db)")
+JsonOption = typer.Option(False, "--json", help="print one JSON document")
+
+
+def _quiet_prefect() -> None:
+    """No analytics and no banner; Prefect's own logs go to stderr, never into --json output."""
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+def _print_result(name: str, result: dict[str, Any]) -> None:
+    if name == "payment-batch":
+        for b in result["batches"]:
+            typer.echo(f"batch {b['batch']} ({b['partnership']}): {b['n_tx']} transfers, EUR {b['control_sum']}, "
+                       f"executes {b['execution_date']}")
+        for path in result["files"]:
+            typer.echo(f"wrote {path}")
+        for h in result["held"]:
+            typer.echo(f"held {h['exchange']}: {h['reason']}")
+        for path in result["recovered_files"]:
+            typer.echo(f"restored {path}")
+        for e in result["errors"]:
+            typer.echo(f"not made for {e['partnership']}: {e['error']}", err=True)
+        if not result["batches"]:
+            typer.echo("no claims were due for payment")
+    elif name == "timers":
+        typer.echo(f"{result['timers_fired']} timer(s) fired")
+    else:
+        typer.echo(f"{len(result['sent'])} email(s) sent, {len(result['retrying'])} to retry, "
+                   f"{len(result['failed'])} failed, {result['waiting']} waiting")
+        for r in result["retrying"] + result["failed"]:
+            typer.echo(f"  outbox {r['id']} ({r['template']}): {r['status']} after {r['attempts']} attempt(s): "
+                       f"{r['error']}", err=True)
+
+
+@app.command("run")
+@handle_errors
+def run(name: str = typer.Argument(..., help="payment-batch | timers | outbox"),
+        partnership: Optional[str] = typer.Option(None, "--partnership", help="payment-batch: only this one"),
+        no_prefect: bool = typer.Option(False, "--no-prefect", help="run the job here, without Prefect"),
+        db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+    """Run one scheduled job now."""
+    if name not in FLOW_NAMES:
+        raise CliError(f"NAME: {name!r} is not a flow here (flows: {', '.join(FLOW_NAMES)})")
+    if partnership and name != "payment-batch":
+        raise CliError("--partnership: only the payment-batch flow takes a partnership")
+    if no_prefect:
+        from workflows.flows.jobs import run_job
+
+        result = run_job(name, app_for(db), partnership)
+    else:
+        if db:
+            os.environ["CXP_DATABASE_URL"] = db  # the flow reads its settings; the URL is no flow parameter
+        _quiet_prefect()
+        from workflows.flows.definitions import FLOWS
+
+        flow = FLOWS[name]
+        result = flow(partnership) if partnership else flow()
+    if json_out:
+        echo_json({"flow": name, "orchestrated_by_prefect": not no_prefect, **result})
+    else:
+        _print_result(name, result)
+    if name == "payment-batch" and result["errors"]:
+        raise typer.Exit(1)
+
+
+@app.command("serve")
+@handle_errors
+def serve(check: bool = typer.Option(False, "--check", help="print the schedules and exit"),
+          json_out: bool = JsonOption) -> None:
+    """Serve every flow on its schedule with Prefect, until interrupted."""
+    _quiet_prefect()
+    from workflows.flows.definitions import describe, serve_all
+    from workflows.settings import Settings
+
+    try:
+        settings = Settings()
+        plan = describe(settings)
+    except ValueError as err:  # a cron string or time zone Prefect does not accept
+        raise CliError(f"schedule: {err}") from None
+    if check:
+        if json_out:
+            echo_json({"deployments": plan})
+        else:
+            for row in plan:
+                when = f"cron '{row['cron']}'" if row["cron"] else f"every {row['every_seconds']:.0f} s"
+                typer.echo(f"{row['flow']}: {when} ({row['timezone']})")
+        return
+    serve_all(settings)

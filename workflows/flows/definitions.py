@@ -1,0 +1,129 @@
+"""The Prefect 3 flows of SPEC §6 and their schedules.
+
+Flows are thin: each is a handful of task runs calling the same service functions as the CLI — the
+payment batch of 10,000 claims is three task runs for one partnership (restore files, list the
+partnerships, make the batch), not one per claim. Retries are declared on the tasks; they are safe
+because every step is idempotent (a batch never takes a claim twice; the outbox never resends a
+delivered row). Expected refusals (`ServiceError`) are results, not retried failures.
+
+The database comes from the settings (`CXP_DATABASE_URL`), never from a flow parameter, so that no
+connection string is stored in Prefect's own database.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Callable
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from workflows.flows.jobs import current_app
+from workflows.services import ServiceError
+from workflows.settings import Settings
+
+
+@task(name="recover-payment-files", retries=2, retry_delay_seconds=10, cache_policy=NO_CACHE)
+def recover_payment_files() -> list[str]:
+    """Rebuild the files of committed batches that a crash left missing (checked by SHA-256)."""
+    from workflows.services.payment_files import recover_files
+
+    return recover_files(current_app())
+
+
+@task(name="list-partnerships", retries=2, retry_delay_seconds=10, cache_policy=NO_CACHE)
+def list_partnerships() -> list[str]:
+    from workflows.services.payments import partnership_codes
+
+    return partnership_codes(current_app())
+
+
+@task(name="create-batch", task_run_name="create-batch-{partnership}", retries=2, retry_delay_seconds=30,
+      cache_policy=NO_CACHE)
+def create_partnership_batch(partnership: str) -> dict[str, Any]:
+    """One partnership's batch; a refusal (e.g. a bad debtor account) is returned as `error`."""
+    from workflows.services.payments import create_batch
+
+    try:
+        return create_batch(current_app(), partnership)
+    except ServiceError as err:
+        return {"partnership": partnership, "batch": None, "files": [], "held": [], "error": str(err)}
+
+
+@flow(name="payment-batch", description="One SEPA payment batch per partnership (SPEC §6).")
+def payment_batch_flow(partnership: str | None = None) -> dict[str, Any]:
+    from workflows.services.payments import summarise
+
+    recovered = recover_payment_files()
+    codes = [partnership] if partnership else list_partnerships()
+    results = [create_partnership_batch(code) for code in codes]  # one after the other: one writer
+    errors = [{"partnership": r["partnership"], "error": r["error"]} for r in results if r.get("error")]
+    return summarise([r for r in results if not r.get("error")], recovered, errors)
+
+
+@task(name="fire-due-timers", retries=2, retry_delay_seconds=10, cache_policy=NO_CACHE)
+def fire_due_timers() -> int:
+    from workflows.services.lifecycle import fire_due_timers as fire
+
+    return fire(current_app())
+
+
+@flow(name="timers", description="Fire the BPMN timers that are due (SPEC §6).")
+def timers_flow() -> dict[str, Any]:
+    return {"timers_fired": fire_due_timers()}
+
+
+@task(name="deliver-outbox", cache_policy=NO_CACHE)
+def deliver_outbox() -> dict[str, Any]:
+    """Send due emails; failures are rescheduled per row (back-off), so the task itself is not retried."""
+    from workflows.services.outbox_delivery import deliver_pending
+
+    return deliver_pending(current_app())
+
+
+@flow(name="outbox", description="Deliver the queued emails with retries and back-off (SPEC §9).")
+def outbox_flow() -> dict[str, Any]:
+    recovered = recover_payment_files()
+    return {**deliver_outbox(), "recovered_files": recovered}
+
+
+FLOWS: dict[str, Callable[..., dict[str, Any]]] = {
+    "payment-batch": payment_batch_flow, "timers": timers_flow, "outbox": outbox_flow,
+}
+
+
+def schedules(settings: Settings) -> dict[str, Any]:
+    """The schedule of each flow, from the settings."""
+    from prefect.schedules import Cron, Interval
+
+    return {
+        "payment-batch": Cron(settings.payment_batch_cron, timezone=settings.timezone),
+        "timers": Interval(timedelta(minutes=settings.timers_every_minutes), timezone=settings.timezone),
+        "outbox": Interval(timedelta(minutes=settings.outbox_every_minutes), timezone=settings.timezone),
+    }
+
+
+def deployments(settings: Settings) -> list[Any]:
+    """One deployment per flow with its schedule, for `serve`."""
+    plan = schedules(settings)
+    return [FLOWS[name].to_deployment(name=name, schedules=[plan[name]], tags=["clusterxchange"])
+            for name in FLOWS]
+
+
+def describe(settings: Settings) -> list[dict[str, Any]]:
+    """What `cxp flows serve` serves: each deployment as built, with its schedule and time zone."""
+    rows = []
+    for deployment in deployments(settings):
+        schedule = deployment.schedules[0].schedule
+        interval = getattr(schedule, "interval", None)
+        rows.append({"flow": deployment.name, "entrypoint": deployment.entrypoint,
+                     "cron": getattr(schedule, "cron", None),
+                     "every_seconds": interval.total_seconds() if interval else None,
+                     "timezone": schedule.timezone})
+    return rows
+
+
+def serve_all(settings: Settings) -> None:
+    """Serve every flow on its schedule until interrupted (Prefect's `serve`)."""
+    from prefect import serve
+
+    serve(*deployments(settings))

@@ -1,0 +1,53 @@
+"""The scheduled jobs as plain functions: the same service calls the Prefect flows make.
+
+The database and the files folder come from the settings (`CXP_DATABASE_URL`, `CXP_FILES_DIR`), read
+afresh for each run so that a long-running `cxp flows serve` picks up the environment it was given.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from workflows.app import App
+from workflows.settings import Settings
+
+_apps: dict[tuple[str, str], App] = {}
+
+
+def current_app() -> App:
+    """One App (engine, sessions) per database URL and files folder, for the life of the process."""
+    settings = Settings()
+    key = (settings.database_url, str(settings.files_dir))
+    if key not in _apps:
+        _apps[key] = App(settings)
+    return _apps[key]
+
+
+def payment_batch(app: App, partnership: str | None = None) -> dict[str, Any]:
+    from workflows.services.payments import run_payment_batches
+
+    return run_payment_batches(app, partnership)
+
+
+def timers(app: App) -> dict[str, Any]:
+    from workflows.services.lifecycle import fire_due_timers
+
+    return {"timers_fired": fire_due_timers(app)}
+
+
+def outbox(app: App) -> dict[str, Any]:
+    from workflows.services.outbox_delivery import deliver_pending
+    from workflows.services.payment_files import recover_files
+
+    recovered = recover_files(app)  # the batch emails attach files that a crash may have left unwritten
+    return {**deliver_pending(app), "recovered_files": recovered}
+
+
+def run_job(name: str, app: App, partnership: str | None = None) -> dict[str, Any]:
+    """Run one job now, in this process, without Prefect."""
+    if name == "payment-batch":
+        return payment_batch(app, partnership)
+    if name == "timers":
+        return timers(app)
+    if name == "outbox":
+        return outbox(app)
+    raise KeyError(name)
