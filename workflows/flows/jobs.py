@@ -10,13 +10,13 @@ from typing import Any
 from workflows.app import App
 from workflows.settings import Settings
 
-_apps: dict[tuple[str, str], App] = {}
+_apps: dict[str, App] = {}
 
 
 def current_app() -> App:
-    """One App (engine, sessions) per database URL and files folder, for the life of the process."""
+    """One App (engine, sessions) per configuration, kept for the life of the process."""
     settings = Settings()
-    key = (settings.database_url, str(settings.files_dir))
+    key = settings.model_dump_json()
     if key not in _apps:
         _apps[key] = App(settings)
     return _apps[key]
