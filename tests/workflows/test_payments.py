@@ -266,3 +266,28 @@ def test_the_batch_list_says_what_the_bank_did_with_each_batch(app, five):
     assert (listed["batch"], listed["status"], listed["n_tx"], listed["lines"]) == (batch, "created", 5, {"batched": 5})
     assert [t["exchange"] for t in detail["transfers"]] == five
     assert list_batches(app, status="settled") == []
+
+
+def test_two_runs_at_the_same_moment_put_each_claim_in_one_batch(app):
+    import threading
+
+    seed_approved_claims(app, 200, partnership_code="CXP-NORTH")
+    outcomes: list[object] = []
+
+    def run() -> None:
+        try:
+            outcomes.append(create_batch(app, "CXP-NORTH")["n_tx"])
+        except Exception as err:  # noqa: BLE001 - SQLite may refuse the second writer; nothing is written then
+            outcomes.append(type(err).__name__)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert 200 in outcomes and len(outcomes) == 2
+    with app.uow() as uow:
+        per_claim = uow.session.execute(select(PaymentLine.claim_id, func.count()).group_by(PaymentLine.claim_id)).all()
+    assert len(per_claim) == 200 and {n for _, n in per_claim} == {1}
+    assert count(app, PaymentBatch) == 1
