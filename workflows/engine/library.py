@@ -91,14 +91,21 @@ class ProcessLibrary:
         return loaded
 
     def deploy(self, session: Session, now: datetime) -> list[LoadedDefinition]:
-        """Store every BPMN file version not stored yet; make the files' versions current."""
-        deployed = []
+        """Store every BPMN file version not stored yet; make the files' versions current.
+
+        Every file is parsed and checked before anything is stored or remembered, so that a refused
+        file leaves neither rows nor remembered specs of the files sorted before it."""
+        parsed = []
         for path in sorted(self.bpmn_dir.glob("*.bpmn")):
             xml = path.read_bytes()
-            sha = hashlib.sha256(xml).hexdigest()
             specs = _parse(xml, path.name)
-            for process_id, (spec, subprocess_specs) in specs.items():
+            for spec, _subprocess_specs in specs.values():
                 check_bindings(spec, path.name)
+            parsed.append((path, xml, specs))
+        deployed = []
+        for path, xml, specs in parsed:
+            sha = hashlib.sha256(xml).hexdigest()
+            for process_id, (spec, subprocess_specs) in specs.items():
                 key = f"{sha}:{process_id}" if len(specs) > 1 else sha
                 row = session.scalars(select(ProcessDefinition).where(ProcessDefinition.sha256 == key)).first()
                 if row is None:
@@ -112,7 +119,10 @@ class ProcessLibrary:
                     session.add(row)
                     session.flush()
                     deployed.append(row)
-                self._current[process_id] = self._by_id.get(row.id) or self._remember(row, spec, subprocess_specs)
+                    # a new row may reuse the id of a row rolled back earlier: never trust the memory
+                    self._current[process_id] = self._remember(row, spec, subprocess_specs)
+                else:
+                    self._current[process_id] = self._by_id.get(row.id) or self._remember(row, spec, subprocess_specs)
         return [self._by_id[row.id] for row in deployed]
 
     def current(self, session: Session, process_id: str) -> LoadedDefinition:
