@@ -206,7 +206,8 @@ class Engine:
             with spiff.using_clock(uow.now):
                 workflow.refresh_timers()
                 workflow.do_engine_steps()
-            if instance.status == "incident":
+            # a step that still failed elsewhere (a side branch) keeps the incident open until retried
+            if instance.status == "incident" and not any(True for _ in spiff.error_tasks(workflow)):
                 instance.status = "running"
                 instance.incident = None
         except Exception as err:  # WorkflowTaskException and anything a service raised
@@ -217,11 +218,14 @@ class Engine:
         return result
 
     def _open_incident(self, uow: UnitOfWork, instance: ProcessInstance, workflow: Any, err: Exception) -> None:
+        from SpiffWorkflow.exceptions import SpiffWorkflowException
+
         failed = next(iter(spiff.error_tasks(workflow)), None)
         cause = err.__cause__ or getattr(err, "error", None) or err
         incident = {
             "task": failed.task_spec.name if failed else None,
-            "error": f"{type(cause).__name__}: {cause}" if cause is not err else str(err),
+            # Spiff's own exceptions already name the error type; anything a service raised is named here
+            "error": str(err) if isinstance(cause, SpiffWorkflowException) else f"{type(cause).__name__}: {cause}",
             "at": uow.now().isoformat(),
         }
         log.warning("incident on instance %s: %s", instance.id, incident)
