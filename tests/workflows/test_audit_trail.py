@@ -1,0 +1,97 @@
+"""R-AUDIT: the hash chain verifies after real work, names the first event that was changed or removed,
+and the database itself refuses to change or delete an event."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import DBAPIError
+
+from tests.workflows.builders import Programme, programme  # noqa: F401
+from workflows import audit
+from workflows.app import App
+from workflows.db.process_models import AuditEvent
+
+
+def verify(app: App) -> audit.VerifyResult:
+    with app.uow() as uow:
+        return audit.verify(uow.session)
+
+
+def event_ids(app: App) -> list[int]:
+    with app.uow() as uow:
+        return list(uow.session.scalars(select(AuditEvent.id).order_by(AuditEvent.id)))
+
+
+def drop_append_only_guard(app: App) -> None:
+    """What someone with direct database access would have to do first."""
+    with app.db.begin() as conn:
+        if app.db.dialect.name == "sqlite":
+            conn.exec_driver_sql("DROP TRIGGER audit_events_no_update")
+            conn.exec_driver_sql("DROP TRIGGER audit_events_no_delete")
+        else:
+            conn.exec_driver_sql("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only")
+
+
+@pytest.fixture
+def worked(programme: Programme) -> Programme:  # noqa: F811
+    """An exchange driven up to its signed commitment, with some sixty events in the trail."""
+    return programme.submit_visitor_application().assessed().matched().committed()
+
+
+def test_the_chain_verifies_after_a_run(worked: Programme) -> None:
+    result = verify(worked.app)
+    ids = event_ids(worked.app)
+    assert result.ok and result.events == len(ids) > 40
+    assert result.to_dict() == {"ok": True, "events": len(ids)}
+    with worked.app.uow() as uow:
+        links = [(e.prev_hash, e.hash) for e in uow.session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+    assert links[0][0] == audit.GENESIS
+    assert all(prev == links[i][1] for i, (prev, _) in enumerate(links[1:]))
+
+
+def test_the_database_refuses_to_change_or_delete_an_event(worked: Programme) -> None:
+    target = event_ids(worked.app)[10]
+    with worked.app.uow() as uow:
+        with pytest.raises(DBAPIError, match="append-only"):
+            uow.session.execute(update(AuditEvent).where(AuditEvent.id == target).values(actor="mallory"))
+    with worked.app.uow() as uow:
+        with pytest.raises(DBAPIError, match="append-only"):
+            uow.session.execute(delete(AuditEvent).where(AuditEvent.id == target))
+    assert verify(worked.app).ok
+    assert target in event_ids(worked.app)
+
+
+def test_a_changed_event_is_named(worked: Programme) -> None:
+    ids = event_ids(worked.app)
+    target = ids[len(ids) // 2]
+    drop_append_only_guard(worked.app)
+    with worked.app.uow() as uow:
+        uow.session.execute(update(AuditEvent).where(AuditEvent.id == target).values(data_after={"amount": "9999.00"}))
+        uow.commit()
+    result = verify(worked.app)
+    assert (result.ok, result.first_bad_event) == (False, target)
+    assert result.problem == "its content was changed after it was written"
+    assert result.to_dict()["first_bad_event"] == target
+
+
+def test_a_removed_event_is_named_by_the_one_after_it(worked: Programme) -> None:
+    ids = event_ids(worked.app)
+    target = ids[len(ids) // 2]
+    drop_append_only_guard(worked.app)
+    with worked.app.uow() as uow:
+        uow.session.execute(delete(AuditEvent).where(AuditEvent.id == target))
+        uow.commit()
+    result = verify(worked.app)
+    assert (result.ok, result.first_bad_event) == (False, ids[ids.index(target) + 1])
+    assert result.problem == "the event before it was removed, inserted or changed"
+
+
+def test_removing_the_newest_events_is_noticed_too(worked: Programme) -> None:
+    ids = event_ids(worked.app)
+    drop_append_only_guard(worked.app)
+    with worked.app.uow() as uow:
+        uow.session.execute(delete(AuditEvent).where(AuditEvent.id.in_(ids[-3:])))
+        uow.commit()
+    result = verify(worked.app)
+    assert (result.ok, result.first_bad_event) == (False, ids[-4])
+    assert result.problem == "events after it were removed"
