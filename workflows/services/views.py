@@ -45,8 +45,22 @@ def instance_view(uow: UnitOfWork, instance_id: int, history_limit: int = 500) -
 
 
 def _public_data(instance: ProcessInstance) -> dict[str, Any]:
-    """The data of the instance's most recent task, without the engine's own keys."""
+    """The data of the instance's most recent task, without the engine's own keys.
+
+    Spiff stores a task's data as a delta to its parent's, so it is rebuilt from the root down."""
     tasks = (instance.state or {}).get("tasks", {})
     latest = max(tasks.values(), key=lambda t: t.get("last_state_change", 0), default=None)
-    data = (latest or {}).get("data", {})
+    chain = []
+    while latest is not None:
+        chain.append(latest)
+        latest = tasks.get(latest.get("parent") or "")
+    data: dict[str, Any] = {}
+    for task in reversed(chain):
+        delta = task.get("delta")
+        if delta and task.get("parent"):
+            data.update(delta.get("updates", {}))
+            for key in delta.get("deletions", []):
+                data.pop(key, None)
+        else:
+            data = dict(task.get("data", {}))
     return {k: v for k, v in data.items() if not k.startswith("spiff_") and not k.endswith("_result")}
