@@ -5,34 +5,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
-import resource
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-
-def _child(queue: Any, fn: Callable[..., dict], args: tuple) -> None:
-    try:
-        result = fn(*args)
-        result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    except BaseException as err:  # reported in the JSON, never a hang
-        import traceback
-
-        result = {"error": f"{type(err).__name__}: {err}", "traceback": traceback.format_exc()[-2000:]}
-    queue.put(result)
-
-
-def isolated(fn: Callable[..., dict], *args: Any) -> dict:
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    process = ctx.Process(target=_child, args=(queue, fn, args))
-    process.start()
-    result = queue.get()
-    process.join()
-    return result
+from benchmarks.isolation import isolated
 
 
 def postgres_url() -> str | None:

@@ -34,7 +34,7 @@ class Programme:
                             debtor_bic=None, country="BE")
             host = Organisation(legal_id="AT-HOST", legal_name="Host Cluster Vienna", org_type="cluster_organisation",
                                 cluster_member=True, country="AT", city="Vienna", latitude=48.2, longitude=16.37,
-                                sectors=["digital"], contact_email="host@example.org", partnership=None)
+                                sectors=["digital"], contact_email="host@example.org")
             uow.session.add_all([p, host])
             uow.session.flush()
             host.partnership_id = p.id

@@ -41,12 +41,14 @@ def check_eligibility(ctx: ServiceContext, data: Mapping[str, Any]) -> dict[str,
 
 @service("notify_ineligible")
 def notify_ineligible(ctx: ServiceContext, data: Mapping[str, Any]) -> None:
-    _visitor_mail(ctx, data, "application_ineligible", "1", reasons=data.get("eligibility_reasons", []))
+    reasons = [r.get("message") or r.get("code") for r in data.get("eligibility_reasons", [])]
+    _visitor_mail(ctx, data, "application_ineligible", "1", reasons=reasons)
 
 
 @service("notify_rejected")
 def notify_rejected(ctx: ServiceContext, data: Mapping[str, Any]) -> None:
-    _visitor_mail(ctx, data, "application_rejected", "1", comment=_form(data, "assess_application").get("comment"))
+    _visitor_mail(ctx, data, "application_rejected", "1", reason=_form(data, "assess_application").get("comment"),
+                  decided_on=ctx.now().date().isoformat())
 
 
 @service("request_information")
@@ -55,13 +57,14 @@ def request_information(ctx: ServiceContext, data: Mapping[str, Any]) -> dict[st
     deadline = end_of_day(ctx.now().astimezone(BRUSSELS).date() + timedelta(days=rule_set.info_request_days))
     ctx.programme.set_exchange_status(data["exchange_id"], "information_requested")
     _visitor_mail(ctx, data, "information_requested", deadline,
-                  question=_form(data, "assess_application").get("comment"), deadline=deadline)
+                  requested=[_form(data, "assess_application").get("comment") or "more information"],
+                  due_date=deadline[:10])
     return {"info_deadline": deadline}
 
 
 @service("notify_withdrawn")
 def notify_withdrawn(ctx: ServiceContext, data: Mapping[str, Any]) -> None:
-    _visitor_mail(ctx, data, "application_withdrawn", "1")
+    _visitor_mail(ctx, data, "application_withdrawn", "1", withdrawn_on=ctx.now().date().isoformat())
 
 
 @service("register_for_matching")
@@ -150,13 +153,17 @@ def open_evidence_window(ctx: ServiceContext, data: Mapping[str, Any]) -> dict[s
 
 @service("send_evidence_reminder")
 def send_evidence_reminder(ctx: ServiceContext, data: Mapping[str, Any]) -> None:
-    _visitor_mail(ctx, data, "evidence_reminder", data["evidence_due_at"], due=data["evidence_due_at"])
+    _visitor_mail(ctx, data, "evidence_reminder", data["evidence_due_at"], due_date=data["evidence_due_at"][:10],
+                  missing=["the closing report", "the host's attendance certificate", "tickets and invoices"])
 
 
 @service("escalate_overdue_evidence")
 def escalate_overdue_evidence(ctx: ServiceContext, data: Mapping[str, Any]) -> None:
     facts = ctx.programme.exchange_summary(data["exchange_id"])
-    ctx.notify("evidence_overdue", facts["officer_emails"], {**facts, "due": data["evidence_due_at"]},
+    due = datetime.fromisoformat(data["evidence_due_at"])
+    context = {**facts, "recipient_name": "Programme officer", "due_date": data["evidence_due_at"][:10],
+               "days_overdue": max(0, (ctx.now() - due).days), "missing": ["closing report and evidence"]}
+    ctx.notify("evidence_overdue", facts["officer_emails"], context,
                key=f"evidence_overdue:{data['exchange_id']}:{data['evidence_due_at']}")
     ctx.audit("evidence_overdue_escalated", subject=facts["exchange_ref"], after={"due": data["evidence_due_at"]})
 
@@ -180,7 +187,8 @@ def compute_working_days(ctx: ServiceContext, data: Mapping[str, Any]) -> dict[s
 def notify_correction_needed(ctx: ServiceContext, data: Mapping[str, Any]) -> None:
     comment = _form(data, "validate_evidence").get("comment")
     ctx.programme.set_exchange_status(data["exchange_id"], "evidence_returned")
-    _visitor_mail(ctx, data, "correction_needed", str(ctx.now().timestamp()), comment=comment)
+    _visitor_mail(ctx, data, "correction_needed", str(ctx.now().timestamp()),
+                  corrections=[comment or "see the officer's comment"], due_date=data["evidence_due_at"][:10])
 
 
 @service("compute_grant")
@@ -208,7 +216,7 @@ def compute_grant(ctx: ServiceContext, data: Mapping[str, Any]) -> dict[str, Any
 @service("close_without_grant")
 def close_without_grant(ctx: ServiceContext, data: Mapping[str, Any]) -> None:
     ctx.programme.release_claim(data["exchange_id"], "no grant: " + ", ".join(data.get("grant_reasons", [])))
-    _visitor_mail(ctx, data, "exchange_closed", "nogrant", amount="0.00")
+    _visitor_mail(ctx, data, "exchange_closed", "nogrant", amount_paid="0.00", closed_on=ctx.now().date().isoformat())
 
 
 @service("commit_budget")
@@ -238,7 +246,8 @@ def record_payment(ctx: ServiceContext, data: Mapping[str, Any]) -> None:
 @service("close_exchange")
 def close_exchange(ctx: ServiceContext, data: Mapping[str, Any]) -> None:
     summary = ctx.programme.exchange_summary(data["exchange_id"])
-    _visitor_mail(ctx, data, "exchange_closed", "paid", amount=summary.get("amount"))
+    _visitor_mail(ctx, data, "exchange_closed", "paid", amount_paid=summary.get("amount"),
+                  closed_on=ctx.now().date().isoformat())
 
 
 @service("requeue_claim")

@@ -21,21 +21,36 @@ class SystemClock:
 
 
 class DatabaseClock:
-    """Simulated when a `clock_state` row exists, wall-clock otherwise."""
+    """Simulated when a `clock_state` row exists, wall-clock otherwise.
+
+    Read once per unit of work: every step of one transaction sees the same "now" (transaction
+    time), and the clock costs one query per transaction rather than one per call."""
 
     def __init__(self, session: Session) -> None:
         self._session = session
+        self._read: tuple[bool, datetime | None] | None = None
 
     def _row(self) -> ClockState | None:
         return self._session.get(ClockState, 1)
 
+    def _state(self) -> tuple[bool, datetime | None]:
+        if self._read is None:
+            with self._session.no_autoflush:
+                row = self._row()
+            self._read = (row is not None, row.now if row is not None else None)
+        return self._read
+
     @property
     def simulated(self) -> bool:
-        return self._row() is not None
+        return self._state()[0]
 
     def now(self) -> datetime:
-        row = self._row()
-        return row.now if row is not None else datetime.now(timezone.utc)
+        simulated, moment = self._state()
+        if simulated:
+            return moment  # type: ignore[return-value]
+        if self._read is not None and self._read[1] is None:
+            self._read = (False, datetime.now(timezone.utc))
+        return self._read[1]  # type: ignore[index,return-value]
 
     def set(self, moment: datetime) -> None:
         if moment.tzinfo is None:
@@ -48,6 +63,7 @@ class DatabaseClock:
                 raise ValueError("the simulated clock cannot go backwards")
             row.now = moment
         self._session.flush()
+        self._read = (True, moment)
 
     def advance(self, delta: timedelta) -> datetime:
         if delta < timedelta(0):

@@ -152,7 +152,11 @@ class Programme:
         visitor = self.s.get(Organisation, exchange.visitor_org_id)
         host = self.s.get(Organisation, exchange.host_org_id) if exchange.host_org_id else None
         claim = self.s.scalars(select(Claim).where(Claim.exchange_id == exchange_id)).first()
+        call = self.s.get(Call, exchange.call_id)
         return {
+            "recipient_name": visitor.legal_name, "organisation": visitor.legal_name,
+            "application_id": exchange.visitor_application_id, "call_title": call.title,
+            "exchange_id": exchange.ref,
             "exchange_ref": exchange.ref, "visitor_name": visitor.legal_name, "visitor_email": visitor.contact_email,
             "host_name": host.legal_name if host else None, "host_email": host.contact_email if host else None,
             "arrival": exchange.arrival.isoformat() if exchange.arrival else None,
@@ -164,8 +168,9 @@ class Programme:
     def application_summary(self, application_id: int) -> dict[str, Any]:
         app = self.s.get(Application, application_id)
         return {"application_id": app.id, "organisation": app.organisation.legal_name,
+                "recipient_name": app.organisation.legal_name, "call_title": self.s.get(Call, app.call_id).title,
                 "email": app.organisation.contact_email, "role": app.role,
-                "reasons": (app.eligibility or {}).get("reasons", [])}
+                "reasons": [r["message"] for r in (app.eligibility or {}).get("reasons", [])]}
 
     # ---- matching --------------------------------------------------------------------------------
     def register_for_matching(self, exchange_id: int) -> datetime:
@@ -398,7 +403,8 @@ class Programme:
         self.set_call_status(call_id, "published")
         windows = [e for e in call.events if e.kind == "virtual_marketplace"]
         first_close = windows[0].ends_on if windows else call.closes_on
-        return {"code": call.code, "title": call.title, "opens_on": call.opens_on,
+        return {"code": call.code, "title": call.title, "call_title": call.title, "opens_on": call.opens_on,
+                "recipient_name": "Programme officers", "budget": f"{call.budget:.2f}",
                 "closes_on": call.closes_on.isoformat(),
                 "first_matching_at": datetime.combine(first_close, time(18), BRUSSELS).isoformat(),
                 "officer_emails": self._officer_emails(*(p.id for p in call.partnerships))}

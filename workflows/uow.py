@@ -38,7 +38,9 @@ class UnitOfWork:
     def commit(self) -> None:
         self.session.commit()
         audit.forget_head(self.session)
+        self.clock = DatabaseClock(self.session)  # a later transaction reads the clock again
 
     def rollback(self) -> None:
         self.session.rollback()
         audit.forget_head(self.session)
+        self.clock = DatabaseClock(self.session)

@@ -51,7 +51,7 @@ class ProcessInstance(Base):
     process_id: Mapped[str] = mapped_column(String(80))
     subject_type: Mapped[str] = mapped_column(String(20))
     subject_id: Mapped[int] = mapped_column(Integer)
-    state: Mapped[dict[str, Any]] = mapped_column()
+    state_json: Mapped[str] = mapped_column(Text, deferred=True)
     status: Mapped[str] = mapped_column(String(20), default="running")
     outcome: Mapped[str | None] = mapped_column(String(80))
     next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -63,6 +63,16 @@ class ProcessInstance(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __mapper_args__ = {"version_id_col": lock_version}
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """The serialized state as a dict (read-only; the engine writes `state_json`).
+
+        Stored as JSON text, loaded only when asked for: the engine keeps restored instances in
+        memory and needs the text only on a cache miss."""
+        import json
+
+        return json.loads(self.state_json) if self.state_json else {}
 
 
 class HumanTask(Base):

@@ -70,7 +70,7 @@ class Engine:
         if cached is not None and cached[0] == instance.lock_version:
             return cached[1]
         self.library.by_id(uow.session, instance.definition_id)
-        return spiff.load_state(instance.state, self._script_engine())
+        return spiff.load_state(instance.state_json, self._script_engine())
 
     def _remember_after_commit(self, uow: UnitOfWork, instance: ProcessInstance, workflow: Any) -> None:
         pending = uow.session.info.setdefault("cxp_workflows", {})
@@ -97,7 +97,7 @@ class Engine:
 
     def save(self, uow: UnitOfWork, instance: ProcessInstance, workflow: Any) -> None:
         now = uow.now()
-        instance.state = spiff.dump_state(workflow)
+        instance.state_json = spiff.dump_state(workflow)
         instance.updated_at = now
         with spiff.using_clock(uow.now):
             messages, timers = spiff.waiting(workflow)
@@ -127,22 +127,27 @@ class Engine:
         return chosen.task_spec.name if chosen else None
 
     def _project_human_tasks(self, uow: UnitOfWork, instance: ProcessInstance, workflow: Any) -> None:
+        """Open a row for every new READY user task; cancel the open rows whose task vanished (e.g. an
+        interrupting timer). The open set is remembered on the in-memory workflow, so a step costs a
+        query only when a task vanished or the workflow was just restored."""
         definition = self._definition(uow, instance)
         ready = {str(t.id): t for t in spiff.manual_ready_tasks(workflow)}
-        existing = {
-            row.task_guid: row
-            for row in uow.session.scalars(
-                select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "open")
-            )
-        }
-        for guid, row in existing.items():
-            if guid not in ready:
+        known: set[str] | None = getattr(workflow, "cxp_open_guids", None)
+        if known is None:
+            known = set(uow.session.scalars(select(HumanTask.task_guid).where(
+                HumanTask.instance_id == instance.id, HumanTask.status == "open")))
+        vanished = known - ready.keys()
+        if vanished:
+            for row in uow.session.scalars(select(HumanTask).where(
+                    HumanTask.instance_id == instance.id, HumanTask.status == "open",
+                    HumanTask.task_guid.in_(vanished))):
                 row.status = "cancelled"
                 row.completed_at = uow.now()
                 uow.audit(SYSTEM, "task_cancelled", instance_id=instance.id, task=row.task_spec,
                           subject=row.subject_ref)
+        created = []
         for guid, task in ready.items():
-            if guid in existing:
+            if guid in known:
                 continue
             info = definition.user_tasks.get(task.task_spec.name, {})
             lane = (info.get("lane") or "").strip()
@@ -157,9 +162,13 @@ class Engine:
             )
             row.organisation_id = self._task_organisation(lane, task.data)
             uow.session.add(row)
+            created.append(row)
+        if created:
             uow.session.flush()
+        for row in created:
             uow.audit(SYSTEM, "task_created", instance_id=instance.id, task=row.task_spec,
-                      subject=row.subject_ref, after={"human_task": row.id, "lane": lane, "due_at": row.due_at})
+                      subject=row.subject_ref, after={"human_task": row.id, "lane": row.lane, "due_at": row.due_at})
+        workflow.cxp_open_guids = set(ready)
 
     @staticmethod
     def _task_organisation(lane: str, data: Mapping[str, Any]) -> int | None:
@@ -186,7 +195,7 @@ class Engine:
         now = uow.now()
         instance = ProcessInstance(
             definition_id=definition.id, process_id=process_id, subject_type=subject_type,
-            subject_id=subject_id, state={}, status="running", created_at=now, updated_at=now,
+            subject_id=subject_id, state_json="{}", status="running", created_at=now, updated_at=now,
         )
         uow.session.add(instance)
         uow.session.flush()
@@ -249,13 +258,16 @@ class Engine:
                  form: Mapping[str, Any]) -> Advance:
         """Run a READY user task with validated form data, then advance."""
         workflow = self.load(uow, instance)
-        task = next((t for t in spiff.manual_ready_tasks(workflow) if str(t.id) == task_guid), None)
+        task = spiff.ready_manual_task(workflow, task_guid)
         if task is None:
             raise EngineError("this task is no longer open")
         task.data.update(form)
         task.data[task.task_spec.name] = dict(form)
         with spiff.using_clock(uow.now):
             task.run()
+        open_guids = getattr(workflow, "cxp_open_guids", None)
+        if open_guids is not None:
+            open_guids.discard(task_guid)  # its row is completed by the caller, not cancelled
         return self.advance(uow, instance, workflow)
 
     def deliver(self, uow: UnitOfWork, instance: ProcessInstance, name: str, payload: Mapping[str, Any]) -> Advance:

@@ -128,30 +128,51 @@ def new_workflow(key: str, script_engine: PythonScriptEngine) -> BpmnWorkflow:
     return workflow
 
 
-def dump_state(workflow: BpmnWorkflow) -> dict[str, Any]:
-    """The instance state as a JSON-able dict, without the spec."""
-    dct = _SERIALIZER.to_dict(workflow)
-    dct[_SERIALIZER.VERSION_KEY] = _SERIALIZER.VERSION
-    return dct
+def dump_state(workflow: BpmnWorkflow) -> str:
+    """The instance state as JSON text, without the spec (Spiff's encoder mode: plain values are
+    left to the C JSON encoder instead of being converted one by one)."""
+    registry = _SERIALIZER.registry
+    registry._encoder_mode = True
+    try:
+        dct = _SERIALIZER.to_dict(workflow)
+        dct[_SERIALIZER.VERSION_KEY] = _SERIALIZER.VERSION
+        return json.dumps(dct, cls=_SERIALIZER._encoder_cls, separators=(",", ":"))
+    finally:
+        registry._encoder_mode = False
 
 
-def load_state(state: dict[str, Any], script_engine: PythonScriptEngine) -> BpmnWorkflow:
-    dct = json.loads(json.dumps(state))  # restore mutates its input
-    workflow = _SERIALIZER.from_dict(dct)
+def load_state(state_json: str, script_engine: PythonScriptEngine) -> BpmnWorkflow:
+    workflow = _SERIALIZER.from_dict(json.loads(state_json, cls=_SERIALIZER.json_decoder_cls))
     workflow.script_engine = script_engine
     return workflow
+
+
+# Our processes have no call activities or subprocesses, so every task is in `workflow.tasks`: one
+# pass over that dict is much cheaper than Spiff's tree walk (`get_tasks`) at every save.
+def _tasks_in(workflow: BpmnWorkflow, state: int) -> list[Any]:
+    return [t for t in workflow.tasks.values() if t.state == state]
 
 
 def manual_ready_tasks(workflow: BpmnWorkflow) -> list[Any]:
     from SpiffWorkflow.util.task import TaskState
 
-    return list(workflow.get_tasks(state=TaskState.READY, manual=True))
+    return [t for t in _tasks_in(workflow, TaskState.READY) if t.task_spec.manual]
+
+
+def ready_manual_task(workflow: BpmnWorkflow, task_guid: str) -> Any | None:
+    from SpiffWorkflow.util.task import TaskState
+
+    try:
+        task = workflow.tasks.get(UUID(task_guid))
+    except ValueError:
+        return None
+    return task if task is not None and task.state == TaskState.READY and task.task_spec.manual else None
 
 
 def error_tasks(workflow: BpmnWorkflow) -> Iterable[Any]:
     from SpiffWorkflow.util.task import TaskState
 
-    return workflow.get_tasks(state=TaskState.ERROR)
+    return _tasks_in(workflow, TaskState.ERROR)
 
 
 def timer_datetime(value: str) -> datetime:
@@ -185,7 +206,7 @@ def waiting(workflow: BpmnWorkflow) -> tuple[set[str], list[datetime]]:
 
     messages: set[str] = set()
     timers: list[datetime] = []
-    for task in workflow.get_tasks(state=TaskState.WAITING):
+    for task in _tasks_in(workflow, TaskState.WAITING):
         definition = getattr(task.task_spec, "event_definition", None)
         if definition is None:
             continue

@@ -154,7 +154,7 @@ def upgrade() -> None:
     sa.Column('process_id', sa.String(length=80), nullable=False),
     sa.Column('subject_type', sa.String(length=20), nullable=False),
     sa.Column('subject_id', sa.Integer(), nullable=False),
-    sa.Column('state', sa.JSON(), nullable=False),
+    sa.Column('state_json', sa.Text(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('outcome', sa.String(length=80), nullable=True),
     sa.Column('next_timer_at', workflows.db.base.UTCDateTime(timezone=True), nullable=True),
