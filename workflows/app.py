@@ -3,12 +3,15 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from typing import TYPE_CHECKING
+
 from workflows.db.base import make_engine, make_session_factory
-from workflows.engine.context import EngineContext
-from workflows.engine.library import ProcessLibrary
-from workflows.engine.runner import Engine
 from workflows.settings import Settings, get_settings
 from workflows.uow import UnitOfWork
+
+if TYPE_CHECKING:  # the engine (SpiffWorkflow) is imported only by commands that advance processes
+    from workflows.engine.library import ProcessLibrary
+    from workflows.engine.runner import Engine
 
 
 class App:
@@ -18,10 +21,17 @@ class App:
             self.settings = self.settings.model_copy(update={"database_url": database_url})
         self.db = make_engine(self.settings.database_url)
         self.sessions = make_session_factory(self.db)
-        self.library = ProcessLibrary()
 
     @cached_property
-    def engine(self) -> Engine:
+    def library(self) -> "ProcessLibrary":
+        from workflows.engine.library import ProcessLibrary
+
+        return ProcessLibrary()
+
+    @cached_property
+    def engine(self) -> "Engine":
+        from workflows.engine.context import EngineContext
+        from workflows.engine.runner import Engine
         from workflows.services.lifecycle import on_process_completed
 
         return Engine(self.library, EngineContext, on_completed=on_process_completed)

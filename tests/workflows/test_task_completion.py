@@ -123,3 +123,17 @@ def test_invalid_dates_and_evidence_are_refused_naming_the_field(programme: Prog
     message = form_refused(programme, "submit_evidence", VISITOR, data)
     assert "documents: must include the host's attendance certificate" in message
     assert "feedback_rating: " in message
+
+
+
+def test_an_outsider_is_refused_before_the_form_is_checked_and_the_refusal_is_audited(programme):
+    """Someone with no right to a task learns nothing about its form, and the attempt is audited."""
+    from workflows.services import PermissionDenied
+
+    programme.submit_visitor_application()
+    task = programme.open_task("assess_application")
+    refused_before = len(programme.events("task_refused"))
+    with pytest.raises(PermissionDenied):
+        programme.complete("assess_application", FINANCE, {"decision": "nonsense"})
+    assert len(programme.events("task_refused")) == refused_before + 1
+    assert programme.open_task("assess_application").id == task.id

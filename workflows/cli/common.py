@@ -25,7 +25,7 @@ def handle_errors(fn: F) -> F:
         from sqlalchemy.exc import OperationalError, ProgrammingError
 
         from rules.errors import RuleInputError
-        from workflows.engine.library import DefinitionError
+        from workflows.engine.errors import DefinitionError
         from workflows.services import PermissionDenied, ServiceError
 
         try:

@@ -19,8 +19,7 @@ from workflows.engine import spiff
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
 
 
-class DefinitionError(ValueError):
-    """A BPMN file that cannot be deployed: malformed, or naming unbound services or forms."""
+from workflows.engine.errors import DefinitionError  # noqa: E402  (re-exported)
 
 
 @dataclass

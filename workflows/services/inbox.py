@@ -12,7 +12,6 @@ from workflows.audit import Actor
 from workflows.db.models import Claim, ConflictDeclaration, Exchange, User
 from workflows.db.process_models import HumanTask, ProcessInstance
 from workflows.services import NotFound, PermissionDenied, ServiceError
-from workflows.services.lifecycle import complete as run_complete
 from workflows.uow import UnitOfWork
 
 FOUR_EYES_ACTIONS = {"validate_evidence": "validate_evidence", "approve_payment": "approve_payment",
@@ -145,19 +144,21 @@ def complete_task(app: App, task_id: int, username: str, data: Mapping[str, Any]
 
     with app.uow() as uow:
         task, user = get_task(uow, task_id), get_user(uow, username)
+        problem = permission_problem(uow, task, user, data)  # before the form: no hints to outsiders
+        if problem:
+            _refuse(app, task, user, problem)
         try:
             form = validate_form(task.task_spec, dict(data))
         except FormError as err:
             raise ServiceError(str(err)) from err
-        problem = permission_problem(uow, task, user, form)
-        if problem:
-            _refuse(app, task, user, problem)
         form = {**form, "completed_by": user.id}
         instance = uow.session.get(ProcessInstance, task.instance_id)
         uow.audit(actor_of(user), "task_completed", instance_id=instance.id, task=task.task_spec,
                   subject=task.subject_ref, after={"human_task": task.id, "form": form})
         task.status, task.completed_at, task.completed_by = "completed", uow.now(), user.id
         uow.session.flush()
+        from workflows.services.lifecycle import complete as run_complete
+
         run_complete(app, uow, instance, task.task_guid, form)
         uow.commit()
         return {"task": task.id, "instance": instance.id, "instance_status": instance.status,
