@@ -37,12 +37,18 @@ def print_instance(view: dict[str, Any]) -> None:
 
 
 def print_demo_summary(result: dict[str, Any]) -> None:
+    from collections import Counter
+    from decimal import Decimal
+    from pathlib import Path
+
     table = Table("final state", "exchanges")
     for state, count in sorted(result["exchanges_by_state"].items()):
         table.add_row(state, str(count))
     console.print(table)
-    console.print(f"total paid: EUR {result['total_paid_eur']}")
-    for f in result.get("files_written", []):
-        console.print(f"wrote {f}")
+    console.print(f"total paid: EUR {Decimal(result['total_paid_eur']):,.2f}; "
+                  f"emails queued: {result.get('emails_queued', 0)}; simulated until {result['simulated_until'][:10]}")
+    folders = Counter(str(Path(f).parent) for f in result.get("files_written", []))
+    for folder, count in sorted(folders.items()):
+        console.print(f"wrote {count} files in {folder}")
     audit = result["audit"]
     console.print(f"audit chain: {'ok' if audit['ok'] else 'NOT OK'} ({audit['events']} events)")
