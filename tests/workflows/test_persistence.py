@@ -17,7 +17,7 @@ from tests.workflows.builders import (  # noqa: F401
 from workflows.app import App
 from workflows.db.process_models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
 from workflows.engine import spiff
-from workflows.services import inbox
+from workflows.services import inbox, lifecycle
 
 
 def ready_user_tasks(app: App, instance_id: int) -> set[tuple[str, str]]:
@@ -94,7 +94,7 @@ def test_a_crash_after_the_engine_step_but_before_commit_leaves_nothing(
     task = programme.open_task("assess_application")
     before = programme.snapshot()
     seen_inside: dict[str, object] = {}
-    real = inbox.run_complete
+    real = lifecycle.complete
 
     def step_then_crash(app, uow, instance, guid, form):  # type: ignore[no-untyped-def]
         real(app, uow, instance, guid, form)
@@ -104,7 +104,7 @@ def test_a_crash_after_the_engine_step_but_before_commit_leaves_nothing(
         seen_inside["waiting"] = list(instance.waiting_messages)
         raise Crash("power cut")
 
-    monkeypatch.setattr(inbox, "run_complete", step_then_crash)
+    monkeypatch.setattr(lifecycle, "complete", step_then_crash)
     with pytest.raises(Crash):
         inbox.complete_task(programme.app, task.id, OFFICER, approve())
     # the step really ran inside the transaction …
@@ -113,7 +113,7 @@ def test_a_crash_after_the_engine_step_but_before_commit_leaves_nothing(
     # … and nothing of it survived the rollback
     assert programme.snapshot() == before
 
-    monkeypatch.setattr(inbox, "run_complete", real)
+    monkeypatch.setattr(lifecycle, "complete", real)
     programme.complete("assess_application", OFFICER, approve())
     assert programme.instance().waiting_messages == ["match_proposed"]
     assert programme.exchange().status == "awaiting_match"
