@@ -74,7 +74,7 @@ def test_a_message_the_instance_is_not_waiting_for_is_refused_and_changes_nothin
     before = programme.snapshot()
     with pytest.raises(ServiceError) as caught:
         request_extension(programme.app, programme.exchange_ref, VISITOR, DEPARTURE, "Too early to ask.")
-    assert str(caught.value) == f"exchange {programme.exchange_id} is not waiting for 'extension_requested'"
+    assert str(caught.value) == f"exchange {programme.exchange_ref} is not waiting for 'extension_requested' now"
     with pytest.raises(ServiceError, match="is not waiting for 'cancellation_requested'"):
         cancel_exchange(programme.app, programme.exchange_ref, VISITOR, "Changed our minds.")
     assert programme.snapshot() == before
@@ -92,6 +92,9 @@ def test_requests_are_refused_to_outsiders_and_without_a_reason(programme: Progr
     before = programme.snapshot()
     with pytest.raises(PermissionDenied, match=f"outsider may not act on exchange {programme.exchange_ref}"):
         cancel_exchange(programme.app, programme.exchange_ref, OUTSIDER, "Not mine to cancel.")
+    refusals = programme.events("request_refused")
+    assert [(e.actor, e.data_after["request"]) for e in refusals] == [("outsider", "cancellation")]
+    before["events"] += 1  # the audited refusal is the only change
     with pytest.raises(ServiceError, match="^reason: "):
         cancel_exchange(programme.app, programme.exchange_ref, VISITOR, "  ")
     with pytest.raises(ServiceError, match="^departure: 2027-02-12 is not after the planned departure 2027-02-13"):

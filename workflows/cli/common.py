@@ -36,6 +36,8 @@ def handle_errors(fn: F) -> F:
             raise CliError(str(err)) from None
         except (OperationalError, ProgrammingError) as err:
             text = str(err.orig) if getattr(err, "orig", None) else str(err)
+            if "database is locked" in text:
+                raise CliError("the database is busy with another change: nothing was written, try again") from None
             if "no such table" in text or "does not exist" in text:
                 raise CliError(f"the database is not initialised or not upgraded ({text.splitlines()[0]}): run `cxp init`") from None
             raise CliError(f"database error: {text.splitlines()[0]}") from None

@@ -20,12 +20,18 @@ def _exchange(uow: Any, ref: str) -> Exchange:
     return exchange
 
 
-def _may_act(user: Any, exchange: Exchange) -> None:
+def _may_act(app: App, user: Any, exchange: Exchange, request: str) -> None:
+    """Only the two organisations and their partnerships' officers may ask; a refusal is audited."""
     if user.role == "applicant" and user.organisation_id in (exchange.visitor_org_id, exchange.host_org_id):
         return
     if user.role == "officer" and user.partnership_id in (exchange.visitor_partnership_id, exchange.host_partnership_id):
         return
-    raise PermissionDenied(f"{user.username} may not act on exchange {exchange.ref}")
+    reason = f"{user.username} may not act on exchange {exchange.ref}"
+    with app.uow() as audit_uow:
+        audit_uow.audit(actor_of(user), "request_refused", subject=exchange.ref,
+                        after={"request": request, "reason": reason})
+        audit_uow.commit()
+    raise PermissionDenied(reason)
 
 
 def request_extension(app: App, ref: str, username: str, new_departure: date, reason: str) -> None:
@@ -34,7 +40,7 @@ def request_extension(app: App, ref: str, username: str, new_departure: date, re
         raise ServiceError("reason: an extension needs a reason")
     with app.uow() as uow:
         exchange, user = _exchange(uow, ref), get_user(uow, username)
-        _may_act(user, exchange)
+        _may_act(app, user, exchange, "extension")
         if exchange.departure and new_departure <= exchange.departure:
             raise ServiceError(f"departure: {new_departure} is not after the planned departure {exchange.departure}")
         uow.audit(actor_of(user), "extension_requested", subject=ref,
@@ -50,7 +56,7 @@ def cancel_exchange(app: App, ref: str, username: str, reason: str) -> None:
         raise ServiceError("reason: a cancellation needs a reason")
     with app.uow() as uow:
         exchange, user = _exchange(uow, ref), get_user(uow, username)
-        _may_act(user, exchange)
+        _may_act(app, user, exchange, "cancellation")
         uow.audit(actor_of(user), "cancellation_requested", subject=ref, after={"reason": reason})
         deliver(app, uow, instance_for(uow, "exchange", exchange.id), "cancellation_requested",
                 {"cancellation_reason": reason})

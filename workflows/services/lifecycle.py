@@ -60,10 +60,27 @@ def start(app: App, uow: UnitOfWork, process_id: str, subject_type: str, subject
 
 
 def deliver(app: App, uow: UnitOfWork, instance: ProcessInstance, name: str, payload: Mapping[str, Any]) -> None:
+    if instance.status == "completed" or name not in (instance.waiting_messages or []):
+        if instance.status == "completed":
+            state = " (its process has ended)"
+        elif instance.waiting_messages:
+            state = f" (it waits for: {', '.join(instance.waiting_messages)})"
+        else:
+            state = " now"
+        raise ServiceError(f"{_subject_name(uow, instance)} is not waiting for '{name}'{state}")
     try:
         _settle(app, uow, app.engine.deliver(uow, instance, name, payload))
     except EngineError as err:
         raise ServiceError(str(err)) from err
+
+
+def _subject_name(uow: UnitOfWork, instance: ProcessInstance) -> str:
+    """How a person knows the subject of an instance: its reference where it has one."""
+    if instance.subject_type == "exchange":
+        exchange = uow.session.get(Exchange, instance.subject_id)
+        if exchange is not None:
+            return f"exchange {exchange.ref}"
+    return f"{instance.subject_type} {instance.subject_id}"
 
 
 def complete(app: App, uow: UnitOfWork, instance: ProcessInstance, task_guid: str, form: Mapping[str, Any]) -> None:
