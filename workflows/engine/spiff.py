@@ -58,7 +58,7 @@ class ServiceBindingEngine(PythonScriptEngine):
 
     `call_service` is overridden on the engine itself (not the environment), so that an error raised
     by a service surfaces as itself inside a `WorkflowTaskException`, not as a misleading NameError.
-    The function's returned dict is merged into the task data and becomes the result variable too.
+    The function's returned dict is merged into the task data (the result variable stays empty).
     """
 
     def __init__(self) -> None:
@@ -71,7 +71,9 @@ class ServiceBindingEngine(PythonScriptEngine):
         params = {name: spec["value"] for name, spec in (operation_params or {}).items()}
         updates = self.dispatch(task, operation_name, params) or {}
         task.data.update(updates)
-        return json.dumps(updates)
+        # The updates are already in the task data; Spiff stores this return value once more under
+        # the task's result variable, so return nothing rather than double every instance's state.
+        return "null"
 
 
 # --- parsing ----------------------------------------------------------------------------------------
