@@ -125,3 +125,26 @@ def test_an_incident_on_a_side_branch_stays_open_while_the_main_path_moves_on(
     assert programme.open_specs() == ["validate_evidence"]
     programme.advance(timedelta(days=1))
     assert programme.instance().status == "running"
+
+
+def test_timers_on_other_branches_still_fire_while_an_incident_is_open(
+        programme: Programme, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """The reminder fails and stays an incident; the overdue escalation five days later still comes."""
+    from datetime import datetime
+
+    from tests.workflows.builders import BRUSSELS
+
+    def mail_down(ctx: Any, data: Mapping[str, Any]) -> None:
+        raise LedgerDown("the mail templates are unreachable")
+
+    monkeypatch.setitem(registry._SERVICES, "send_evidence_reminder", mail_down)
+    programme.awaiting_evidence()
+    programme.advance_to(datetime(2027, 2, 23, 18, 1, tzinfo=BRUSSELS))
+    assert programme.instance().status == "incident"
+    assert programme.emails("evidence_overdue") == []
+
+    programme.advance_to(datetime(2027, 2, 28, 18, 1, tzinfo=BRUSSELS))
+    assert len(programme.emails("evidence_overdue")) == 1
+    instance = programme.instance()
+    assert instance.status == "incident" and instance.incident["task"] == "svc_send_evidence_reminder"
+    assert programme.open_specs() == ["submit_evidence"]

@@ -92,13 +92,16 @@ def complete(app: App, uow: UnitOfWork, instance: ProcessInstance, task_guid: st
 
 def fire_due_timers(app: App, limit: int = 10_000) -> int:
     """Advance every instance whose next timer is due (strictly past, as Spiff fires them); one
-    transaction per instance, each instance at most once per sweep."""
+    transaction per instance, each instance at most once per sweep. An instance with an open incident
+    is advanced too: the failed step stays in error until an officer retries it, but a deadline on
+    another branch (an escalation, a withdrawal) must not wait for that."""
     fired = 0
     swept: set[int] = set()
     while fired < limit:
         with app.uow() as uow:
             query = (select(ProcessInstance)
-                     .where(ProcessInstance.status == "running", ProcessInstance.next_timer_at < uow.now())
+                     .where(ProcessInstance.status.in_(("running", "incident")),
+                            ProcessInstance.next_timer_at < uow.now())
                      .order_by(ProcessInstance.next_timer_at, ProcessInstance.id).limit(1))
             if swept:
                 query = query.where(ProcessInstance.id.not_in(swept))
