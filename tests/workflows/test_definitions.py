@@ -99,3 +99,24 @@ def test_a_running_instance_keeps_its_version_after_a_changed_bpmn_is_deployed(
             .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
             .where(ProcessInstance.process_id == "exchange")).all())
     assert versions == {old_instance: 1, newer.instance_id: 2}
+
+
+def test_a_long_running_process_starts_new_instances_on_a_version_another_process_deployed(app, tmp_path):  # noqa: F811
+    """Two ProcessLibrary objects stand for two workers; the second deploys an edited BPMN."""
+    import shutil
+
+    from workflows.engine.library import BPMN_DIR, ProcessLibrary
+
+    with app.uow() as uow:
+        before = app.library.current(uow.session, "hosting").version
+    edited = tmp_path / "bpmn"
+    shutil.copytree(BPMN_DIR, edited)
+    hosting = edited / "hosting.bpmn"
+    hosting.write_text(hosting.read_text(encoding="utf-8").replace("<bpmn:process ", "<!-- v2 --><bpmn:process ", 1),
+                       encoding="utf-8")
+    other_worker = ProcessLibrary(bpmn_dir=edited)
+    with app.uow() as uow:
+        other_worker.deploy(uow.session, uow.now())
+        uow.commit()
+    with app.uow() as uow:
+        assert app.library.current(uow.session, "hosting").version == before + 1

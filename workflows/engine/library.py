@@ -79,7 +79,6 @@ class ProcessLibrary:
     def __init__(self, bpmn_dir: Path = BPMN_DIR) -> None:
         self.bpmn_dir = bpmn_dir
         self._by_id: dict[int, LoadedDefinition] = {}
-        self._current: dict[str, LoadedDefinition] = {}
 
     def _remember(self, row: ProcessDefinition, spec: Any, subprocess_specs: dict[str, Any]) -> LoadedDefinition:
         loaded = LoadedDefinition(
@@ -90,7 +89,7 @@ class ProcessLibrary:
         return loaded
 
     def deploy(self, session: Session, now: datetime) -> list[LoadedDefinition]:
-        """Store every BPMN file version not stored yet; make the files' versions current.
+        """Store every BPMN file version not stored yet (the newest version of a process is current).
 
         Every file is parsed and checked before anything is stored or remembered, so that a refused
         file leaves neither rows nor remembered specs of the files sorted before it."""
@@ -119,22 +118,23 @@ class ProcessLibrary:
                     session.flush()
                     deployed.append(row)
                     # a new row may reuse the id of a row rolled back earlier: never trust the memory
-                    self._current[process_id] = self._remember(row, spec, subprocess_specs)
-                else:
-                    self._current[process_id] = self._by_id.get(row.id) or self._remember(row, spec, subprocess_specs)
+                    self._remember(row, spec, subprocess_specs)
+                elif row.id not in self._by_id:
+                    self._remember(row, spec, subprocess_specs)
         return [self._by_id[row.id] for row in deployed]
 
     def current(self, session: Session, process_id: str) -> LoadedDefinition:
-        if process_id not in self._current:
-            row = session.scalars(
-                select(ProcessDefinition)
-                .where(ProcessDefinition.process_id == process_id)
-                .order_by(ProcessDefinition.version.desc())
-            ).first()
-            if row is None:
-                raise DefinitionError(f"process '{process_id}' is not deployed: run `cxp init`")
-            self._current[process_id] = self.by_id(session, row.id)
-        return self._current[process_id]
+        """The newest deployed version, asked of the database each time (one indexed query), so that
+        a long-running worker starts new instances on a version another process deployed."""
+        newest = session.scalar(
+            select(ProcessDefinition.id)
+            .where(ProcessDefinition.process_id == process_id)
+            .order_by(ProcessDefinition.version.desc())
+            .limit(1)
+        )
+        if newest is None:
+            raise DefinitionError(f"process '{process_id}' is not deployed: run `cxp init`")
+        return self.by_id(session, newest)
 
     def by_id(self, session: Session, definition_id: int) -> LoadedDefinition:
         if definition_id not in self._by_id:
