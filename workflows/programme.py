@@ -382,10 +382,6 @@ class Programme:
                      {"amount": claim.amount, "approved_by": approver})
         self.set_exchange_status(exchange_id, "awaiting_payment")
 
-    def claim_facts(self, exchange_id: int) -> dict[str, Any]:
-        claim = self._claim(exchange_id)
-        return {"status": claim.status, "amount": claim.amount, "override": claim.override}
-
     def correct_bank_details(self, exchange_id: int, details: dict, verified_by: int | None) -> None:
         claim = self._claim(exchange_id)
         before = {"iban": claim.iban, "bic": claim.bic, "creditor_name": claim.creditor_name}

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from workflows.app import App
 from workflows.audit import SYSTEM, Actor
 from workflows.db.models import Application, Exchange
+from workflows.db.queue import take_next
 from workflows.db.process_models import ProcessInstance
 from workflows.engine.runner import Advance, EngineError
 from workflows.services import NotFound, ServiceError
@@ -99,15 +100,11 @@ def fire_due_timers(app: App, limit: int = 10_000) -> int:
     swept: set[int] = set()
     while fired < limit:
         with app.uow() as uow:
-            query = (select(ProcessInstance)
-                     .where(ProcessInstance.status.in_(("running", "incident")),
-                            ProcessInstance.next_timer_at < uow.now())
-                     .order_by(ProcessInstance.next_timer_at, ProcessInstance.id).limit(1))
-            if swept:
-                query = query.where(ProcessInstance.id.not_in(swept))
-            if uow.session.bind.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            instance = uow.session.scalars(query).first()
+            due = (select(ProcessInstance)
+                   .where(ProcessInstance.status.in_(("running", "incident")),
+                          ProcessInstance.next_timer_at < uow.now())
+                   .order_by(ProcessInstance.next_timer_at, ProcessInstance.id))
+            instance = take_next(uow.session, due, ProcessInstance.id, swept)
             if instance is None:
                 return fired
             swept.add(instance.id)

@@ -30,6 +30,7 @@ from sqlalchemy import func, or_, select
 
 from workflows.app import App
 from workflows.db.process_models import OutboxMessage
+from workflows.db.queue import take_next
 from workflows.mail import Attachment, MailDeliveryError, OutgoingEmail, SmtpSettings, render_email, send_email_sync
 from workflows.services.faults import crash_point
 from workflows.settings import Settings
@@ -87,15 +88,11 @@ def _take_next(app: App, skip: set[int]) -> tuple[int, OutgoingEmail | None, str
     """Lease the next due row; (id, the email or None, why it cannot be built) or None when none is due."""
     with app.uow() as uow:
         now = uow.now()
-        query = (select(OutboxMessage)
-                 .where(or_(OutboxMessage.status == PENDING, OutboxMessage.status == SENDING),
-                        OutboxMessage.next_attempt_at <= now)
-                 .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(1))
-        if skip:
-            query = query.where(OutboxMessage.id.not_in(skip))
-        if uow.session.bind.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        row = uow.session.scalars(query).first()
+        due = (select(OutboxMessage)
+               .where(or_(OutboxMessage.status == PENDING, OutboxMessage.status == SENDING),
+                      OutboxMessage.next_attempt_at <= now)
+               .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id))
+        row = take_next(uow.session, due, OutboxMessage.id, skip)
         if row is None:
             return None
         row.status, row.attempts, row.next_attempt_at = SENDING, (row.attempts or 0) + 1, now + LEASE

@@ -346,11 +346,6 @@ def release_batch(app: App, msg_id: str, username: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- reading
 
 
-def open_batches(uow: UnitOfWork, status: str) -> list[PaymentBatch]:
-    return list(uow.session.scalars(select(PaymentBatch).where(PaymentBatch.status == status)
-                                    .order_by(PaymentBatch.id)))
-
-
 def lines_of(uow: UnitOfWork, batch: PaymentBatch) -> list[PaymentLine]:
     return list(uow.session.scalars(select(PaymentLine).where(PaymentLine.batch_id == batch.id)
                                     .order_by(PaymentLine.id)))
@@ -405,6 +400,6 @@ def batch_detail(app: App, msg_id: str) -> dict[str, Any]:
 
 __all__ = [
     "batch_detail", "batch_ids", "create_batch", "export_batch", "import_status", "lines_of", "list_batches",
-    "open_batches", "partnership_codes", "recover_files", "release_batch", "remittance_text",
+    "partnership_codes", "recover_files", "release_batch", "remittance_text",
     "run_payment_batches", "sha256", "SETTLED", "CREATED", "RELEASED",
 ]
