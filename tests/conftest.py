@@ -6,6 +6,10 @@ import uuid
 
 import pytest
 
+# Every instance state the engine saves incrementally is compared with a full serialization
+# (workflows/engine/spiff.py), here and in the CLI processes the end-to-end tests start.
+os.environ["CXP_VERIFY_STATE"] = "1"
+
 POSTGRES_URL = os.environ.get("CXP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 _pg_state: dict[str, object] = {}
 

@@ -3,6 +3,7 @@ tasks to `tasks.registry`, the injected clock for timers, and a serializer that 
 from __future__ import annotations
 
 import json
+import os
 from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
@@ -95,11 +96,23 @@ class _SpecFreeWorkflowConverter(BpmnWorkflowConverter):
     specs: dict[str, tuple[Any, dict[str, Any]]] = {}
 
     def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
-        dct = WorkflowConverter.to_dict(self, workflow)
-        dct["spec_key"] = workflow.cxp_spec_key  # type: ignore[attr-defined]
-        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
-        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        dct = self.head_to_dict(workflow)
+        dct["tasks"] = self.mapping_to_dict(workflow.tasks)
         return dct
+
+    def head_to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        """Everything but the task tree (what `WorkflowConverter.to_dict` writes, minus the spec)."""
+        return {
+            "data": self.registry.convert(self.registry.clean(workflow.data)),
+            "correlations": workflow.correlations,
+            "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
+            "success": workflow.success,
+            "completed": workflow.completed,
+            "root": str(workflow.task_tree.id),
+            "spec_key": workflow.cxp_spec_key,  # type: ignore[attr-defined]
+            "subprocesses": self.mapping_to_dict(workflow.subprocesses),
+            "bpmn_events": self.registry.convert(workflow.bpmn_events),
+        }
 
     def from_dict(self, dct: dict[str, Any]) -> BpmnWorkflow:
         key = dct.pop("spec_key")
@@ -117,6 +130,11 @@ class _SpecFreeWorkflowConverter(BpmnWorkflowConverter):
 _config = dict(SPIFF_CONFIG)
 _config[BpmnWorkflow] = _SpecFreeWorkflowConverter
 _SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_config))
+# the registry's converter for our workflows (constructing one registers it, replacing its twin)
+_HEAD_CONVERTER = _SpecFreeWorkflowConverter(BpmnWorkflow, _SERIALIZER.registry)
+
+# CXP_VERIFY_STATE=1 (the test suite sets it): every incremental dump is compared with a full one.
+VERIFY_INCREMENTAL = os.environ.get("CXP_VERIFY_STATE") == "1"
 
 
 def register_spec(key: str, spec: Any, subprocess_specs: dict[str, Any]) -> None:
@@ -130,15 +148,75 @@ def new_workflow(key: str, script_engine: PythonScriptEngine) -> BpmnWorkflow:
     return workflow
 
 
+def _encode(value: Any) -> str:
+    return json.dumps(value, cls=_SERIALIZER._encoder_cls, separators=(",", ":"))
+
+
+def _full_state(workflow: BpmnWorkflow) -> str:
+    dct = _SERIALIZER.to_dict(workflow)
+    dct[_SERIALIZER.VERSION_KEY] = _SERIALIZER.VERSION
+    return _encode(dct)
+
+
+_SETTLED = 64 | 256  # TaskState.COMPLETED | TaskState.CANCELLED
+
+
+def _fragment_key(task: Any) -> tuple[Any, ...] | None:
+    """What a task's serialized form depends on beyond what never changes (its id, parent and spec),
+    or None when it must be encoded every time.
+
+    * A settled (completed or cancelled) task changes only when Spiff drops or adds its children.
+    * A task with no data of its own (a predicted one, mostly) is written as the keys it does not take
+      from its parent, so it depends on those keys only.
+    """
+    state = task._state
+    if state & _SETTLED:
+        return (state, task.last_state_change, tuple(task._children))
+    if not task.data and not task.internal_data and task._parent is not None:
+        parent = task.workflow.tasks.get(task._parent)
+        if parent is not None:
+            return (state, task.last_state_change, tuple(task._children), task.triggered, tuple(parent.data))
+    return None
+
+
+def _task_fragments(workflow: BpmnWorkflow) -> list[str]:
+    """`"<task id>":{task}` for every task. Fragments whose inputs did not change (`_fragment_key`)
+    are kept on the in-memory workflow, so a step re-encodes only the tasks it touched instead of the
+    whole tree (fifty to a hundred tasks)."""
+    cache: dict[Any, tuple[Any, str]] = workflow.__dict__.setdefault("cxp_fragments", {})
+    convert = _SERIALIZER.registry.convert
+    parts = []
+    for task_id, task in workflow.tasks.items():
+        key = _fragment_key(task)
+        if key is not None:
+            hit = cache.get(task_id)
+            if hit is not None and hit[0] == key:
+                parts.append(hit[1])
+                continue
+        fragment = f'"{task_id}":{_encode(convert(task))}'
+        if key is not None:
+            cache[task_id] = (key, fragment)
+        parts.append(fragment)
+    if len(cache) > len(workflow.tasks):  # tasks Spiff removed from the tree
+        for gone in cache.keys() - workflow.tasks.keys():
+            del cache[gone]
+    return parts
+
+
 def dump_state(workflow: BpmnWorkflow) -> str:
-    """The instance state as JSON text, without the spec (Spiff's encoder mode: plain values are
-    left to the C JSON encoder instead of being converted one by one)."""
+    """The instance state as JSON text, without the spec, in Spiff's own format (its encoder mode:
+    plain values are left to the C JSON encoder instead of being converted one by one), built
+    incrementally: see `_task_fragments`."""
     registry = _SERIALIZER.registry
     registry._encoder_mode = True
     try:
-        dct = _SERIALIZER.to_dict(workflow)
-        dct[_SERIALIZER.VERSION_KEY] = _SERIALIZER.VERSION
-        return json.dumps(dct, cls=_SERIALIZER._encoder_cls, separators=(",", ":"))
+        head = _HEAD_CONVERTER.head_to_dict(workflow)
+        head["typename"] = registry.typenames[BpmnWorkflow]
+        head[_SERIALIZER.VERSION_KEY] = _SERIALIZER.VERSION
+        text = _encode(head)[:-1] + ',"tasks":{' + ",".join(_task_fragments(workflow)) + "}}"
+        if VERIFY_INCREMENTAL and json.loads(text) != json.loads(_full_state(workflow)):
+            raise AssertionError("the incremental instance state differs from a full serialization")
+        return text
     finally:
         registry._encoder_mode = False
 
