@@ -5,6 +5,7 @@ from functools import cached_property
 
 from typing import TYPE_CHECKING
 
+from workflows import audit
 from workflows.db.base import make_engine, make_session_factory
 from workflows.settings import Settings, get_settings
 from workflows.uow import UnitOfWork
@@ -21,6 +22,7 @@ class App:
             self.settings = self.settings.model_copy(update={"database_url": database_url})
         self.db = make_engine(self.settings.database_url)
         self.sessions = make_session_factory(self.db)
+        audit.install(self.sessions)  # the hash chain's events are written before every commit
 
     @cached_property
     def library(self) -> "ProcessLibrary":

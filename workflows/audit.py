@@ -8,9 +8,10 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, Iterator
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.orm import Session
 
+from workflows.db.prepared import Prepared
 from workflows.db.process_models import AuditChainHead, AuditEvent
 
 GENESIS = "0" * 64
@@ -66,18 +67,34 @@ def _fields(event: AuditEvent) -> dict[str, Any]:
     }
 
 
-def _head(session: Session) -> AuditChainHead:
-    head = session.info.get("audit_head")
-    if head is not None:
-        return head
-    head = session.scalars(
-        select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()
-    ).first()
-    if head is None:
-        head = AuditChainHead(id=1, last_event_id=None, last_hash=GENESIS)
-        session.add(head)
-    session.info["audit_head"] = head
-    return head
+# The events of a transaction are hashed as they are recorded and written in one batch — before the
+# transaction commits, and before any ORM query of the same session (so the session always sees its own
+# events). The chain head row is read, locked on PostgreSQL, once per transaction.
+_EVENTS = AuditEvent.__table__
+_HEAD = AuditChainHead.__table__
+_READ_HEAD = Prepared(select(_HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update())
+_INSERT_HEAD = Prepared(insert(_HEAD).values(id=1, last_event_id=None, last_hash=bindparam("last_hash")))
+_MOVE_HEAD = Prepared(update(_HEAD).where(_HEAD.c.id == 1).values(last_hash=bindparam("last_hash")))
+_INSERT = Prepared(insert(_EVENTS).values({c.name: bindparam(c.name) for c in _EVENTS.columns if c.name != "id"}))
+
+
+@dataclass
+class _Pending:
+    """This transaction's part of the chain: its events in order, how many are written, the head."""
+
+    head: str
+    head_exists: bool
+    events: list[dict[str, Any]]
+    written: int = 0
+
+
+def _pending(session: Session) -> _Pending:
+    pending = session.info.get("audit_pending")
+    if pending is None:
+        row = _READ_HEAD.first(session.connection())
+        pending = _Pending(head=row[0] if row else GENESIS, head_exists=row is not None, events=[])
+        session.info["audit_pending"] = pending
+    return pending
 
 
 def record(
@@ -91,31 +108,85 @@ def record(
     subject: str | None = None,
     before: Any = None,
     after: Any = None,
-) -> AuditEvent:
+) -> None:
     """Append one event to the chain inside the caller's transaction."""
-    head = _head(session)
-    event = AuditEvent(
-        occurred_at=at.astimezone(timezone.utc),
-        actor_id=actor.id,
-        actor=actor.name,
-        actor_role=actor.role,
-        instance_id=instance_id,
-        task=task,
-        action=action,
-        subject=subject,
-        data_before=jsonable(before),
-        data_after=jsonable(after),
-        prev_hash=head.last_hash,
-    )
-    event.hash = _digest(_fields(event))
-    session.add(event)
-    head.last_hash = event.hash
-    return event
+    pending = _pending(session)
+    event = {
+        "occurred_at": at.astimezone(timezone.utc),
+        "actor_id": actor.id,
+        "actor": actor.name,
+        "actor_role": actor.role,
+        "instance_id": instance_id,
+        "task": task,
+        "action": action,
+        "subject": subject,
+        "data_before": jsonable(before),
+        "data_after": jsonable(after),
+        "prev_hash": pending.head,
+    }
+    event["hash"] = _digest({**event, "occurred_at": event["occurred_at"].isoformat()})
+    pending.events.append(event)
+    pending.head = event["hash"]
 
 
-def forget_head(session: Session) -> None:
-    """Drop the cached chain head (after commit or rollback)."""
-    session.info.pop("audit_head", None)
+def write_pending(session: Session) -> None:
+    """Write the events recorded but not yet written, and move the chain head to the last one."""
+    pending: _Pending | None = session.info.get("audit_pending")
+    if pending is None or pending.written == len(pending.events):
+        return
+    conn = session.connection()
+    _INSERT.executemany(conn, pending.events[pending.written:])
+    if pending.head_exists:
+        _MOVE_HEAD.execute(conn, last_hash=pending.head)
+    else:
+        _INSERT_HEAD.execute(conn, last_hash=pending.head)
+        pending.head_exists = True
+    pending.written = len(pending.events)
+
+
+def forget_pending(session: Session, *_: Any) -> None:
+    """Drop this transaction's chain state (after commit or rollback)."""
+    session.info.pop("audit_pending", None)
+    session.info.pop("audit_marks", None)
+
+
+def _savepoint_started(session: Session, transaction: Any) -> None:
+    if transaction.nested:
+        pending: _Pending | None = session.info.get("audit_pending")
+        mark = None if pending is None else (len(pending.events), pending.written, pending.head, pending.head_exists)
+        session.info.setdefault("audit_marks", {})[id(transaction)] = mark
+
+
+def _rolled_back(session: Session, transaction: Any) -> None:
+    """A rolled-back savepoint takes back the events recorded inside it, written or not (the database
+    undid the written ones, and the head row's move with them); a full rollback takes back all."""
+    if not transaction.nested:
+        forget_pending(session)
+        return
+    marks = session.info.get("audit_marks") or {}
+    if id(transaction) not in marks:
+        return
+    mark = marks.pop(id(transaction))
+    pending: _Pending | None = session.info.get("audit_pending")
+    if pending is None:
+        return
+    if mark is None:  # the chain was first touched inside the savepoint
+        session.info.pop("audit_pending", None)
+        return
+    count, written, head, head_exists = mark
+    del pending.events[count:]
+    if pending.written > written:
+        pending.written, pending.head_exists = written, head_exists
+    pending.head = head
+
+
+def install(sessions: Any) -> None:
+    """Wire the chain into every session of a session factory."""
+    event.listen(sessions, "before_commit", write_pending)
+    event.listen(sessions, "do_orm_execute", lambda state: write_pending(state.session))
+    event.listen(sessions, "after_transaction_create", _savepoint_started)
+    event.listen(sessions, "after_soft_rollback", _rolled_back)
+    event.listen(sessions, "after_commit", forget_pending)
 
 
 @dataclass(frozen=True)

@@ -36,11 +36,9 @@ class UnitOfWork:
         audit.record(self.session, actor=actor, action=action, at=self.now(), **kwargs)
 
     def commit(self) -> None:
-        self.session.commit()
-        audit.forget_head(self.session)
+        self.session.commit()  # writes the pending audit events first (audit.install)
         self.clock = DatabaseClock(self.session)  # a later transaction reads the clock again
 
     def rollback(self) -> None:
         self.session.rollback()
-        audit.forget_head(self.session)
         self.clock = DatabaseClock(self.session)

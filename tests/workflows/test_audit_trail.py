@@ -95,3 +95,70 @@ def test_removing_the_newest_events_is_noticed_too(worked: Programme) -> None:
     result = verify(worked.app)
     assert (result.ok, result.first_bad_event) == (False, ids[-4])
     assert result.problem == "events after it were removed"
+
+
+# --- the transaction's events are written in one batch: what the session sees, savepoints, rollbacks ---
+
+
+def actions(app: App) -> list[str]:
+    with app.uow() as uow:
+        return list(uow.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+
+
+def test_a_session_sees_its_own_events_before_it_commits(app: App) -> None:
+    with app.uow() as uow:
+        uow.audit(audit.SYSTEM, "first")
+        assert uow.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id.desc())).first() == "first"
+        uow.audit(audit.SYSTEM, "second")
+        uow.commit()
+    assert actions(app)[-2:] == ["first", "second"]
+    assert verify(app).ok
+
+
+def test_a_rolled_back_transaction_leaves_no_event_and_the_chain_goes_on(app: App) -> None:
+    before = actions(app)
+    with app.uow() as uow:
+        uow.audit(audit.SYSTEM, "written_then_undone")
+        uow.session.scalars(select(AuditEvent.id)).all()  # the event is now in the database
+        uow.audit(audit.SYSTEM, "recorded_then_undone")
+    assert actions(app) == before
+    with app.uow() as uow:
+        uow.audit(audit.SYSTEM, "kept")
+        uow.commit()
+    assert actions(app) == [*before, "kept"]
+    assert verify(app).ok
+
+
+@pytest.mark.parametrize("written_inside", [False, True], ids=["recorded", "written"])
+def test_a_rolled_back_savepoint_takes_its_events_back(app: App, written_inside: bool) -> None:
+    before = actions(app)
+    with app.uow() as uow:
+        uow.audit(audit.SYSTEM, "before_savepoint")
+        try:
+            with uow.session.begin_nested():
+                uow.audit(audit.SYSTEM, "inside_savepoint")
+                if written_inside:
+                    uow.session.scalars(select(AuditEvent.id)).all()
+                raise RuntimeError("the service failed")
+        except RuntimeError:
+            pass
+        uow.audit(audit.SYSTEM, "after_savepoint")
+        uow.commit()
+    assert actions(app) == [*before, "before_savepoint", "after_savepoint"]
+    assert verify(app).ok
+
+
+def test_a_savepoint_that_first_touches_the_chain_and_fails_leaves_it_whole(app: App) -> None:
+    before = actions(app)
+    with app.uow() as uow:
+        try:
+            with uow.session.begin_nested():
+                uow.audit(audit.SYSTEM, "inside_savepoint")
+                uow.session.scalars(select(AuditEvent.id)).all()
+                raise RuntimeError("the service failed")
+        except RuntimeError:
+            pass
+        uow.audit(audit.SYSTEM, "after_savepoint")
+        uow.commit()
+    assert actions(app) == [*before, "after_savepoint"]
+    assert verify(app).ok
