@@ -134,9 +134,10 @@ def engine_persisted(database_url: str, n: int, files_dir: Path) -> dict[str, An
     """The same BPMN, forms, messages, timers and canned services as `in_memory`, run by our engine
     with persistence: one transaction per step, saving the state without the spec, the human-task
     rows and the hash-chained audit events."""
-    from sqlalchemy import select
+    from sqlalchemy import bindparam, select
 
     from workflows.app import App
+    from workflows.db.models import User
     from workflows.db.process_models import HumanTask, ProcessInstance
     from workflows.engine.runner import Engine
     from workflows.services.setup import init_database
@@ -147,7 +148,12 @@ def engine_persisted(database_url: str, n: int, files_dir: Path) -> dict[str, An
     engine = Engine(app.library, _CannedContext)
     with app.uow() as uow:
         uow.clock.set(START)
+        officer = User(username="officer", display_name="Officer", email="officer@example.eu", role="officer")
+        uow.session.add(officer)
         uow.commit()
+    open_task = select(HumanTask.task_guid).where(  # the task the user picked in the inbox
+        HumanTask.instance_id == bindparam("instance_id"), HumanTask.task_spec == bindparam("spec"),
+        HumanTask.status == "open")
     data = {"visitor_partnership_id": 1, "host_partnership_id": 1,
             "matching_deadline": CANNED["register_for_matching"]["matching_deadline"]}
     started = time.perf_counter()
@@ -157,7 +163,7 @@ def engine_persisted(database_url: str, n: int, files_dir: Path) -> dict[str, An
             uow.commit()
         for step, form in FORMS:
             with app.uow() as uow:
-                instance = uow.session.get(ProcessInstance, instance_id)
+                instance = engine.instance(uow, instance_id)
                 if step == "@visit_ends":
                     if uow.now() < VISIT_OVER:
                         uow.clock.set(VISIT_OVER)
@@ -165,11 +171,8 @@ def engine_persisted(database_url: str, n: int, files_dir: Path) -> dict[str, An
                 elif step.startswith("@"):
                     engine.deliver(uow, instance, step[1:], {"proposal_id": 1, "host_partnership_id": 1})
                 else:
-                    task = uow.session.scalars(select(HumanTask).where(
-                        HumanTask.instance_id == instance_id, HumanTask.task_spec == step,
-                        HumanTask.status == "open")).one()
-                    task.status, task.completed_at = "completed", uow.now()
-                    engine.complete(uow, instance, task.task_guid, {**form, "completed_by": 1})
+                    guid = uow.session.execute(open_task, {"instance_id": instance_id, "spec": step}).scalar_one()
+                    engine.complete(uow, instance, guid, {**form, "completed_by": officer.id})
                 uow.commit()
         with app.uow() as uow:
             if uow.session.get(ProcessInstance, instance_id).status != "completed":

@@ -6,9 +6,14 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflows.db.prepared import Prepared
 from workflows.db.process_models import ClockState
+
+# read at the start of every unit of work: a prepared statement, not an ORM load
+_READ = Prepared(select(ClockState.__table__.c.now).where(ClockState.__table__.c.id == 1))
 
 
 class Clock(Protocol):
@@ -35,9 +40,8 @@ class DatabaseClock:
 
     def _state(self) -> tuple[bool, datetime | None]:
         if self._read is None:
-            with self._session.no_autoflush:
-                row = self._row()
-            self._read = (row is not None, row.now if row is not None else None)
+            row = _READ.first(self._session.connection())
+            self._read = (row is not None, row[0] if row is not None else None)
         return self._read
 
     @property

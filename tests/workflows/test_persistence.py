@@ -17,6 +17,7 @@ from tests.workflows.builders import (  # noqa: F401
 from workflows.app import App
 from workflows.db.process_models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
 from workflows.engine import spiff
+from workflows.engine.runner import EngineError
 from workflows.services import inbox, lifecycle
 
 
@@ -161,3 +162,51 @@ def test_two_concurrent_transactions_cannot_both_save_an_instance(programme: Pro
         second.close()
     saved = programme.instance()
     assert (saved.outcome, saved.lock_version) == ("first", version + 1)
+
+
+def test_a_step_saved_from_an_outdated_copy_is_refused_and_changes_nothing(programme: Programme) -> None:  # noqa: F811
+    """The engine's own UPDATE carries the optimistic lock: two steps from the same version, one wins."""
+    programme.submit_visitor_application()
+    app, task = programme.app, programme.open_task("assess_application")
+    with app.uow() as late:
+        outdated = app.engine.instance(late, programme.instance_id)
+        late.commit()  # the copy outlives its reading transaction (as a cached workflow does)
+        programme.complete("assess_application", OFFICER, approve())  # another request, committed first
+        after_first = programme.snapshot()
+        app.engine._cache.clear()
+        with pytest.raises(StaleDataError, match="changed by someone else"):
+            app.engine.fire_timers(late, outdated)
+    assert programme.snapshot() == after_first
+    assert app.engine._cache.get(programme.instance_id) is None or \
+        app.engine._cache[programme.instance_id][0] == programme.instance().lock_version
+    with app.uow() as uow:
+        assert uow.session.get(HumanTask, task.id).status == "completed"
+
+
+def test_completing_a_task_closes_its_row_and_the_copy_the_session_holds(programme: Programme) -> None:  # noqa: F811
+    programme.submit_visitor_application()
+    app, guid = programme.app, programme.open_task("assess_application").task_guid
+    with app.uow() as uow:
+        held = uow.session.scalars(select(HumanTask).where(HumanTask.task_guid == guid)).one()
+        instance = app.engine.instance(uow, programme.instance_id)
+        assert app.engine.instance(uow, programme.instance_id) is instance  # one object per session
+        app.engine.complete(uow, instance, guid, {**approve(), "completed_by": None})
+        assert (held.status, held.completed_at) == ("completed", uow.now())
+        assert held not in uow.session.dirty
+        uow.commit()
+    with app.uow() as uow:
+        row = uow.session.scalars(select(HumanTask).where(HumanTask.task_guid == guid)).one()
+        assert row.status == "completed"
+        with pytest.raises(EngineError, match="no longer open"):
+            app.engine.complete(uow, app.engine.instance(uow, programme.instance_id), guid, approve())
+
+
+def test_an_instance_read_by_the_engine_loads_its_state_only_when_needed(programme: Programme) -> None:  # noqa: F811
+    programme.submit_visitor_application()
+    app = programme.app
+    app.engine._cache.clear()
+    with app.uow() as uow:
+        instance = app.engine.instance(uow, programme.instance_id)
+        assert "state_json" not in instance.__dict__ and instance not in uow.session.dirty
+        assert instance.state["spec_key"]  # read on first use
+        assert app.engine.instance(uow, 10_000) is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from contextvars import ContextVar
+from types import ModuleType
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 from uuid import UUID
@@ -148,8 +149,28 @@ def new_workflow(key: str, script_engine: PythonScriptEngine) -> BpmnWorkflow:
     return workflow
 
 
-def _encode(value: Any) -> str:
-    return json.dumps(value, cls=_SERIALIZER._encoder_cls, separators=(",", ":"))
+_ENCODER = _SERIALIZER._encoder_cls(separators=(",", ":"))  # one encoder, not one per call
+_encode = _ENCODER.encode
+
+
+def _task_json(task: Any) -> str:
+    """One task as Spiff's `TaskConverter.to_dict` writes it (in encoder mode), built directly: data
+    as the delta from the parent's, callables left out of the internal data."""
+    parent = task.parent
+    if parent is None:
+        data, delta = task.data, {}
+    else:
+        mine, theirs = task.data, parent.data
+        data = {}
+        delta = {"updates": {k: v for k, v in mine.items() if k not in theirs or v != theirs[k]},
+                 "deletions": [k for k in theirs if k not in mine]}
+    internal = {k: v for k, v in task.internal_data.items() if not callable(v) and not isinstance(v, ModuleType)}
+    return _encode({
+        "id": str(task.id), "parent": str(task._parent) if parent is not None else None,
+        "children": [str(child) for child in task._children], "last_state_change": task.last_state_change,
+        "state": task._state, "task_spec": task.task_spec.name, "triggered": task.triggered,
+        "internal_data": internal, "data": data, "delta": delta, "typename": "Task",
+    })
 
 
 def _full_state(workflow: BpmnWorkflow) -> str:
@@ -184,7 +205,6 @@ def _task_fragments(workflow: BpmnWorkflow) -> list[str]:
     are kept on the in-memory workflow, so a step re-encodes only the tasks it touched instead of the
     whole tree (fifty to a hundred tasks)."""
     cache: dict[Any, tuple[Any, str]] = workflow.__dict__.setdefault("cxp_fragments", {})
-    convert = _SERIALIZER.registry.convert
     parts = []
     for task_id, task in workflow.tasks.items():
         key = _fragment_key(task)
@@ -193,7 +213,7 @@ def _task_fragments(workflow: BpmnWorkflow) -> list[str]:
             if hit is not None and hit[0] == key:
                 parts.append(hit[1])
                 continue
-        fragment = f'"{task_id}":{_encode(convert(task))}'
+        fragment = f'"{task_id}":{_task_json(task)}'
         if key is not None:
             cache[task_id] = (key, fragment)
         parts.append(fragment)

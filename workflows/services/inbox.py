@@ -152,11 +152,9 @@ def complete_task(app: App, task_id: int, username: str, data: Mapping[str, Any]
         except FormError as err:
             raise ServiceError(str(err)) from err
         form = {**form, "completed_by": user.id}
-        instance = uow.session.get(ProcessInstance, task.instance_id)
+        instance = app.engine.instance(uow, task.instance_id)
         uow.audit(actor_of(user), "task_completed", instance_id=instance.id, task=task.task_spec,
                   subject=task.subject_ref, after={"human_task": task.id, "form": form})
-        task.status, task.completed_at, task.completed_by = "completed", uow.now(), user.id
-        uow.session.flush()
         from workflows.services.lifecycle import complete as run_complete
 
         run_complete(app, uow, instance, task.task_guid, form)
