@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.orm import Session
@@ -46,25 +46,16 @@ def jsonable(data: Any) -> Any:
     return json.loads(json.dumps(data, default=_default))
 
 
-def _digest(fields: dict[str, Any]) -> str:
+# What an event's hash covers: everything but its id and the hash itself.
+HASHED = ("occurred_at", "actor_id", "actor", "actor_role", "instance_id", "task", "action", "subject",
+          "data_before", "data_after", "prev_hash")
+
+
+def _digest(values: Mapping[str, Any]) -> str:
+    fields = {name: values[name] for name in HASHED}
+    fields["occurred_at"] = fields["occurred_at"].isoformat()
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def _fields(event: AuditEvent) -> dict[str, Any]:
-    return {
-        "occurred_at": event.occurred_at.isoformat(),
-        "actor_id": event.actor_id,
-        "actor": event.actor,
-        "actor_role": event.actor_role,
-        "instance_id": event.instance_id,
-        "task": event.task,
-        "action": event.action,
-        "subject": event.subject,
-        "data_before": event.data_before,
-        "data_after": event.data_after,
-        "prev_hash": event.prev_hash,
-    }
 
 
 # The events of a transaction are hashed as they are recorded and written in one batch — before the
@@ -124,7 +115,7 @@ def record(
         "data_after": jsonable(after),
         "prev_hash": pending.head,
     }
-    event["hash"] = _digest({**event, "occurred_at": event["occurred_at"].isoformat()})
+    event["hash"] = _digest(event)
     pending.events.append(event)
     pending.head = event["hash"]
 
@@ -218,7 +209,7 @@ def verify(session: Session) -> VerifyResult:
         count += 1
         if event.prev_hash != previous:
             return VerifyResult(False, count, event.id, "the event before it was removed, inserted or changed")
-        if _digest(_fields(event)) != event.hash:
+        if _digest({name: getattr(event, name) for name in HASHED}) != event.hash:
             return VerifyResult(False, count, event.id, "its content was changed after it was written")
         previous = event.hash
         last_id = event.id

@@ -313,7 +313,7 @@ class Engine:
             task.run()
         open_guids = getattr(workflow, "cxp_open_guids", None)
         if open_guids is not None:
-            open_guids.discard(task_guid)  # its row is completed by the caller, not cancelled
+            open_guids.discard(task_guid)  # its row is closed above as completed, not cancelled
         return self.advance(uow, instance, workflow)
 
     @staticmethod
