@@ -210,3 +210,13 @@ def test_an_instance_read_by_the_engine_loads_its_state_only_when_needed(program
         assert "state_json" not in instance.__dict__ and instance not in uow.session.dirty
         assert instance.state["spec_key"]  # read on first use
         assert app.engine.instance(uow, 10_000) is None
+
+
+def test_the_engine_keeps_running_workflows_in_memory_and_lets_finished_ones_go(programme: Programme) -> None:  # noqa: F811
+    programme.submit_visitor_application()
+    app, instance_id = programme.app, programme.instance_id
+    assert app.engine._cache[instance_id][0] == programme.instance().lock_version  # the next step needs no load
+    programme.complete("assess_application", OFFICER, {"decision": "reject", "comment": "not a cluster member"})
+    instance = programme.instance()
+    assert instance.status == "completed"
+    assert instance_id not in app.engine._cache  # it will never advance again

@@ -89,3 +89,13 @@ def test_the_check_mode_catches_a_stale_fragment(spec_key: str, monkeypatch) -> 
     monkeypatch.setattr(spiff, "VERIFY_INCREMENTAL", True)
     with pytest.raises(AssertionError, match="differs from a full serialization"):
         spiff.dump_state(workflow)
+
+
+def test_is_completed_agrees_with_spiffworkflow_at_every_step(spec_key: str) -> None:
+    answers = []
+    for workflow in steps(spec_key):
+        ours = spiff.is_completed(workflow)
+        workflow.completed = False  # Spiff's own check, from scratch
+        assert ours == workflow.is_completed()
+        answers.append(ours)
+    assert answers[-1] and not any(answers[:-1])  # only the last step ends the exchange

@@ -10,9 +10,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from workflows.db.prepared import Prepared
 from workflows.db.process_models import ProcessDefinition
 from workflows.engine import spiff
 
@@ -73,6 +74,15 @@ def check_bindings(spec: Any, filename: str) -> None:
         raise DefinitionError(f"{filename}: " + "; ".join(problems))
 
 
+# asked at every process start (workflows/db/prepared.py)
+_NEWEST = Prepared(
+    select(ProcessDefinition.__table__.c.id)
+    .where(ProcessDefinition.__table__.c.process_id == bindparam("process_id"))
+    .order_by(ProcessDefinition.__table__.c.version.desc())
+    .limit(1)
+)
+
+
 class ProcessLibrary:
     """Parsed specs by definition id and by SHA-256, with the newest deployed version per process."""
 
@@ -126,12 +136,8 @@ class ProcessLibrary:
     def current(self, session: Session, process_id: str) -> LoadedDefinition:
         """The newest deployed version, asked of the database each time (one indexed query), so that
         a long-running worker starts new instances on a version another process deployed."""
-        newest = session.scalar(
-            select(ProcessDefinition.id)
-            .where(ProcessDefinition.process_id == process_id)
-            .order_by(ProcessDefinition.version.desc())
-            .limit(1)
-        )
+        row = _NEWEST.first(session.connection(), process_id=process_id)
+        newest = row[0] if row else None
         if newest is None:
             raise DefinitionError(f"process '{process_id}' is not deployed: run `cxp init`")
         return self.by_id(session, newest)

@@ -39,6 +39,8 @@ _SAVE = Prepared(
 )
 _LOAD_COLUMNS = tuple(c for c in _PI.columns if c.key != "state_json")  # the state stays deferred
 _LOAD = Prepared(select(*_LOAD_COLUMNS).where(_PI.c.id == bindparam("instance_id")))
+_INSERT_INSTANCE = Prepared(
+    insert(_PI).values({c.key: bindparam(c.key) for c in _PI.columns if c.key != "id"}).returning(_PI.c.id))
 _TASK_COLUMNS = ("instance_id", "task_guid", "task_spec", "name", "lane", "role", "partnership_id", "subject_ref",
                  "organisation_id", "due_at", "status", "created_at")
 _OPEN_TASK = Prepared(insert(_HT).values({c: bindparam(c) for c in _TASK_COLUMNS}).returning(_HT.c.id))
@@ -116,6 +118,10 @@ class Engine:
     def _remember_after_commit(self, uow: UnitOfWork, instance: ProcessInstance, workflow: Any) -> None:
         """Keep the in-memory workflow for the next step once this transaction commits (keyed by the
         instance's lock version, so a copy another process saved since is never used)."""
+        if instance.status == "completed":  # it will not advance again: let it go
+            uow.on_commit(("cxp_workflow", instance.id), lambda: self._cache.pop(instance.id, None))
+            return
+
         def remember() -> None:
             self._cache[instance.id] = (instance.lock_version, workflow)
             if len(self._cache) > 512:
@@ -130,7 +136,7 @@ class Engine:
         now = uow.now()
         with spiff.using_clock(uow.now):
             messages, timers = spiff.waiting(workflow)
-        completed_now = workflow.is_completed() and instance.status != "completed"
+        completed_now = spiff.is_completed(workflow) and instance.status != "completed"
         values = {
             "state_json": spiff.dump_state(workflow), "updated_at": now,
             "next_timer_at": min(timers) if timers else None, "waiting_messages": sorted(messages),
@@ -237,13 +243,16 @@ class Engine:
               data: Mapping[str, Any], actor: Actor = SYSTEM) -> Advance:
         definition = self.library.current(uow.session, process_id)
         workflow = spiff.new_workflow(definition.key, self._script_engine())
+        workflow.cxp_open_guids = set()  # a new instance has no human-task rows yet
         now = uow.now()
-        instance = ProcessInstance(
-            definition_id=definition.id, process_id=process_id, subject_type=subject_type,
-            subject_id=subject_id, state_json="{}", status="running", created_at=now, updated_at=now,
-        )
+        values = {"definition_id": definition.id, "process_id": process_id, "subject_type": subject_type,
+                  "subject_id": subject_id, "state_json": "{}", "status": "running", "outcome": None,
+                  "next_timer_at": None, "waiting_messages": [], "incident": None, "lock_version": 1,
+                  "created_at": now, "updated_at": now, "completed_at": None}
+        (instance_id,) = _INSERT_INSTANCE.first(uow.session.connection(), **values)  # type: ignore[misc]
+        instance = ProcessInstance(id=instance_id, **values)
+        make_transient_to_detached(instance)  # as if flushed: the row exists, nothing is pending
         uow.session.add(instance)
-        uow.session.flush()
         workflow.data.update(data)
         for task in workflow.get_tasks():
             task.data.update(data)

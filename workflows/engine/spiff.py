@@ -253,6 +253,20 @@ def _tasks_in(workflow: BpmnWorkflow, state: int) -> list[Any]:
     return [t for t in workflow.tasks.values() if t.state == state]
 
 
+_NOT_FINISHED = 63  # TaskState.NOT_FINISHED_MASK: MAYBE | LIKELY | FUTURE | WAITING | READY | STARTED
+
+
+def is_completed(workflow: BpmnWorkflow) -> bool:
+    """`workflow.is_completed()` without its depth-first walk through the finished part of the tree:
+    the newest tasks are the likely unfinished ones, so they are looked at first. Like Spiff's, it
+    marks the workflow completed once no task is left unfinished."""
+    if not workflow.completed:
+        if any(t._state & _NOT_FINISHED for t in reversed(workflow.tasks.values())):
+            return False
+        workflow.completed = True
+    return True
+
+
 def manual_ready_tasks(workflow: BpmnWorkflow) -> list[Any]:
     from SpiffWorkflow.util.task import TaskState
 
