@@ -39,6 +39,8 @@ _SAVE = Prepared(
 )
 _LOAD_COLUMNS = tuple(c for c in _PI.columns if c.key != "state_json")  # the state stays deferred
 _LOAD = Prepared(select(*_LOAD_COLUMNS).where(_PI.c.id == bindparam("instance_id")))
+_LOAD_KEYS = tuple(c.key for c in _LOAD_COLUMNS)
+_NEW_INSTANCE = ProcessInstance.__mapper__.class_manager.new_instance
 _INSERT_INSTANCE = Prepared(
     insert(_PI).values({c.key: bindparam(c.key) for c in _PI.columns if c.key != "id"}).returning(_PI.c.id))
 _TASK_COLUMNS = ("instance_id", "task_guid", "task_spec", "name", "lane", "role", "partnership_id", "subject_ref",
@@ -100,8 +102,10 @@ class Engine:
         row = _LOAD.first(uow.session.connection(), instance_id=instance_id)
         if row is None:
             return None
-        instance = ProcessInstance(**{c.key: value for c, value in zip(_LOAD_COLUMNS, row)})
-        make_transient_to_detached(instance)  # as if loaded by a query: no pending changes
+        # built as the ORM's own loader builds a row's object: no __init__, the values put in its dict
+        instance = _NEW_INSTANCE()
+        instance.__dict__.update(zip(_LOAD_KEYS, row))
+        make_transient_to_detached(instance)  # persistent, clean; the state stays unloaded (deferred)
         uow.session.add(instance)
         return instance
 

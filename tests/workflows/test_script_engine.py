@@ -1,0 +1,50 @@
+"""The script engine compiles an expression once and evaluates it exactly as SpiffWorkflow's own
+task-data environment does."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+
+from workflows.engine import spiff
+
+BPMN = Path(__file__).resolve().parents[2] / "bpmn" / "exchange.bpmn"
+GLOBALS = {"datetime": datetime, "timezone": timezone}
+
+
+@pytest.mark.parametrize("expression", [
+    "host_partnership_id",
+    "decision == 'approve' and amount > 100",
+    "datetime.fromisoformat(due).astimezone(timezone.utc).isoformat()",
+    "[k for k in sorted(flags) if flags[k]]",
+])
+def test_evaluates_as_spiffworkflow_does(expression: str) -> None:
+    data = {"host_partnership_id": 3, "decision": "approve", "amount": 250, "due": "2027-03-28T18:00:00+01:00",
+            "flags": {"b": True, "a": True, "c": False}}
+    ours = spiff.CompiledExpressionEnvironment(dict(GLOBALS)).evaluate(expression, dict(data))
+    assert ours == TaskDataEnvironment(dict(GLOBALS)).evaluate(expression, dict(data))
+
+
+def test_compiles_an_expression_once_and_leaves_the_globals_clean() -> None:
+    environment = spiff.CompiledExpressionEnvironment(dict(GLOBALS))
+    spiff._compiled_expression.cache_clear()
+    for n in range(5):
+        assert environment.evaluate("n * 2", {"n": n}) == n * 2
+    assert spiff._compiled_expression.cache_info().misses == 1
+    assert "n" not in environment.globals  # task data never leaks into later evaluations
+
+
+def test_a_failing_expression_still_names_itself() -> None:
+    parser = spiff.parse_bpmn(BPMN.read_bytes(), BPMN.name)
+    engine = spiff.ServiceBindingEngine()
+    workflow = spiff.BpmnWorkflow(parser.get_spec("exchange"), parser.get_subprocess_specs("exchange"),
+                                  script_engine=engine)
+    task = workflow.get_tasks()[0]
+    task.data["a"] = 1
+    with pytest.raises(WorkflowTaskException, match="Error evaluating expression 'missing_name > 1'"):
+        engine.evaluate(task, "missing_name > 1")
+    with pytest.raises(WorkflowTaskException, match="Error evaluating expression 'a >'"):
+        engine.evaluate(task, "a >")
