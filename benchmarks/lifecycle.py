@@ -56,21 +56,25 @@ CANNED = {
 }
 
 
-def in_memory(n: int) -> dict[str, Any]:
-    """SpiffWorkflow alone: parse once, then run n instances through the same steps."""
-    from SpiffWorkflow.util.task import TaskState
+class InMemory:
+    """SpiffWorkflow alone: the BPMN parsed once, then one exchange per `run`."""
 
-    from workflows.engine import spiff
+    def __init__(self) -> None:
+        from workflows.engine import spiff
 
-    parser = spiff.parse_bpmn((Path(spiff.__file__).resolve().parents[2] / "bpmn" / "exchange.bpmn").read_bytes(),
-                              "exchange.bpmn")
-    spec, subprocess_specs = parser.get_spec("exchange"), parser.get_subprocess_specs("exchange")
-    now = [START]
-    started = time.perf_counter()
-    for i in range(n):
+        parser = spiff.parse_bpmn((Path(spiff.__file__).resolve().parents[2] / "bpmn" / "exchange.bpmn").read_bytes(),
+                                  "exchange.bpmn")
+        self.spec, self.subprocess_specs = parser.get_spec("exchange"), parser.get_subprocess_specs("exchange")
+
+    def run(self, i: int) -> None:
+        from SpiffWorkflow.util.task import TaskState
+
+        from workflows.engine import spiff
+
+        now = [START]
         engine = spiff.ServiceBindingEngine()
         engine.dispatch = lambda task, name, params: dict(CANNED.get(name, {}))
-        wf = spiff.BpmnWorkflow(spec, subprocess_specs, script_engine=engine)
+        wf = spiff.BpmnWorkflow(self.spec, self.subprocess_specs, script_engine=engine)
         for task in wf.get_tasks():
             task.data.update({"exchange_id": i, "visitor_partnership_id": 1, "host_partnership_id": 1,
                               "matching_deadline": CANNED["register_for_matching"]["matching_deadline"]})
@@ -94,6 +98,14 @@ def in_memory(n: int) -> dict[str, Any]:
                     task.run()
                     wf.do_engine_steps()
         assert wf.is_completed(), "in-memory run did not reach the end"
+
+
+def in_memory(n: int) -> dict[str, Any]:
+    """SpiffWorkflow alone: parse once, then run n instances through the same steps."""
+    runner = InMemory()
+    started = time.perf_counter()
+    for i in range(n):
+        runner.run(i)
     elapsed = time.perf_counter() - started
     return {"exchanges": n, "seconds": round(elapsed, 3), "per_second": round(n / elapsed, 2)}
 
@@ -120,7 +132,7 @@ def measure(fn: Any, *args: Any) -> dict[str, Any]:
     return result
 
 
-__all__ = ["in_memory", "persisted", "measure", "Decimal"]
+__all__ = ["in_memory", "persisted", "engine_persisted", "interleaved", "measure", "Decimal"]
 
 
 class _CannedContext:
@@ -130,38 +142,42 @@ class _CannedContext:
         self.dispatch = lambda task, name, params: dict(CANNED.get(name, {}))
 
 
-def engine_persisted(database_url: str, n: int, files_dir: Path) -> dict[str, Any]:
-    """The same BPMN, forms, messages, timers and canned services as `in_memory`, run by our engine
+class EnginePersisted:
+    """The same BPMN, forms, messages, timers and canned services as `InMemory`, run by our engine
     with persistence: one transaction per step, saving the state without the spec, the human-task
-    rows and the hash-chained audit events."""
-    from sqlalchemy import bindparam, select
+    rows and the hash-chained audit events. One exchange per `run`."""
 
-    from workflows.app import App
-    from workflows.db.prepared import Prepared
-    from workflows.db.models import User
-    from workflows.db.process_models import HumanTask, ProcessInstance
-    from workflows.engine.runner import Engine
-    from workflows.services.setup import init_database
-    from workflows.settings import Settings
+    def __init__(self, database_url: str, files_dir: Path) -> None:
+        from sqlalchemy import bindparam, select
 
-    app = App(Settings(database_url=database_url, files_dir=files_dir))
-    init_database(app)
-    engine = Engine(app.library, _CannedContext)
-    with app.uow() as uow:
-        uow.clock.set(START)
-        officer = User(username="officer", display_name="Officer", email="officer@example.eu", role="officer")
-        uow.session.add(officer)
-        uow.commit()
-    open_task = Prepared(select(HumanTask.task_guid).where(  # the task the user picked in the inbox
-        HumanTask.instance_id == bindparam("instance_id"), HumanTask.task_spec == bindparam("spec"),
-        HumanTask.status == "open"))
-    data = {"visitor_partnership_id": 1, "host_partnership_id": 1,
-            "matching_deadline": CANNED["register_for_matching"]["matching_deadline"]}
-    started_ids: list[int] = []
-    started = time.perf_counter()
-    for i in range(n):
+        from workflows.app import App
+        from workflows.db.models import User
+        from workflows.db.prepared import Prepared
+        from workflows.db.process_models import HumanTask
+        from workflows.engine.runner import Engine
+        from workflows.services.setup import init_database
+        from workflows.settings import Settings
+
+        self.app = App(Settings(database_url=database_url, files_dir=files_dir))
+        init_database(self.app)
+        self.engine = Engine(self.app.library, _CannedContext)
+        with self.app.uow() as uow:
+            uow.clock.set(START)
+            officer = User(username="officer", display_name="Officer", email="officer@example.eu", role="officer")
+            uow.session.add(officer)
+            uow.commit()
+        self.officer_id = officer.id
+        self.open_task = Prepared(select(HumanTask.task_guid).where(  # the task the user picked in the inbox
+            HumanTask.instance_id == bindparam("instance_id"), HumanTask.task_spec == bindparam("spec"),
+            HumanTask.status == "open"))
+        self.data = {"visitor_partnership_id": 1, "host_partnership_id": 1,
+                     "matching_deadline": CANNED["register_for_matching"]["matching_deadline"]}
+        self.started: list[int] = []
+
+    def run(self, i: int) -> None:
+        app, engine = self.app, self.engine
         with app.uow() as uow:
-            instance_id = engine.start(uow, "exchange", "exchange", i, {**data, "exchange_id": i}).instance.id
+            instance_id = engine.start(uow, "exchange", "exchange", i, {**self.data, "exchange_id": i}).instance.id
             uow.commit()
         for step, form in FORMS:
             with app.uow() as uow:
@@ -173,15 +189,58 @@ def engine_persisted(database_url: str, n: int, files_dir: Path) -> dict[str, An
                 elif step.startswith("@"):
                     engine.deliver(uow, instance, step[1:], {"proposal_id": 1, "host_partnership_id": 1})
                 else:
-                    (guid,) = open_task.rows(uow.session.connection(), instance_id=instance_id, spec=step)[0]
-                    engine.complete(uow, instance, guid, {**form, "completed_by": officer.id})
+                    (guid,) = self.open_task.rows(uow.session.connection(), instance_id=instance_id, spec=step)[0]
+                    engine.complete(uow, instance, guid, {**form, "completed_by": self.officer_id})
                 uow.commit()
-        started_ids.append(instance_id)
+        self.started.append(instance_id)
+
+    def close(self) -> None:
+        """Check (once the clock has stopped, as `InMemory` checks each run) that every exchange
+        reached the end, and release the database."""
+        from sqlalchemy import select
+
+        from workflows.db.process_models import ProcessInstance
+
+        try:
+            with self.app.uow() as uow:
+                unfinished = uow.session.scalars(select(ProcessInstance.id).where(
+                    ProcessInstance.id.in_(self.started), ProcessInstance.status != "completed")).all()
+        finally:
+            self.app.close()
+        if unfinished:
+            raise AssertionError(f"persisted run did not reach the end: instances {unfinished}")
+
+
+def engine_persisted(database_url: str, n: int, files_dir: Path) -> dict[str, Any]:
+    """Our engine persisted alone, n exchanges."""
+    runner = EnginePersisted(database_url, files_dir)
+    started = time.perf_counter()
+    for i in range(n):
+        runner.run(i)
     elapsed = time.perf_counter() - started
-    with app.uow() as uow:  # checked once the clock has stopped, as `in_memory` checks its last run
-        unfinished = uow.session.scalars(select(ProcessInstance.id).where(
-            ProcessInstance.id.in_(started_ids), ProcessInstance.status != "completed")).all()
-    app.close()
-    if unfinished or len(started_ids) != n:
-        raise AssertionError(f"persisted run did not reach the end: instances {unfinished}")
+    runner.close()
     return {"exchanges": n, "seconds": round(elapsed, 3), "per_second": round(n / elapsed, 2)}
+
+
+def interleaved(database_url: str, n: int, files_dir: Path, chunk: int = 10) -> dict[str, Any]:
+    """Our engine persisted and SpiffWorkflow in memory in turns of `chunk` exchanges, in one
+    process: each side is timed on its own, but both over the same minutes, so that the ratio
+    holds while this machine's speed drifts (it does, by a factor of two over tens of seconds on a
+    shared host). One exchange of each is run first, untimed (imports, caches)."""
+    memory, persisted_ = InMemory(), EnginePersisted(database_url, files_dir)
+    memory.run(-1)
+    persisted_.run(-1)
+    spent = {"memory": 0.0, "persisted": 0.0}
+    for first in range(0, n, chunk):
+        for side, run in (("memory", memory.run), ("persisted", persisted_.run)):
+            started = time.perf_counter()
+            for i in range(first, min(first + chunk, n)):
+                run(i)
+            spent[side] += time.perf_counter() - started
+    persisted_.close()
+    return {"exchanges": n, "seconds": round(spent["persisted"], 3),
+            "per_second": round(n / spent["persisted"], 2),
+            "in_memory_seconds": round(spent["memory"], 3),
+            "in_memory_per_second": round(n / spent["memory"], 2),
+            "ratio_to_in_memory": round(spent["memory"] / spent["persisted"], 3),
+            "interleaved_in_chunks_of": chunk}
