@@ -152,7 +152,7 @@ class EnginePersisted:
 
         from workflows.app import App
         from workflows.db.models import User
-        from workflows.db.prepared import Prepared
+        from workflows.db.prepared import Prepared, connection
         from workflows.db.process_models import HumanTask
         from workflows.engine.runner import Engine
         from workflows.services.setup import init_database
@@ -173,6 +173,7 @@ class EnginePersisted:
         self.data = {"visitor_partnership_id": 1, "host_partnership_id": 1,
                      "matching_deadline": CANNED["register_for_matching"]["matching_deadline"]}
         self.started: list[int] = []
+        self.connection = connection
 
     def run(self, i: int) -> None:
         app, engine = self.app, self.engine
@@ -189,7 +190,7 @@ class EnginePersisted:
                 elif step.startswith("@"):
                     engine.deliver(uow, instance, step[1:], {"proposal_id": 1, "host_partnership_id": 1})
                 else:
-                    (guid,) = self.open_task.rows(uow.session.connection(), instance_id=instance_id, spec=step)[0]
+                    (guid,) = self.open_task.rows(self.connection(uow.session), instance_id=instance_id, spec=step)[0]
                     engine.complete(uow, instance, guid, {**form, "completed_by": self.officer_id})
                 uow.commit()
         self.started.append(instance_id)

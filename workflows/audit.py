@@ -11,7 +11,7 @@ from typing import Any, Iterator, Mapping
 from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.orm import Session
 
-from workflows.db.prepared import Prepared
+from workflows.db.prepared import Prepared, connection
 from workflows.db.process_models import AuditChainHead, AuditEvent
 
 GENESIS = "0" * 64
@@ -82,7 +82,7 @@ class _Pending:
 def _pending(session: Session) -> _Pending:
     pending = session.info.get("audit_pending")
     if pending is None:
-        row = _READ_HEAD.first(session.connection())
+        row = _READ_HEAD.first(connection(session))
         pending = _Pending(head=row[0] if row else GENESIS, head_exists=row is not None, events=[])
         session.info["audit_pending"] = pending
     return pending
@@ -125,7 +125,7 @@ def write_pending(session: Session) -> None:
     pending: _Pending | None = session.info.get("audit_pending")
     if pending is None or pending.written == len(pending.events):
         return
-    conn = session.connection()
+    conn = connection(session)
     _INSERT.executemany(conn, pending.events[pending.written:])
     if pending.head_exists:
         _MOVE_HEAD.execute(conn, last_hash=pending.head)

@@ -9,7 +9,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows.db.prepared import Prepared
+from workflows.db.prepared import Prepared, connection
 from workflows.db.process_models import ClockState
 
 # read at the start of every unit of work: a prepared statement, not an ORM load
@@ -40,7 +40,7 @@ class DatabaseClock:
 
     def _state(self) -> tuple[bool, datetime | None]:
         if self._read is None:
-            row = _READ.first(self._session.connection())
+            row = _READ.first(connection(self._session))
             self._read = (row is not None, row[0] if row is not None else None)
         return self._read
 

@@ -20,7 +20,23 @@ from typing import Any, Callable, Mapping, Sequence
 
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
+
+
+def connection(session: Session) -> Connection:
+    """`session.connection()`, remembered for the session's innermost transaction: each call of
+    `Session.connection` resolves the bind and checks the transaction again (several µs), and a step
+    asks for the connection half a dozen times. A new transaction or savepoint asks the session again
+    — that is also when the session emits a pending SAVEPOINT, so statements run after
+    `begin_nested()` are inside it."""
+    current = session.get_nested_transaction() or session.get_transaction()
+    held = session.info.get("cxp_connection")
+    if held is not None and held[0] is current and current is not None:
+        return held[1]  # type: ignore[no-any-return]
+    conn = session.connection()
+    session.info["cxp_connection"] = (session.get_nested_transaction() or session.get_transaction(), conn)
+    return conn
 
 
 @dataclass(frozen=True)

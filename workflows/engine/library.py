@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from workflows.db.prepared import Prepared
+from workflows.db.prepared import Prepared, connection
 from workflows.db.process_models import ProcessDefinition
 from workflows.engine import spiff
 
@@ -136,7 +136,7 @@ class ProcessLibrary:
     def current(self, session: Session, process_id: str) -> LoadedDefinition:
         """The newest deployed version, asked of the database each time (one indexed query), so that
         a long-running worker starts new instances on a version another process deployed."""
-        row = _NEWEST.first(session.connection(), process_id=process_id)
+        row = _NEWEST.first(connection(session), process_id=process_id)
         newest = row[0] if row else None
         if newest is None:
             raise DefinitionError(f"process '{process_id}' is not deployed: run `cxp init`")

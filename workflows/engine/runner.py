@@ -14,7 +14,7 @@ from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.exc import StaleDataError
 
 from workflows.audit import SYSTEM, Actor
-from workflows.db.prepared import Prepared
+from workflows.db.prepared import Prepared, connection
 from workflows.db.process_models import HumanTask, ProcessInstance
 from workflows.engine import spiff
 from workflows.engine.library import LoadedDefinition, ProcessLibrary
@@ -99,7 +99,7 @@ class Engine:
         held = uow.session.identity_map.get(identity_key(ProcessInstance, instance_id))
         if held is not None:
             return held  # type: ignore[return-value]
-        row = _LOAD.first(uow.session.connection(), instance_id=instance_id)
+        row = _LOAD.first(connection(uow.session), instance_id=instance_id)
         if row is None:
             return None
         # built as the ORM's own loader builds a row's object: no __init__, the values put in its dict
@@ -163,7 +163,7 @@ class Engine:
         as the ORM's own version check would. The ORM object then holds what was written, as clean."""
         loaded = instance.lock_version
         params = {f"new_{name}": value for name, value in values.items()}
-        changed = _SAVE.execute(uow.session.connection(), instance_id=instance.id, loaded_version=loaded,
+        changed = _SAVE.execute(connection(uow.session), instance_id=instance.id, loaded_version=loaded,
                                 new_version=loaded + 1, **params)
         if changed != 1:
             raise StaleDataError(f"process instance {instance.id} was changed by someone else since it was loaded "
@@ -219,7 +219,7 @@ class Engine:
                 "due_at": _iso(self._evaluate(workflow, task, info.get("due"))),
                 "status": "open", "created_at": uow.now(),
             }
-            conn = conn or uow.session.connection()
+            conn = conn or connection(uow.session)
             (row_id,) = _OPEN_TASK.first(conn, **row)  # type: ignore[misc]
             uow.audit(SYSTEM, "task_created", instance_id=instance.id, task=row["task_spec"],
                       subject=row["subject_ref"], after={"human_task": row_id, "lane": lane, "due_at": row["due_at"]})
@@ -253,7 +253,7 @@ class Engine:
                   "subject_id": subject_id, "state_json": "{}", "status": "running", "outcome": None,
                   "next_timer_at": None, "waiting_messages": [], "incident": None, "lock_version": 1,
                   "created_at": now, "updated_at": now, "completed_at": None}
-        (instance_id,) = _INSERT_INSTANCE.first(uow.session.connection(), **values)  # type: ignore[misc]
+        (instance_id,) = _INSERT_INSTANCE.first(connection(uow.session), **values)  # type: ignore[misc]
         instance = ProcessInstance(id=instance_id, **values)
         make_transient_to_detached(instance)  # as if flushed: the row exists, nothing is pending
         uow.session.add(instance)
@@ -334,7 +334,7 @@ class Engine:
         """Mark the open row of the task completed; False when it is not open. A copy the session
         already holds is brought up to date."""
         now = uow.now()
-        if _CLOSE_TASK.execute(uow.session.connection(), guid=task_guid, at=now, by=user_id) != 1:
+        if _CLOSE_TASK.execute(connection(uow.session), guid=task_guid, at=now, by=user_id) != 1:
             return False
         for held in uow.session.identity_map.values():
             if isinstance(held, HumanTask) and held.task_guid == task_guid:
