@@ -223,6 +223,94 @@ def engine_persisted(database_url: str, n: int, files_dir: Path) -> dict[str, An
     return {"exchanges": n, "seconds": round(elapsed, 3), "per_second": round(n / elapsed, 2)}
 
 
+class NaivePersisted:
+    """What ENGINEERING's "naive persistence" means, for reference: SpiffWorkflow's standard
+    serializer (the whole spec inside every state), the JSON read, deserialized, run, serialized and
+    written back at every step, one SQLAlchemy session and transaction per step — no human-task rows,
+    no audit, no in-memory cache. One exchange per `run`."""
+
+    def __init__(self, database_url: str) -> None:
+        from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+        from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+        from sqlalchemy import Column, Integer, MetaData, Table, Text
+
+        from workflows.db.base import make_engine, make_session_factory
+        from workflows.engine import spiff
+
+        self.serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+        self.spiff = spiff
+        memory = InMemory()
+        self.spec, self.subprocess_specs = memory.spec, memory.subprocess_specs
+        self.db = make_engine(database_url)
+        self.states = Table("naive_states", MetaData(), Column("id", Integer, primary_key=True), Column("state", Text))
+        self.states.metadata.create_all(self.db)
+        self.sessions = make_session_factory(self.db)
+
+    def _engine(self) -> Any:
+        engine = self.spiff.ServiceBindingEngine()
+        engine.dispatch = lambda task, name, params: dict(CANNED.get(name, {}))
+        return engine
+
+    def run(self, i: int) -> None:
+        from SpiffWorkflow.util.task import TaskState
+        from sqlalchemy import insert, select, update
+
+        spiff, states = self.spiff, self.states
+        now = [START]
+        with self.sessions() as session:
+            wf = spiff.BpmnWorkflow(self.spec, self.subprocess_specs, script_engine=self._engine())
+            for task in wf.get_tasks():
+                task.data.update({"exchange_id": i, "visitor_partnership_id": 1, "host_partnership_id": 1,
+                                  "matching_deadline": CANNED["register_for_matching"]["matching_deadline"]})
+            with spiff.using_clock(lambda: now[0]):
+                wf.do_engine_steps()
+            key = session.execute(insert(states).values(state=self.serializer.serialize_json(wf))
+                                  .returning(states.c.id)).scalar_one()
+            session.commit()
+        for step, form in FORMS:
+            with self.sessions() as session, spiff.using_clock(lambda: now[0]):
+                wf = self.serializer.deserialize_json(
+                    session.execute(select(states.c.state).where(states.c.id == key)).scalar_one())
+                wf.script_engine = self._engine()
+                if step == "@visit_ends":
+                    now[0] = VISIT_OVER
+                    wf.refresh_timers()
+                elif step.startswith("@"):
+                    spiff.send_message(wf, step[1:], {"proposal_id": 1, "host_partnership_id": 1})
+                else:
+                    task = next(t for t in wf.get_tasks(state=TaskState.READY, manual=True)
+                                if t.task_spec.name == step)
+                    task.data.update(form)
+                    task.data[step] = dict(form)
+                    task.run()
+                wf.do_engine_steps()
+                session.execute(update(states).where(states.c.id == key)
+                                .values(state=self.serializer.serialize_json(wf)))
+                session.commit()
+        assert wf.is_completed(), "naive run did not reach the end"
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def naive_interleaved(database_url: str, n: int, chunk: int = 5) -> dict[str, Any]:
+    """`NaivePersisted` and SpiffWorkflow in memory in turns, as `interleaved` measures our engine."""
+    memory, naive = InMemory(), NaivePersisted(database_url)
+    memory.run(-1)
+    naive.run(-1)
+    spent = {"memory": 0.0, "naive": 0.0}
+    for first in range(0, n, chunk):
+        for side, run in (("memory", memory.run), ("naive", naive.run)):
+            started = time.perf_counter()
+            for i in range(first, min(first + chunk, n)):
+                run(i)
+            spent[side] += time.perf_counter() - started
+    naive.close()
+    return {"exchanges": n, "per_second": round(n / spent["naive"], 2),
+            "in_memory_per_second": round(n / spent["memory"], 2),
+            "ratio_to_in_memory": round(spent["memory"] / spent["naive"], 3)}
+
+
 def interleaved(database_url: str, n: int, files_dir: Path, chunk: int = 10) -> dict[str, Any]:
     """Our engine persisted and SpiffWorkflow in memory in turns of `chunk` exchanges, in one
     process: each side is timed on its own, but both over the same minutes, so that the ratio

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.lifecycle import EnginePersisted, engine_persisted, in_memory, interleaved, persisted
+from benchmarks.lifecycle import EnginePersisted, engine_persisted, in_memory, interleaved, naive_interleaved, persisted
 
 
 def test_the_in_memory_baseline_closes_every_exchange() -> None:
@@ -37,3 +37,8 @@ def test_an_exchange_left_unfinished_fails_the_persisted_run(tmp_path: Path) -> 
         uow.commit()
     with pytest.raises(AssertionError, match="did not reach the end"):
         runner.close()
+
+
+def test_the_naive_reference_run_closes_every_exchange(tmp_path: Path) -> None:
+    result = naive_interleaved(f"sqlite:///{tmp_path}/naive.db", 2, chunk=1)
+    assert result["exchanges"] == 2 and result["ratio_to_in_memory"] > 0  # it asserts each instance completed
