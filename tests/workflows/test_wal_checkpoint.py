@@ -67,3 +67,26 @@ def test_stopping_is_idempotent_and_in_memory_databases_have_none(tmp_path: Path
     memory = make_engine("sqlite://")
     assert not hasattr(memory, "cxp_checkpointer")
     memory.dispose()
+
+
+def test_a_failed_checkpoint_is_tried_again_in_the_next_round(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    from workflows.db.base import WalCheckpointer
+
+    calls = []
+    real = WalCheckpointer.checkpoint
+
+    def flaky(connection):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 1:
+            raise sqlite3.OperationalError("database is locked")
+        return real(connection)
+
+    monkeypatch.setattr(WalCheckpointer, "checkpoint", staticmethod(flaky))
+    engine = make_engine(f"sqlite:///{tmp_path}/c.db")
+    try:
+        assert _wait_for(lambda: engine.cxp_checkpointer.last is not None)  # a later round succeeded
+        assert engine.cxp_checkpointer.running and len(calls) >= 2
+    finally:
+        engine.dispose()

@@ -67,18 +67,23 @@ class WalCheckpointer:
         atexit.register(self.stop)
 
     def _run(self) -> None:
-        connection = None
         try:
             connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             connection.execute("PRAGMA busy_timeout=1000")
-            while not self._stop.wait(self.interval):
-                self.last = self.checkpoint(connection)
-            self.last = self.checkpoint(connection)
-        except sqlite3.Error as err:  # the file vanished (a test's temporary folder), or is not a database
-            log.debug("WAL checkpointer for %s stopped: %s", self.path, err)
+        except sqlite3.Error as err:  # not a database: nothing to look after
+            log.warning("WAL checkpointer for %s not started: %s", self.path, err)
+            return
+        try:
+            while True:
+                stopping = self._stop.wait(self.interval)
+                try:
+                    self.last = self.checkpoint(connection)
+                except sqlite3.Error as err:  # busy, or a disk hiccup: the next round tries again
+                    log.debug("WAL checkpoint of %s failed: %s", self.path, err)
+                if stopping:
+                    break
         finally:
-            if connection is not None:
-                connection.close()
+            connection.close()
 
     @staticmethod
     def checkpoint(connection: sqlite3.Connection) -> tuple[int, int, int]:
