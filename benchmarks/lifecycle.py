@@ -56,6 +56,11 @@ CANNED = {
 }
 
 
+# what every exchange starts with (besides its `exchange_id`), in every run
+START_DATA = {"visitor_partnership_id": 1, "host_partnership_id": 1,
+              "matching_deadline": CANNED["register_for_matching"]["matching_deadline"]}
+
+
 class InMemory:
     """SpiffWorkflow alone: the BPMN parsed once, then one exchange per `run`."""
 
@@ -66,37 +71,49 @@ class InMemory:
                                   "exchange.bpmn")
         self.spec, self.subprocess_specs = parser.get_spec("exchange"), parser.get_subprocess_specs("exchange")
 
-    def run(self, i: int) -> None:
-        from SpiffWorkflow.util.task import TaskState
-
+    def new_workflow(self, i: int) -> Any:
+        """Exchange `i` created with the canned services and its start data."""
         from workflows.engine import spiff
 
-        now = [START]
         engine = spiff.ServiceBindingEngine()
         engine.dispatch = lambda task, name, params: dict(CANNED.get(name, {}))
         wf = spiff.BpmnWorkflow(self.spec, self.subprocess_specs, script_engine=engine)
         for task in wf.get_tasks():
-            task.data.update({"exchange_id": i, "visitor_partnership_id": 1, "host_partnership_id": 1,
-                              "matching_deadline": CANNED["register_for_matching"]["matching_deadline"]})
+            task.data.update({**START_DATA, "exchange_id": i})
+        return wf
+
+    @staticmethod
+    def step(wf: Any, step: str, form: dict[str, Any], now: list[datetime]) -> None:
+        """One of FORMS on a live workflow (inside `using_clock(lambda: now[0])`), then engine steps."""
+        from SpiffWorkflow.util.task import TaskState
+
+        from workflows.engine import spiff
+
+        if step == "@visit_ends":
+            saved = now[0]
+            now[0] = VISIT_OVER
+            wf.refresh_timers()
+            wf.do_engine_steps()
+            now[0] = saved
+        elif step.startswith("@"):
+            spiff.send_message(wf, step[1:], {"proposal_id": 1, "host_partnership_id": 1})
+            wf.do_engine_steps()
+        else:
+            task = next(t for t in wf.get_tasks(state=TaskState.READY, manual=True) if t.task_spec.name == step)
+            task.data.update(form)
+            task.data[step] = dict(form)
+            task.run()
+            wf.do_engine_steps()
+
+    def run(self, i: int) -> None:
+        from workflows.engine import spiff
+
+        now = [START]
+        wf = self.new_workflow(i)
         with spiff.using_clock(lambda: now[0]):
             wf.do_engine_steps()
             for step, form in FORMS:
-                if step == "@visit_ends":
-                    saved = now[0]
-                    now[0] = VISIT_OVER
-                    wf.refresh_timers()
-                    wf.do_engine_steps()
-                    now[0] = saved
-                elif step.startswith("@"):
-                    spiff.send_message(wf, step[1:], {"proposal_id": 1, "host_partnership_id": 1})
-                    wf.do_engine_steps()
-                else:
-                    task = next(t for t in wf.get_tasks(state=TaskState.READY, manual=True)
-                                if t.task_spec.name == step)
-                    task.data.update(form)
-                    task.data[step] = dict(form)
-                    task.run()
-                    wf.do_engine_steps()
+                self.step(wf, step, form, now)
         assert wf.is_completed(), "in-memory run did not reach the end"
 
 
@@ -170,8 +187,7 @@ class EnginePersisted:
         self.open_task = Prepared(select(HumanTask.task_guid).where(  # the task the user picked in the inbox
             HumanTask.instance_id == bindparam("instance_id"), HumanTask.task_spec == bindparam("spec"),
             HumanTask.status == "open"))
-        self.data = {"visitor_partnership_id": 1, "host_partnership_id": 1,
-                     "matching_deadline": CANNED["register_for_matching"]["matching_deadline"]}
+        self.data = START_DATA
         self.started: list[int] = []
         self.connection = connection
 
@@ -239,53 +255,31 @@ class NaivePersisted:
 
         self.serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
         self.spiff = spiff
-        memory = InMemory()
-        self.spec, self.subprocess_specs = memory.spec, memory.subprocess_specs
+        self.memory = InMemory()  # the same workflows and steps, without persistence
         self.db = make_engine(database_url)
         self.states = Table("naive_states", MetaData(), Column("id", Integer, primary_key=True), Column("state", Text))
         self.states.metadata.create_all(self.db)
         self.sessions = make_session_factory(self.db)
 
-    def _engine(self) -> Any:
-        engine = self.spiff.ServiceBindingEngine()
-        engine.dispatch = lambda task, name, params: dict(CANNED.get(name, {}))
-        return engine
-
     def run(self, i: int) -> None:
-        from SpiffWorkflow.util.task import TaskState
         from sqlalchemy import insert, select, update
 
-        spiff, states = self.spiff, self.states
+        spiff, states, serializer = self.spiff, self.states, self.serializer
         now = [START]
-        with self.sessions() as session:
-            wf = spiff.BpmnWorkflow(self.spec, self.subprocess_specs, script_engine=self._engine())
-            for task in wf.get_tasks():
-                task.data.update({"exchange_id": i, "visitor_partnership_id": 1, "host_partnership_id": 1,
-                                  "matching_deadline": CANNED["register_for_matching"]["matching_deadline"]})
-            with spiff.using_clock(lambda: now[0]):
-                wf.do_engine_steps()
-            key = session.execute(insert(states).values(state=self.serializer.serialize_json(wf))
+        with self.sessions() as session, spiff.using_clock(lambda: now[0]):
+            wf = self.memory.new_workflow(i)
+            wf.do_engine_steps()
+            key = session.execute(insert(states).values(state=serializer.serialize_json(wf))
                                   .returning(states.c.id)).scalar_one()
             session.commit()
         for step, form in FORMS:
             with self.sessions() as session, spiff.using_clock(lambda: now[0]):
-                wf = self.serializer.deserialize_json(
+                script_engine = wf.script_engine  # not serialized: the same canned services
+                wf = serializer.deserialize_json(
                     session.execute(select(states.c.state).where(states.c.id == key)).scalar_one())
-                wf.script_engine = self._engine()
-                if step == "@visit_ends":
-                    now[0] = VISIT_OVER
-                    wf.refresh_timers()
-                elif step.startswith("@"):
-                    spiff.send_message(wf, step[1:], {"proposal_id": 1, "host_partnership_id": 1})
-                else:
-                    task = next(t for t in wf.get_tasks(state=TaskState.READY, manual=True)
-                                if t.task_spec.name == step)
-                    task.data.update(form)
-                    task.data[step] = dict(form)
-                    task.run()
-                wf.do_engine_steps()
-                session.execute(update(states).where(states.c.id == key)
-                                .values(state=self.serializer.serialize_json(wf)))
+                wf.script_engine = script_engine
+                self.memory.step(wf, step, form, now)
+                session.execute(update(states).where(states.c.id == key).values(state=serializer.serialize_json(wf)))
                 session.commit()
         assert wf.is_completed(), "naive run did not reach the end"
 
@@ -293,43 +287,41 @@ class NaivePersisted:
         self.db.dispose()
 
 
-def naive_interleaved(database_url: str, n: int, chunk: int = 5) -> dict[str, Any]:
-    """`NaivePersisted` and SpiffWorkflow in memory in turns, as `interleaved` measures our engine."""
-    memory, naive = InMemory(), NaivePersisted(database_url)
+def _in_turns(persisted_: Any, n: int, chunk: int) -> tuple[float, float]:
+    """Seconds spent by SpiffWorkflow in memory and by `persisted_` on n exchanges each, run in turns
+    of `chunk` exchanges in this process: each side is timed on its own, but both over the same
+    minutes, so that their ratio holds while this machine's speed drifts (it does, by a factor of two
+    over tens of seconds on a shared host). One exchange of each is run first, untimed (imports,
+    caches)."""
+    memory = InMemory()
     memory.run(-1)
-    naive.run(-1)
-    spent = {"memory": 0.0, "naive": 0.0}
+    persisted_.run(-1)
+    spent = {memory.run: 0.0, persisted_.run: 0.0}
     for first in range(0, n, chunk):
-        for side, run in (("memory", memory.run), ("naive", naive.run)):
+        for run in spent:
             started = time.perf_counter()
             for i in range(first, min(first + chunk, n)):
                 run(i)
-            spent[side] += time.perf_counter() - started
-    naive.close()
-    return {"exchanges": n, "per_second": round(n / spent["naive"], 2),
-            "in_memory_per_second": round(n / spent["memory"], 2),
-            "ratio_to_in_memory": round(spent["memory"] / spent["naive"], 3)}
+            spent[run] += time.perf_counter() - started
+    return spent[memory.run], spent[persisted_.run]
+
+
+def naive_interleaved(database_url: str, n: int, chunk: int = 5) -> dict[str, Any]:
+    """`NaivePersisted` and SpiffWorkflow in memory in turns, as `interleaved` measures our engine."""
+    naive = NaivePersisted(database_url)
+    try:
+        memory, spent = _in_turns(naive, n, chunk)
+    finally:
+        naive.close()
+    return {"exchanges": n, "per_second": round(n / spent, 2), "in_memory_per_second": round(n / memory, 2),
+            "ratio_to_in_memory": round(memory / spent, 3)}
 
 
 def interleaved(database_url: str, n: int, files_dir: Path, chunk: int = 10) -> dict[str, Any]:
-    """Our engine persisted and SpiffWorkflow in memory in turns of `chunk` exchanges, in one
-    process: each side is timed on its own, but both over the same minutes, so that the ratio
-    holds while this machine's speed drifts (it does, by a factor of two over tens of seconds on a
-    shared host). One exchange of each is run first, untimed (imports, caches)."""
-    memory, persisted_ = InMemory(), EnginePersisted(database_url, files_dir)
-    memory.run(-1)
-    persisted_.run(-1)
-    spent = {"memory": 0.0, "persisted": 0.0}
-    for first in range(0, n, chunk):
-        for side, run in (("memory", memory.run), ("persisted", persisted_.run)):
-            started = time.perf_counter()
-            for i in range(first, min(first + chunk, n)):
-                run(i)
-            spent[side] += time.perf_counter() - started
+    """Our engine persisted and SpiffWorkflow in memory in turns of `chunk` exchanges (`_in_turns`)."""
+    persisted_ = EnginePersisted(database_url, files_dir)
+    memory, spent = _in_turns(persisted_, n, chunk)
     persisted_.close()
-    return {"exchanges": n, "seconds": round(spent["persisted"], 3),
-            "per_second": round(n / spent["persisted"], 2),
-            "in_memory_seconds": round(spent["memory"], 3),
-            "in_memory_per_second": round(n / spent["memory"], 2),
-            "ratio_to_in_memory": round(spent["memory"] / spent["persisted"], 3),
-            "interleaved_in_chunks_of": chunk}
+    return {"exchanges": n, "seconds": round(spent, 3), "per_second": round(n / spent, 2),
+            "in_memory_seconds": round(memory, 3), "in_memory_per_second": round(n / memory, 2),
+            "ratio_to_in_memory": round(memory / spent, 3), "interleaved_in_chunks_of": chunk}

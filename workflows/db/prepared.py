@@ -35,7 +35,9 @@ def connection(session: Session) -> Connection:
     if held is not None and held[0] is current and current is not None:
         return held[1]  # type: ignore[no-any-return]
     conn = session.connection()
-    session.info["cxp_connection"] = (session.get_nested_transaction() or session.get_transaction(), conn)
+    if current is None:  # the call above began the session's transaction
+        current = session.get_transaction()
+    session.info["cxp_connection"] = (current, conn)
     return conn
 
 

@@ -53,6 +53,16 @@ _CLOSE_TASK = Prepared(
 )
 
 
+def _attach(uow: UnitOfWork, values: Any) -> ProcessInstance:
+    """The ORM object of an instance row the engine read or wrote itself, persistent and clean in the
+    session, built as SQLAlchemy's loader builds one (no __init__, the values put in its dict)."""
+    instance = _NEW_INSTANCE()
+    instance.__dict__.update(values)
+    make_transient_to_detached(instance)
+    uow.session.add(instance)
+    return instance  # type: ignore[no-any-return]
+
+
 class EngineError(Exception):
     """An expected refusal (wrong state, unknown message, …) with a message for a person."""
 
@@ -102,12 +112,7 @@ class Engine:
         row = _LOAD.first(connection(uow.session), instance_id=instance_id)
         if row is None:
             return None
-        # built as the ORM's own loader builds a row's object: no __init__, the values put in its dict
-        instance = _NEW_INSTANCE()
-        instance.__dict__.update(zip(_LOAD_KEYS, row))
-        make_transient_to_detached(instance)  # persistent, clean; the state stays unloaded (deferred)
-        uow.session.add(instance)
-        return instance
+        return _attach(uow, zip(_LOAD_KEYS, row))  # the state stays unloaded (deferred)
 
     def _script_engine(self) -> spiff.ServiceBindingEngine:
         return spiff.ServiceBindingEngine()
@@ -254,9 +259,7 @@ class Engine:
                   "next_timer_at": None, "waiting_messages": [], "incident": None, "lock_version": 1,
                   "created_at": now, "updated_at": now, "completed_at": None}
         (instance_id,) = _INSERT_INSTANCE.first(connection(uow.session), **values)  # type: ignore[misc]
-        instance = ProcessInstance(id=instance_id, **values)
-        make_transient_to_detached(instance)  # as if flushed: the row exists, nothing is pending
-        uow.session.add(instance)
+        instance = _attach(uow, {"id": instance_id, **values})
         workflow.data.update(data)
         for task in workflow.get_tasks():
             task.data.update(data)
