@@ -169,7 +169,7 @@ class EnginePersisted:
 
         from workflows.app import App
         from workflows.db.models import User
-        from workflows.db.prepared import Prepared, connection
+        from workflows.db.prepared import Prepared
         from workflows.db.process_models import HumanTask
         from workflows.engine.runner import Engine
         from workflows.services.setup import init_database
@@ -189,7 +189,6 @@ class EnginePersisted:
             HumanTask.status == "open"))
         self.data = START_DATA
         self.started: list[int] = []
-        self.connection = connection
 
     def run(self, i: int) -> None:
         app, engine = self.app, self.engine
@@ -206,7 +205,7 @@ class EnginePersisted:
                 elif step.startswith("@"):
                     engine.deliver(uow, instance, step[1:], {"proposal_id": 1, "host_partnership_id": 1})
                 else:
-                    (guid,) = self.open_task.rows(self.connection(uow.session), instance_id=instance_id, spec=step)[0]
+                    (guid,) = self.open_task.rows(uow.connection, instance_id=instance_id, spec=step)[0]
                     engine.complete(uow, instance, guid, {**form, "completed_by": self.officer_id})
                 uow.commit()
         self.started.append(instance_id)

@@ -5,10 +5,9 @@ from functools import cached_property
 
 from typing import TYPE_CHECKING
 
-from workflows import audit
 from workflows.db.base import make_engine, make_session_factory
 from workflows.settings import Settings, get_settings
-from workflows.uow import UnitOfWork
+from workflows.uow import UnitOfWork, install
 
 if TYPE_CHECKING:  # the engine (SpiffWorkflow) is imported only by commands that advance processes
     from workflows.engine.library import ProcessLibrary
@@ -22,7 +21,7 @@ class App:
             self.settings = self.settings.model_copy(update={"database_url": database_url})
         self.db = make_engine(self.settings.database_url)
         self.sessions = make_session_factory(self.db)
-        audit.install(self.sessions)  # the hash chain's events are written before every commit
+        install(self.sessions)  # the audit trail of a unit of work follows its session's transactions
 
     @cached_property
     def library(self) -> "ProcessLibrary":
@@ -39,7 +38,7 @@ class App:
         return Engine(self.library, EngineContext, on_completed=on_process_completed)
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.sessions)
+        return UnitOfWork(self.db, self.sessions)
 
     def close(self) -> None:
         self.db.dispose()

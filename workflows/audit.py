@@ -6,12 +6,12 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Hashable, Iterator, Mapping
 
-from sqlalchemy import bindparam, event, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from workflows.db.prepared import Prepared, connection
+from workflows.db.prepared import Prepared
 from workflows.db.process_models import AuditChainHead, AuditEvent
 
 GENESIS = "0" * 64
@@ -59,8 +59,8 @@ def _digest(values: Mapping[str, Any]) -> str:
 
 
 # The events of a transaction are hashed as they are recorded and written in one batch — before the
-# transaction commits, and before any ORM query of the same session (so the session always sees its own
-# events). The chain head row is read, locked on PostgreSQL, once per transaction.
+# transaction commits, and before any ORM query of the same unit of work (so its session always sees
+# its own events). The chain head row is read, locked on PostgreSQL, once per transaction.
 _EVENTS = AuditEvent.__table__
 _HEAD = AuditChainHead.__table__
 _READ_HEAD = Prepared(select(_HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update())
@@ -79,105 +79,96 @@ class _Pending:
     written: int = 0
 
 
-def _pending(session: Session) -> _Pending:
-    pending = session.info.get("audit_pending")
-    if pending is None:
-        row = _READ_HEAD.first(connection(session))
-        pending = _Pending(head=row[0] if row else GENESIS, head_exists=row is not None, events=[])
-        session.info["audit_pending"] = pending
-    return pending
+class Trail:
+    """One unit of work's part of the hash chain, written on `connection()` — the unit of work's
+    transaction. Savepoints mark it (`mark`) and take back what was recorded inside them (`undo`)."""
 
+    def __init__(self, connection: Callable[[], Connection]) -> None:
+        self._connection = connection
+        self._pending: _Pending | None = None
+        self._marks: dict[Hashable, tuple[int, int, str, bool] | None] = {}
 
-def record(
-    session: Session,
-    *,
-    actor: Actor,
-    action: str,
-    at: datetime,
-    instance_id: int | None = None,
-    task: str | None = None,
-    subject: str | None = None,
-    before: Any = None,
-    after: Any = None,
-) -> None:
-    """Append one event to the chain inside the caller's transaction."""
-    pending = _pending(session)
-    event = {
-        "occurred_at": at.astimezone(timezone.utc),
-        "actor_id": actor.id,
-        "actor": actor.name,
-        "actor_role": actor.role,
-        "instance_id": instance_id,
-        "task": task,
-        "action": action,
-        "subject": subject,
-        "data_before": jsonable(before),
-        "data_after": jsonable(after),
-        "prev_hash": pending.head,
-    }
-    event["hash"] = _digest(event)
-    pending.events.append(event)
-    pending.head = event["hash"]
+    def _open(self) -> _Pending:
+        pending = self._pending
+        if pending is None:
+            row = _READ_HEAD.first(self._connection())
+            pending = self._pending = _Pending(head=row[0] if row else GENESIS, head_exists=row is not None,
+                                               events=[])
+        return pending
 
+    def record(
+        self,
+        *,
+        actor: Actor,
+        action: str,
+        at: datetime,
+        instance_id: int | None = None,
+        task: str | None = None,
+        subject: str | None = None,
+        before: Any = None,
+        after: Any = None,
+    ) -> None:
+        """Append one event to the chain inside the unit of work's transaction."""
+        pending = self._open()
+        event = {
+            "occurred_at": at.astimezone(timezone.utc),
+            "actor_id": actor.id,
+            "actor": actor.name,
+            "actor_role": actor.role,
+            "instance_id": instance_id,
+            "task": task,
+            "action": action,
+            "subject": subject,
+            "data_before": jsonable(before),
+            "data_after": jsonable(after),
+            "prev_hash": pending.head,
+        }
+        event["hash"] = _digest(event)
+        pending.events.append(event)
+        pending.head = event["hash"]
 
-def write_pending(session: Session) -> None:
-    """Write the events recorded but not yet written, and move the chain head to the last one."""
-    pending: _Pending | None = session.info.get("audit_pending")
-    if pending is None or pending.written == len(pending.events):
-        return
-    conn = connection(session)
-    _INSERT.executemany(conn, pending.events[pending.written:])
-    if pending.head_exists:
-        _MOVE_HEAD.execute(conn, last_hash=pending.head)
-    else:
-        _INSERT_HEAD.execute(conn, last_hash=pending.head)
-        pending.head_exists = True
-    pending.written = len(pending.events)
+    def write(self) -> None:
+        """Write the events recorded but not yet written, and move the chain head to the last one."""
+        pending = self._pending
+        if pending is None or pending.written == len(pending.events):
+            return
+        conn = self._connection()
+        _INSERT.executemany(conn, pending.events[pending.written:])
+        if pending.head_exists:
+            _MOVE_HEAD.execute(conn, last_hash=pending.head)
+        else:
+            _INSERT_HEAD.execute(conn, last_hash=pending.head)
+            pending.head_exists = True
+        pending.written = len(pending.events)
 
+    def forget(self) -> None:
+        """Drop this transaction's chain state (after commit or rollback)."""
+        self._pending = None
+        self._marks.clear()
 
-def forget_pending(session: Session, *_: Any) -> None:
-    """Drop this transaction's chain state (after commit or rollback)."""
-    session.info.pop("audit_pending", None)
-    session.info.pop("audit_marks", None)
+    def mark(self, key: Hashable) -> None:
+        """Remember where the chain stands as savepoint `key` begins."""
+        pending = self._pending
+        self._marks[key] = None if pending is None else (
+            len(pending.events), pending.written, pending.head, pending.head_exists)
 
-
-def _savepoint_started(session: Session, transaction: Any) -> None:
-    if transaction.nested:
-        pending: _Pending | None = session.info.get("audit_pending")
-        mark = None if pending is None else (len(pending.events), pending.written, pending.head, pending.head_exists)
-        session.info.setdefault("audit_marks", {})[id(transaction)] = mark
-
-
-def _rolled_back(session: Session, transaction: Any) -> None:
-    """A rolled-back savepoint takes back the events recorded inside it, written or not (the database
-    undid the written ones, and the head row's move with them); a full rollback takes back all."""
-    if not transaction.nested:
-        forget_pending(session)
-        return
-    marks = session.info.get("audit_marks") or {}
-    if id(transaction) not in marks:
-        return
-    mark = marks.pop(id(transaction))
-    pending: _Pending | None = session.info.get("audit_pending")
-    if pending is None:
-        return
-    if mark is None:  # the chain was first touched inside the savepoint
-        session.info.pop("audit_pending", None)
-        return
-    count, written, head, head_exists = mark
-    del pending.events[count:]
-    if pending.written > written:
-        pending.written, pending.head_exists = written, head_exists
-    pending.head = head
-
-
-def install(sessions: Any) -> None:
-    """Wire the chain into every session of a session factory."""
-    event.listen(sessions, "before_commit", write_pending)
-    event.listen(sessions, "do_orm_execute", lambda state: write_pending(state.session))
-    event.listen(sessions, "after_transaction_create", _savepoint_started)
-    event.listen(sessions, "after_soft_rollback", _rolled_back)
-    event.listen(sessions, "after_commit", forget_pending)
+    def undo(self, key: Hashable) -> None:
+        """Savepoint `key` rolled back: take back the events recorded inside it, written or not (the
+        database undid the written ones, and the head row's move with them)."""
+        if key not in self._marks:
+            return
+        mark = self._marks.pop(key)
+        pending = self._pending
+        if pending is None:
+            return
+        if mark is None:  # the chain was first touched inside the savepoint
+            self._pending = None
+            return
+        count, written, head, head_exists = mark
+        del pending.events[count:]
+        if pending.written > written:
+            pending.written, pending.head_exists = written, head_exists
+        pending.head = head
 
 
 @dataclass(frozen=True)

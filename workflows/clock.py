@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from workflows.db.prepared import Prepared, connection
+from workflows.db.prepared import Prepared
 from workflows.db.process_models import ClockState
+
+if TYPE_CHECKING:
+    from workflows.uow import UnitOfWork
 
 # read at the start of every unit of work: a prepared statement, not an ORM load
 _READ = Prepared(select(ClockState.__table__.c.now).where(ClockState.__table__.c.id == 1))
@@ -31,16 +33,16 @@ class DatabaseClock:
     Read once per unit of work: every step of one transaction sees the same "now" (transaction
     time), and the clock costs one query per transaction rather than one per call."""
 
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    def __init__(self, uow: "UnitOfWork") -> None:
+        self._uow = uow
         self._read: tuple[bool, datetime | None] | None = None
 
     def _row(self) -> ClockState | None:
-        return self._session.get(ClockState, 1)
+        return self._uow.session.get(ClockState, 1)
 
     def _state(self) -> tuple[bool, datetime | None]:
         if self._read is None:
-            row = _READ.first(connection(self._session))
+            row = _READ.first(self._uow.connection)
             self._read = (row is not None, row[0] if row is not None else None)
         return self._read
 
@@ -61,12 +63,12 @@ class DatabaseClock:
             raise ValueError("the clock needs a timezone-aware datetime")
         row = self._row()
         if row is None:
-            self._session.add(ClockState(id=1, now=moment))
+            self._uow.session.add(ClockState(id=1, now=moment))
         else:
             if moment < row.now:
                 raise ValueError("the simulated clock cannot go backwards")
             row.now = moment
-        self._session.flush()
+        self._uow.session.flush()
         self._read = (True, moment)
 
     def advance(self, delta: timedelta) -> datetime:

@@ -129,7 +129,7 @@ def stored_definitions(app) -> int:  # type: ignore[no-untyped-def]
 def test_a_well_bound_small_process_deploys(app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     library = deploy(app, folder_with(tmp_path, "probe.bpmn", small_bpmn()))
     with app.uow() as uow:
-        assert library.current(uow.session, "probe").version == 1
+        assert library.current(uow, "probe").version == 1
 
 
 def test_a_process_naming_an_unknown_service_is_refused(app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -182,12 +182,12 @@ def test_a_refused_deploy_stores_nothing_and_leaves_the_library_as_it_was(app, t
     before = stored_definitions(app)
     library = ProcessLibrary(bpmn_dir=folder)
     with app.uow() as uow:
-        library.current(uow.session, "hosting")
+        library.current(uow, "hosting")
         with pytest.raises(DefinitionError):
             library.deploy(uow.session, NOW)
     assert stored_definitions(app) == before
     with app.uow() as uow:
-        assert library.current(uow.session, "hosting").version == 1
+        assert library.current(uow, "hosting").version == 1
 
     (folder / "zz_broken.bpmn").unlink()
     hosting.write_text(original.replace('name="Approve the host offer"', 'name="Accepted edit"'))
@@ -196,6 +196,6 @@ def test_a_refused_deploy_stores_nothing_and_leaves_the_library_as_it_was(app, t
         uow.commit()
     assert [(d.process_id, d.version) for d in deployed] == [("hosting", 2)]
     with app.uow() as uow:
-        current = library.current(uow.session, "hosting")
+        current = library.current(uow, "hosting")
         assert current.version == 2
         assert current.user_tasks["approve_host"]["label"] == "Accepted edit"

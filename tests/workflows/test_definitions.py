@@ -108,7 +108,7 @@ def test_a_long_running_process_starts_new_instances_on_a_version_another_proces
     from workflows.engine.library import BPMN_DIR, ProcessLibrary
 
     with app.uow() as uow:
-        before = app.library.current(uow.session, "hosting").version
+        before = app.library.current(uow, "hosting").version
     edited = tmp_path / "bpmn"
     shutil.copytree(BPMN_DIR, edited)
     hosting = edited / "hosting.bpmn"
@@ -119,4 +119,4 @@ def test_a_long_running_process_starts_new_instances_on_a_version_another_proces
         other_worker.deploy(uow.session, uow.now())
         uow.commit()
     with app.uow() as uow:
-        assert app.library.current(uow.session, "hosting").version == before + 1
+        assert app.library.current(uow, "hosting").version == before + 1

@@ -77,31 +77,3 @@ def test_json_columns_use_the_dialects_serializer(app) -> None:  # type: ignore[
         uow.session.flush()
         assert read.first(uow.session.connection(), id=message.id) == (
             {"n": 1, "names": ["a", "b"]}, ["a@example.eu"])
-
-
-def test_the_connection_is_remembered_for_one_transaction_only(app) -> None:  # type: ignore[no-untyped-def]
-    from workflows.db.prepared import connection
-
-    with app.uow() as uow:
-        first = connection(uow.session)
-        assert connection(uow.session) is first is uow.session.connection()
-        with uow.session.begin_nested():  # a savepoint runs on the same connection
-            assert connection(uow.session) is first
-        uow.commit()
-        second = connection(uow.session)  # the next transaction asks anew
-        assert second is not first and second is uow.session.connection() and second.in_transaction()
-        uow.rollback()
-        assert connection(uow.session) is uow.session.connection()
-
-
-def test_a_statement_after_begin_nested_runs_inside_the_savepoint(app) -> None:  # type: ignore[no-untyped-def]
-    from workflows.db.prepared import connection
-
-    moment = datetime(2027, 1, 1, tzinfo=timezone.utc)
-    with app.uow() as uow:
-        PLAIN_INSERT.execute(connection(uow.session), id=1, now=moment)
-        savepoint = uow.session.begin_nested()  # the session emits SAVEPOINT only when asked for the connection
-        PLAIN_INSERT.execute(connection(uow.session), id=2, now=moment)
-        savepoint.rollback()
-        assert READ.first(connection(uow.session), id=2) is None
-        assert READ.first(connection(uow.session), id=1) is not None

@@ -5,9 +5,9 @@ through `Session.execute`, each statement costs about 90 µs of SQLAlchemy bookk
 than the driver's own work; even `Connection.exec_driver_sql` spends about 40 µs building an execution
 context and a result object. A `Prepared` keeps SQLAlchemy's compiler and its types — placeholders and
 bind processors (UTC datetimes, JSON) and result processors come from the dialect — and runs the
-compiled SQL on the DBAPI cursor of the session's own connection, inside the caller's transaction
-(about 10 µs). Driver errors are raised as SQLAlchemy's own exceptions (`IntegrityError`, …), as
-`Session.execute` would raise them.
+compiled SQL on the DBAPI cursor of the given connection (a unit of work's `uow.connection`), inside
+its transaction (about 10 µs). Driver errors are raised as SQLAlchemy's own exceptions
+(`IntegrityError`, …), as `Session.execute` would raise them.
 
 Note: the driver path does not autoflush the ORM session, and SQLAlchemy's engine events and echo
 logging do not see these statements; the engine writes only rows the ORM has already flushed or does
@@ -20,25 +20,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
-
-
-def connection(session: Session) -> Connection:
-    """`session.connection()`, remembered for the session's innermost transaction: each call of
-    `Session.connection` resolves the bind and checks the transaction again (several µs), and a step
-    asks for the connection half a dozen times. A new transaction or savepoint asks the session again
-    — that is also when the session emits a pending SAVEPOINT, so statements run after
-    `begin_nested()` are inside it."""
-    current = session.get_nested_transaction() or session.get_transaction()
-    held = session.info.get("cxp_connection")
-    if held is not None and held[0] is current and current is not None:
-        return held[1]  # type: ignore[no-any-return]
-    conn = session.connection()
-    if current is None:  # the call above began the session's transaction
-        current = session.get_transaction()
-    session.info["cxp_connection"] = (current, conn)
-    return conn
 
 
 @dataclass(frozen=True)

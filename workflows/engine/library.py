@@ -8,14 +8,17 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from workflows.db.prepared import Prepared, connection
+from workflows.db.prepared import Prepared
 from workflows.db.process_models import ProcessDefinition
 from workflows.engine import spiff
+
+if TYPE_CHECKING:
+    from workflows.uow import UnitOfWork
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
 
@@ -133,18 +136,18 @@ class ProcessLibrary:
                     self._remember(row, spec, subprocess_specs)
         return [self._by_id[row.id] for row in deployed]
 
-    def current(self, session: Session, process_id: str) -> LoadedDefinition:
+    def current(self, uow: "UnitOfWork", process_id: str) -> LoadedDefinition:
         """The newest deployed version, asked of the database each time (one indexed query), so that
         a long-running worker starts new instances on a version another process deployed."""
-        row = _NEWEST.first(connection(session), process_id=process_id)
+        row = _NEWEST.first(uow.connection, process_id=process_id)
         newest = row[0] if row else None
         if newest is None:
             raise DefinitionError(f"process '{process_id}' is not deployed: run `cxp init`")
-        return self.by_id(session, newest)
+        return self.by_id(uow, newest)
 
-    def by_id(self, session: Session, definition_id: int) -> LoadedDefinition:
+    def by_id(self, uow: "UnitOfWork", definition_id: int) -> LoadedDefinition:
         if definition_id not in self._by_id:
-            row = session.get(ProcessDefinition, definition_id)
+            row = uow.session.get(ProcessDefinition, definition_id)
             if row is None:
                 raise DefinitionError(f"process definition {definition_id} does not exist")
             specs = _parse(row.bpmn_xml.encode("utf-8"), row.filename)

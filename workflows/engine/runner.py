@@ -8,13 +8,11 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.exc import StaleDataError
 
 from workflows.audit import SYSTEM, Actor
-from workflows.db.prepared import Prepared, connection
+from workflows.db.prepared import Prepared
 from workflows.db.process_models import HumanTask, ProcessInstance
 from workflows.engine import spiff
 from workflows.engine.library import LoadedDefinition, ProcessLibrary
@@ -40,12 +38,15 @@ _SAVE = Prepared(
 _LOAD_COLUMNS = tuple(c for c in _PI.columns if c.key != "state_json")  # the state stays deferred
 _LOAD = Prepared(select(*_LOAD_COLUMNS).where(_PI.c.id == bindparam("instance_id")))
 _LOAD_KEYS = tuple(c.key for c in _LOAD_COLUMNS)
+_LOAD_STATE = Prepared(select(_PI.c.state_json).where(_PI.c.id == bindparam("instance_id")))
 _NEW_INSTANCE = ProcessInstance.__mapper__.class_manager.new_instance
 _INSERT_INSTANCE = Prepared(
     insert(_PI).values({c.key: bindparam(c.key) for c in _PI.columns if c.key != "id"}).returning(_PI.c.id))
 _TASK_COLUMNS = ("instance_id", "task_guid", "task_spec", "name", "lane", "role", "partnership_id", "subject_ref",
                  "organisation_id", "due_at", "status", "created_at")
 _OPEN_TASK = Prepared(insert(_HT).values({c: bindparam(c) for c in _TASK_COLUMNS}).returning(_HT.c.id))
+_OPEN_GUIDS = Prepared(select(_HT.c.task_guid).where(_HT.c.instance_id == bindparam("instance_id"),
+                                                    _HT.c.status == "open"))
 _CLOSE_TASK = Prepared(
     update(_HT)
     .where(_HT.c.task_guid == bindparam("guid"), _HT.c.status == "open")
@@ -54,12 +55,12 @@ _CLOSE_TASK = Prepared(
 
 
 def _attach(uow: UnitOfWork, values: Any) -> ProcessInstance:
-    """The ORM object of an instance row the engine read or wrote itself, persistent and clean in the
-    session, built as SQLAlchemy's loader builds one (no __init__, the values put in its dict)."""
+    """The ORM object of an instance row the engine read or wrote itself, built as SQLAlchemy's loader
+    builds one (no __init__, the values put in its dict), held by the unit of work as persistent and
+    clean — in its session once it has one."""
     instance = _NEW_INSTANCE()
     instance.__dict__.update(values)
-    make_transient_to_detached(instance)
-    uow.session.add(instance)
+    uow.attach(instance, instance.id)
     return instance  # type: ignore[no-any-return]
 
 
@@ -106,10 +107,10 @@ class Engine:
     def instance(uow: UnitOfWork, instance_id: int) -> ProcessInstance | None:
         """The instance row as a persistent ORM object, read by one prepared statement rather than an
         ORM load (a third of its cost); its state is read only if the in-memory workflow is stale."""
-        held = uow.session.identity_map.get(identity_key(ProcessInstance, instance_id))
+        held = uow.held(ProcessInstance, instance_id)
         if held is not None:
-            return held  # type: ignore[return-value]
-        row = _LOAD.first(connection(uow.session), instance_id=instance_id)
+            return held  # type: ignore[no-any-return]
+        row = _LOAD.first(uow.connection, instance_id=instance_id)
         if row is None:
             return None
         return _attach(uow, zip(_LOAD_KEYS, row))  # the state stays unloaded (deferred)
@@ -121,8 +122,12 @@ class Engine:
         cached = self._cache.pop(instance.id, None)
         if cached is not None and cached[0] == instance.lock_version:
             return cached[1]
-        self.library.by_id(uow.session, instance.definition_id)
-        return spiff.load_state(instance.state_json, self._script_engine())
+        self.library.by_id(uow, instance.definition_id)
+        state = instance.__dict__.get("state_json")
+        if state is None:  # not read with the row: read it now, as the ORM loads a deferred column
+            (state,) = _LOAD_STATE.first(uow.connection, instance_id=instance.id)  # type: ignore[misc]
+            set_committed_value(instance, "state_json", state)
+        return spiff.load_state(state, self._script_engine())
 
     def _remember_after_commit(self, uow: UnitOfWork, instance: ProcessInstance, workflow: Any) -> None:
         """Keep the in-memory workflow for the next step once this transaction commits (keyed by the
@@ -139,7 +144,7 @@ class Engine:
         uow.on_commit(("cxp_workflow", instance.id), remember)
 
     def _definition(self, uow: UnitOfWork, instance: ProcessInstance) -> LoadedDefinition:
-        return self.library.by_id(uow.session, instance.definition_id)
+        return self.library.by_id(uow, instance.definition_id)
 
     def save(self, uow: UnitOfWork, instance: ProcessInstance, workflow: Any) -> None:
         now = uow.now()
@@ -168,7 +173,7 @@ class Engine:
         as the ORM's own version check would. The ORM object then holds what was written, as clean."""
         loaded = instance.lock_version
         params = {f"new_{name}": value for name, value in values.items()}
-        changed = _SAVE.execute(connection(uow.session), instance_id=instance.id, loaded_version=loaded,
+        changed = _SAVE.execute(uow.connection, instance_id=instance.id, loaded_version=loaded,
                                 new_version=loaded + 1, **params)
         if changed != 1:
             raise StaleDataError(f"process instance {instance.id} was changed by someone else since it was loaded "
@@ -197,8 +202,7 @@ class Engine:
         ready = {str(t.id): t for t in spiff.manual_ready_tasks(workflow)}
         known: set[str] | None = getattr(workflow, "cxp_open_guids", None)
         if known is None:
-            known = set(uow.session.scalars(select(HumanTask.task_guid).where(
-                HumanTask.instance_id == instance.id, HumanTask.status == "open")))
+            known = {guid for (guid,) in _OPEN_GUIDS.rows(uow.connection, instance_id=instance.id)}
         vanished = known - ready.keys()
         if vanished:
             for row in uow.session.scalars(select(HumanTask).where(
@@ -224,7 +228,7 @@ class Engine:
                 "due_at": _iso(self._evaluate(workflow, task, info.get("due"))),
                 "status": "open", "created_at": uow.now(),
             }
-            conn = conn or connection(uow.session)
+            conn = conn or uow.connection
             (row_id,) = _OPEN_TASK.first(conn, **row)  # type: ignore[misc]
             uow.audit(SYSTEM, "task_created", instance_id=instance.id, task=row["task_spec"],
                       subject=row["subject_ref"], after={"human_task": row_id, "lane": lane, "due_at": row["due_at"]})
@@ -250,7 +254,7 @@ class Engine:
     # ---- running -----------------------------------------------------------------------------
     def start(self, uow: UnitOfWork, process_id: str, subject_type: str, subject_id: int,
               data: Mapping[str, Any], actor: Actor = SYSTEM) -> Advance:
-        definition = self.library.current(uow.session, process_id)
+        definition = self.library.current(uow, process_id)
         workflow = spiff.new_workflow(definition.key, self._script_engine())
         workflow.cxp_open_guids = set()  # a new instance has no human-task rows yet
         now = uow.now()
@@ -258,7 +262,7 @@ class Engine:
                   "subject_id": subject_id, "state_json": "{}", "status": "running", "outcome": None,
                   "next_timer_at": None, "waiting_messages": [], "incident": None, "lock_version": 1,
                   "created_at": now, "updated_at": now, "completed_at": None}
-        (instance_id,) = _INSERT_INSTANCE.first(connection(uow.session), **values)  # type: ignore[misc]
+        (instance_id,) = _INSERT_INSTANCE.first(uow.connection, **values)  # type: ignore[misc]
         instance = _attach(uow, {"id": instance_id, **values})
         workflow.data.update(data)
         for task in workflow.get_tasks():
@@ -337,9 +341,9 @@ class Engine:
         """Mark the open row of the task completed; False when it is not open. A copy the session
         already holds is brought up to date."""
         now = uow.now()
-        if _CLOSE_TASK.execute(connection(uow.session), guid=task_guid, at=now, by=user_id) != 1:
+        if _CLOSE_TASK.execute(uow.connection, guid=task_guid, at=now, by=user_id) != 1:
             return False
-        for held in uow.session.identity_map.values():
+        for held in (uow.session.identity_map.values() if uow.has_session else ()):
             if isinstance(held, HumanTask) and held.task_guid == task_guid:
                 for name, value in (("status", "completed"), ("completed_at", now), ("completed_by", user_id)):
                     set_committed_value(held, name, value)
