@@ -99,3 +99,25 @@ def test_is_completed_agrees_with_spiffworkflow_at_every_step(spec_key: str) -> 
         assert ours == workflow.is_completed()
         answers.append(ours)
     assert answers[-1] and not any(answers[:-1])  # only the last step ends the exchange
+
+
+def test_every_task_is_written_byte_for_byte_as_spiffworkflow_encodes_it(spec_key: str) -> None:
+    """The task fragments (the template for tasks without data of their own included) are the very
+    text Spiff's converter and encoder give, at every step of a lifecycle."""
+    from uuid import UUID
+
+    registry = spiff._SERIALIZER.registry
+    compared = templated = 0
+    for workflow in steps(spec_key):
+        registry._encoder_mode = True
+        try:
+            theirs = spiff._SERIALIZER.to_dict(workflow)["tasks"]
+        finally:
+            registry._encoder_mode = False
+        texts: dict = {}
+        for guid, task_dict in theirs.items():
+            task = workflow.tasks[UUID(guid)]
+            assert spiff._task_json(task, texts) == spiff._encode(task_dict), task.task_spec.name
+            compared += 1
+            templated += bool(task.parent is not None and not task.data and not task.internal_data)
+    assert compared > 500 and templated > 100

@@ -187,10 +187,38 @@ def _sid(task: Any) -> str:
     return sid
 
 
-def _task_json(task: Any) -> str:
+def _children_json(task: Any, texts: dict[int, tuple[Any, str]]) -> str:
+    """The JSON list of the task's children ids. Their text is kept in `texts` by the identity of the
+    UUID object (a UUID's `str` and its hash are slow pure-Python calls); each entry holds its UUID, so
+    that identity cannot be reused while the entry lives."""
+    parts = []
+    for child in task._children:
+        hit = texts.get(id(child))
+        if hit is None or hit[0] is not child:
+            hit = texts[id(child)] = (child, str(child))
+        parts.append(hit[1])
+    return '["' + '","'.join(parts) + '"]' if parts else "[]"
+
+
+@functools.lru_cache(maxsize=256)
+def _keys_json(keys: tuple[str, ...]) -> str:
+    return _encode(list(keys))
+
+
+def _task_json(task: Any, texts: dict[int, tuple[Any, str]]) -> str:
     """One task as Spiff's `TaskConverter.to_dict` writes it (in encoder mode), built directly: data
-    as the delta from the parent's, callables left out of the internal data."""
+    as the delta from the parent's, callables left out of the internal data. A task with no data of
+    its own (most are predicted ones, several new at every step) is written from a template: its
+    delta deletes all of its parent's keys."""
     parent = task.parent
+    head = (f'{{"id":"{_sid(task)}","parent":' + (f'"{_sid(parent)}"' if parent is not None else "null")
+            + ',"children":' + _children_json(task, texts) + ",")
+    changed = task.last_state_change
+    if parent is not None and not task.data and not task.internal_data and type(changed) is float:
+        return (f'{head}"last_state_change":{changed!r},"state":{task._state},'
+                f'"task_spec":{encode_basestring_ascii(task.task_spec.name)},'
+                f'"triggered":{"true" if task.triggered else "false"},"internal_data":{{}},"data":{{}},'
+                f'"delta":{{"updates":{{}},"deletions":{_keys_json(tuple(parent.data))}}},"typename":"Task"}}')
     if parent is None:
         data, delta = task.data, {}
     else:
@@ -199,12 +227,10 @@ def _task_json(task: Any) -> str:
         delta = {"updates": {k: v for k, v in mine.items() if k not in theirs or v != theirs[k]},
                  "deletions": [k for k in theirs if k not in mine]}
     internal = {k: v for k, v in task.internal_data.items() if not callable(v) and not isinstance(v, ModuleType)}
-    return _encode({
-        "id": _sid(task), "parent": _sid(parent) if parent is not None else None,
-        "children": [str(child) for child in task._children], "last_state_change": task.last_state_change,
-        "state": task._state, "task_spec": task.task_spec.name, "triggered": task.triggered,
-        "internal_data": internal, "data": data, "delta": delta, "typename": "Task",
-    })
+    return head + _encode({
+        "last_state_change": changed, "state": task._state, "task_spec": task.task_spec.name,
+        "triggered": task.triggered, "internal_data": internal, "data": data, "delta": delta, "typename": "Task",
+    })[1:]
 
 
 def _full_state(workflow: BpmnWorkflow) -> str:
@@ -240,6 +266,7 @@ def _task_fragments(workflow: BpmnWorkflow) -> list[str]:
     whole tree (fifty to a hundred tasks)."""
     # keyed by the Task object itself: its hash is the C identity hash, a UUID's is a Python call
     cache: dict[Any, tuple[Any, str]] = workflow.__dict__.setdefault("cxp_fragments", {})
+    texts: dict[int, tuple[Any, str]] = workflow.__dict__.setdefault("cxp_uuid_texts", {})
     parts = []
     for task in workflow.tasks.values():
         key = _fragment_key(task)
@@ -248,7 +275,7 @@ def _task_fragments(workflow: BpmnWorkflow) -> list[str]:
             if hit is not None and hit[0] == key:
                 parts.append(hit[1])
                 continue
-        fragment = f'"{_sid(task)}":{_task_json(task)}'
+        fragment = f'"{_sid(task)}":{_task_json(task, texts)}'
         if key is not None:
             cache[task] = (key, fragment)
         parts.append(fragment)
@@ -256,6 +283,8 @@ def _task_fragments(workflow: BpmnWorkflow) -> list[str]:
         live = set(workflow.tasks.values())
         for gone in [task for task in cache if task not in live]:
             del cache[gone]
+    if len(texts) > 2 * len(workflow.tasks):  # ids of tasks Spiff removed
+        texts.clear()
     return parts
 
 
