@@ -129,3 +129,31 @@ def test_an_object_held_before_the_session_was_made_joins_it_clean(app: App) -> 
         uow.rollback()  # a rollback lets go of what the unit of work held without a session
         assert uow.held(ProcessInstance, instance_id) is None
         assert engine.instance(uow, instance_id) is not held
+
+
+def test_a_save_names_status_and_next_timer_only_when_they_change(app: App) -> None:
+    """Their index entries are rewritten whenever the UPDATE names them (SQLite traced here)."""
+    if app.db.dialect.name != "sqlite":
+        return
+    with app.uow() as uow:
+        uow.clock.set(START)
+        uow.commit()
+    engine = canned_engine(app)
+    updates: list[str] = []
+    with app.uow() as uow:
+        uow.connection.connection.dbapi_connection.set_trace_callback(
+            lambda sql: updates.append(sql) if sql.startswith("UPDATE process_instances") else None)
+        try:
+            instance = engine.start(uow, "exchange", "exchange", 1, {**START_DATA, "exchange_id": 1}).instance
+            updates.clear()
+            engine.fire_timers(uow, instance)  # nothing is due: status and timer stay as they were
+            assert len(updates) == 1 and "status=" not in updates[0] and "next_timer_at=" not in updates[0]
+            instance.status = "suspended"  # a changed status is written, with the index
+            engine.fire_timers(uow, instance)
+            assert "status=" in updates[1]
+        finally:
+            uow.connection.connection.dbapi_connection.set_trace_callback(None)
+        uow.commit()
+    with app.uow() as uow:
+        stored = uow.session.get(ProcessInstance, instance.id)
+        assert (stored.status, stored.lock_version) == ("suspended", 4)
