@@ -81,6 +81,26 @@ def lifecycle(n: int, work: Path, repeats: int = 3) -> dict[str, Any]:
     return out
 
 
+def growth(measure: Any, size_key: str, seconds_key: str, small: int, large: int, *args: Any,
+           large_result: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`measure(size, *args)` at `small` ("1x") and `large` ("10x") sizes, each in its own process: how
+    time and peak memory grow with the data. Linear means the time per item stays the same
+    (`per_item_ratio` 1.0). `large_result`: the large run, when it was measured already."""
+    runs = {"1x": isolated(measure, small, *args),
+            "10x": large_result if large_result is not None else isolated(measure, large, *args)}
+    out: dict[str, Any] = {
+        label: {size_key: size, "seconds": runs[label].get(seconds_key), "peak_rss_mb": runs[label].get("peak_rss_mb")}
+        for label, size in (("1x", small), ("10x", large))}
+    if all(isinstance(runs[label].get(seconds_key), (int, float)) for label in runs):
+        per_item = (runs["10x"][seconds_key] / large) / (runs["1x"][seconds_key] / small)
+        out["per_item_ratio"] = round(per_item, 3)
+        out["peak_rss_ratio"] = round(runs["10x"]["peak_rss_mb"] / runs["1x"]["peak_rss_mb"], 2)
+        out["linear_or_better"] = per_item <= 1.25  # within this machine's drift between two runs
+    else:
+        out["errors"] = [runs[label].get("error") for label in runs if "error" in runs[label]]
+    return out
+
+
 def cli_start(work: Path, repeat: int = 5) -> dict[str, Any]:
     """`cxp tasks --json` on an empty database against `python -c "import sqlalchemy"` (target <= 3x)."""
     import subprocess
@@ -112,12 +132,17 @@ def main(argv: list[str] | None = None) -> int:
     n = args.exchanges or (20 if args.quick else 200)
     with tempfile.TemporaryDirectory(prefix="cxp-bench-") as tmp:
         report: dict[str, Any] = {"lifecycle": lifecycle(n, Path(tmp)), "cli_start": cli_start(Path(tmp))}
-        try:
-            from benchmarks import payment_batch
-        except ImportError:
-            report["payment_batch"] = "not built yet"
-        else:
-            report["payment_batch"] = isolated(payment_batch.run, 1_000 if args.quick else 10_000)
+        from benchmarks import payment_batch
+        from benchmarks.lifecycle import engine_persisted_in
+
+        claims = 1_000 if args.quick else 10_000
+        report["payment_batch"] = isolated(payment_batch.run, claims)
+        # ENGINEERING: how each figure grows from 1x to 10x the data
+        report["growth_1x_to_10x"] = {
+            "engine_persisted_sqlite": growth(engine_persisted_in, "exchanges", "seconds", n // 2, 5 * n, tmp),
+            "payment_batch": growth(payment_batch.run, "claims", "ours_s", claims // 10, claims,
+                                    large_result=report["payment_batch"]),
+        }
     json.dump(report, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0

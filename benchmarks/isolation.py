@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+from queue import Empty
 import resource
 from typing import Any, Callable
 
@@ -18,10 +19,23 @@ def _child(queue: Any, fn: Callable[..., dict], args: tuple) -> None:
 
 
 def isolated(fn: Callable[..., dict], *args: Any) -> dict:
+    """`fn(*args)` in a spawned process; its result, or an `error` naming why there is none (it
+    raised, or the process died before reporting: killed, or `fn` could not be loaded there)."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     process = ctx.Process(target=_child, args=(queue, fn, args))
     process.start()
-    result = queue.get()
+    while True:
+        try:
+            result: dict = queue.get(timeout=1)
+            break
+        except Empty:
+            if not process.is_alive():
+                try:  # it may have reported just before it ended
+                    result = queue.get(timeout=1)
+                    break
+                except Empty:
+                    result = {"error": f"the measuring process ended (exit code {process.exitcode}) without a result"}
+                    break
     process.join()
     return result

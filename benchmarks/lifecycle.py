@@ -238,6 +238,12 @@ def engine_persisted(database_url: str, n: int, files_dir: Path) -> dict[str, An
     return {"exchanges": n, "seconds": round(elapsed, 3), "per_second": round(n / elapsed, 2)}
 
 
+def engine_persisted_in(n: int, work: str) -> dict[str, Any]:
+    """`engine_persisted` on a fresh SQLite file in the folder `work`."""
+    path = Path(work) / f"growth-{n}"
+    return engine_persisted(f"sqlite:///{path}.db", n, path)
+
+
 class NaivePersisted:
     """What ENGINEERING's "naive persistence" means, for reference: SpiffWorkflow's standard
     serializer (the whole spec inside every state), the JSON read, deserialized, run, serialized and
