@@ -39,10 +39,31 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot record {type(value).__name__} in the audit trail")
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def jsonable(data: Any) -> Any:
-    """The JSON form of `data` (Decimals as strings, dates ISO), as stored and as hashed."""
+    """The JSON form of `data` (Decimals as strings, dates ISO), as stored and as hashed. A flat dict
+    with text keys (what most events carry) is converted directly, as the round trip through JSON
+    text would convert it."""
     if data is None:
         return None
+    if type(data) is dict:
+        converted: dict[str, Any] = {}
+        for key, value in data.items():
+            kind = type(value)
+            if type(key) is not str:
+                break
+            if kind in _SCALARS:
+                converted[key] = value
+            elif kind is datetime or kind is date:
+                converted[key] = value.isoformat()
+            elif kind is Decimal:
+                converted[key] = str(value)
+            else:
+                break
+        else:
+            return converted
     return json.loads(json.dumps(data, default=_default))
 
 
@@ -51,11 +72,14 @@ HASHED = ("occurred_at", "actor_id", "actor", "actor_role", "instance_id", "task
           "data_before", "data_after", "prev_hash")
 
 
+# json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False), its encoder made once
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
 def _digest(values: Mapping[str, Any]) -> str:
     fields = {name: values[name] for name in HASHED}
     fields["occurred_at"] = fields["occurred_at"].isoformat()
-    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_CANONICAL(fields).encode("utf-8")).hexdigest()
 
 
 # The events of a transaction are hashed as they are recorded and written in one batch — before the

@@ -2,6 +2,10 @@
 and the database itself refuses to change or delete an event."""
 from __future__ import annotations
 
+import json
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError
@@ -162,3 +166,18 @@ def test_a_savepoint_that_first_touches_the_chain_and_fails_leaves_it_whole(app:
         uow.commit()
     assert actions(app) == [*before, "after_savepoint"]
     assert verify(app).ok
+
+
+@pytest.mark.parametrize("data", [
+    {"human_task": 12, "lane": "Officer", "due_at": datetime(2027, 1, 4, 9, tzinfo=timezone.utc)},
+    {"amount": Decimal("1100.00"), "on": date(2027, 3, 8), "ok": True, "rate": 0.5, "none": None},
+    {"nested": {"at": date(2027, 3, 8)}, "list": [Decimal("1.10")]},  # not flat: through JSON text
+    {1: "an int key becomes text", "days": (1, 2), "tags": {"b", "a"}},
+    {},
+])
+def test_event_data_is_converted_as_a_round_trip_through_json_text_would(data: dict) -> None:
+    def round_trip(value: object) -> object:
+        return json.loads(json.dumps(value, default=audit._default))
+
+    assert audit.jsonable(data) == round_trip(data)
+    assert json.dumps(audit.jsonable(data)) == json.dumps(round_trip(data))  # same types, same order

@@ -48,3 +48,40 @@ def test_a_failing_expression_still_names_itself() -> None:
         engine.evaluate(task, "missing_name > 1")
     with pytest.raises(WorkflowTaskException, match="Error evaluating expression 'a >'"):
         engine.evaluate(task, "a >")
+
+
+@pytest.mark.parametrize("expression", [
+    "host_partnership_id",  # a bare name in the task data: read directly
+    "match['host_partnership_id']",
+    "datetime",  # a bare name that is not task data: evaluated (a global here)
+    "missing_name",  # not there yet: unknown
+    "",
+])
+def test_a_task_property_is_what_evaluating_it_gives(expression: str) -> None:
+    from types import SimpleNamespace
+
+    from workflows.engine.runner import Engine
+
+    data = {"host_partnership_id": 3, "match": {"host_partnership_id": 4}}
+    workflow = SimpleNamespace(script_engine=spiff.ServiceBindingEngine())
+    task = SimpleNamespace(data=data, task_spec=SimpleNamespace(name="probe"))
+    expected = None
+    if expression:
+        try:
+            expected = TaskDataEnvironment(dict(GLOBALS)).evaluate(expression, dict(data))
+        except NameError:
+            expected = None
+    assert Engine._evaluate(workflow, task, expression) == expected
+
+
+def test_a_bare_name_in_the_task_data_is_read_without_the_script_engine() -> None:
+    from types import SimpleNamespace
+
+    from workflows.engine.runner import Engine
+
+    def no_evaluation(*_: object) -> None:
+        raise AssertionError("evaluated")
+
+    workflow = SimpleNamespace(script_engine=SimpleNamespace(evaluate=no_evaluation))
+    task = SimpleNamespace(data={"visitor_partnership_id": 2})
+    assert Engine._evaluate(workflow, task, "visitor_partnership_id") == 2
