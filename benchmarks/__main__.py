@@ -132,8 +132,14 @@ def main(argv: list[str] | None = None) -> int:
     n = args.exchanges or (20 if args.quick else 200)
     with tempfile.TemporaryDirectory(prefix="cxp-bench-") as tmp:
         report: dict[str, Any] = {"lifecycle": lifecycle(n, Path(tmp)), "cli_start": cli_start(Path(tmp))}
-        from benchmarks import payment_batch
+        from benchmarks import inbox, payment_batch
         from benchmarks.lifecycle import engine_persisted_in
+
+        open_tasks = 10_000 if args.quick else 100_000
+        report["inbox_query"] = {"sqlite": isolated(inbox.run, open_tasks)}
+        pg = postgres_url()
+        report["inbox_query"]["postgresql"] = isolated(inbox.run, open_tasks, pg) if pg else \
+            "skipped: no PostgreSQL server answers"
 
         claims = 1_000 if args.quick else 10_000
         report["payment_batch"] = isolated(payment_batch.run, claims)
@@ -142,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
             "engine_persisted_sqlite": growth(engine_persisted_in, "exchanges", "seconds", n // 2, 5 * n, tmp),
             "payment_batch": growth(payment_batch.run, "claims", "ours_s", claims // 10, claims,
                                     large_result=report["payment_batch"]),
+            "inbox_query_sqlite": growth(inbox.run, "open_tasks", "seconds", open_tasks // 10, open_tasks,
+                                         large_result=report["inbox_query"]["sqlite"]),
         }
     json.dump(report, sys.stdout, indent=2)
     sys.stdout.write("\n")

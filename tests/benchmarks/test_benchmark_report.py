@@ -4,6 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from benchmarks.__main__ import growth
 from benchmarks.lifecycle import engine_persisted_in
 
@@ -51,3 +53,12 @@ def test_a_measuring_process_that_dies_is_reported_not_waited_for() -> None:
 
     assert isolated(_dies, 1) == {"error": "the measuring process ended (exit code 3) without a result"}
     assert isolated(_linear, 3)["seconds"] == 0.03
+
+
+def test_the_inbox_benchmark_reads_the_same_page_both_ways(database_url: str) -> None:
+    from benchmarks.inbox import measure
+
+    result = measure(database_url, 2000, calls=3)  # it asserts that ours and the raw query give the same page
+    assert (result["open_tasks"], result["page"]) == (2000, 50)
+    assert result["ours_ms"] > 0 and result["raw_ms"] > 0
+    assert result["ratio"] == pytest.approx(result["ours_ms"] / result["raw_ms"], rel=0.02)

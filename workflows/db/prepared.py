@@ -29,7 +29,7 @@ class _Compiled:
     names: tuple[str, ...]
     positional: bool
     binders: tuple[Callable[[Any], Any] | None, ...]
-    readers: tuple[Callable[[Any], Any] | None, ...]
+    readers: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column index, reader) of the columns with one
     literals: dict[str, Any]
 
 
@@ -48,7 +48,8 @@ class Prepared:
             binders = tuple(compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names)
             columns = getattr(self.statement, "selected_columns", None) or \
                 getattr(self.statement, "_returning", None) or ()
-            readers = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
+            processors = (c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
+            readers = tuple((i, read) for i, read in enumerate(processors) if read is not None)
             literals = {n: b.value for n, b in compiled.binds.items() if not b.required}  # `id == 1`
             found = _Compiled(str(compiled), names, compiled.positional, binders, readers, literals)
             self._by_dialect[dialect.name] = found
@@ -77,6 +78,11 @@ class Prepared:
                                           dialect=conn.dialect) from err
         return cursor
 
+    def for_driver(self, dialect: Dialect, **params: Any) -> tuple[str, Any]:
+        """The SQL text and the parameters as the driver takes them (for a raw-driver baseline)."""
+        compiled = self._compiled(dialect)
+        return compiled.sql, self._bind(compiled, params)
+
     def execute(self, conn: Connection, **params: Any) -> int:
         """Run once; the number of rows it changed."""
         cursor = self._run(conn, False, self._bind(self._compiled(conn.dialect), params))
@@ -96,7 +102,15 @@ class Prepared:
         raw = cursor.fetchall()
         cursor.close()
         readers = compiled.readers
-        return [tuple(v if read is None else read(v) for v, read in zip(row, readers)) for row in raw]
+        if not readers:
+            return [tuple(row) for row in raw]
+        rows = []
+        for row in raw:  # only the columns whose type reads them (datetimes, JSON) are touched
+            values = list(row)
+            for i, read in readers:
+                values[i] = read(values[i])
+            rows.append(tuple(values))
+        return rows
 
     def first(self, conn: Connection, **params: Any) -> tuple[Any, ...] | None:
         found = self.rows(conn, **params)

@@ -80,7 +80,8 @@ class HumanTask(Base):
 
     __tablename__ = "human_tasks"
     __table_args__ = (
-        Index("ix_human_tasks_inbox", "status", "role", "partnership_id", "due_at"),
+        # the inbox's filter, then its order: soonest due first, no due date last, then id (migration 0003)
+        Index("ix_human_tasks_inbox", "status", "role", "partnership_id", text("(due_at IS NULL)"), "due_at", "id"),
         Index("ix_human_tasks_assignee", "status", "assignee_id"),
     )
 

@@ -2,14 +2,18 @@
 SPEC §5 and R-4EYES. A refusal is audited (and committed) even though nothing else changes."""
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import Any, Mapping
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from rules.four_eyes import ActionContext, check_action
 from workflows.app import App
 from workflows.audit import Actor
 from workflows.db.models import Claim, ConflictDeclaration, Exchange, User
+from workflows.db.prepared import Prepared
 from workflows.db.process_models import HumanTask, ProcessInstance
 from workflows.services import NotFound, PermissionDenied, ServiceError
 from workflows.uow import UnitOfWork
@@ -36,25 +40,98 @@ def get_task(uow: UnitOfWork, task_id: int) -> HumanTask:
     return task
 
 
-def inbox_query(user: User | None = None, role: str | None = None, status: str = "open"):  # type: ignore[no-untyped-def]
-    query = select(HumanTask).where(HumanTask.status == status)
-    if user is not None:
-        if user.role == "applicant":
-            query = query.where(HumanTask.role == "applicant", HumanTask.organisation_id == user.organisation_id)
-        elif user.role != "administrator" or role is None:
-            query = query.where(HumanTask.role == user.role)
-            if user.partnership_id is not None and user.role in ("officer", "finance"):
-                query = query.where(HumanTask.partnership_id == user.partnership_id)
-        query = query.where(or_(HumanTask.assignee_id.is_(None), HumanTask.assignee_id == user.id))
+@dataclass(frozen=True, slots=True)
+class InboxTask:
+    """One line of an inbox: the human-task row as read, not an ORM object (listing a page needs no
+    identity map, and building fifty ORM objects cost more than the query itself)."""
+
+    id: int
+    instance_id: int
+    task_guid: str
+    task_spec: str
+    name: str
+    lane: str
+    role: str
+    partnership_id: int | None
+    subject_ref: str | None
+    organisation_id: int | None
+    assignee_id: int | None
+    due_at: datetime | None
+    follow_up_at: datetime | None
+    status: str
+    created_at: datetime
+
+
+_HT = HumanTask.__table__
+_USERS = User.__table__
+_VIEWER = Prepared(select(_USERS.c.id, _USERS.c.role, _USERS.c.partnership_id, _USERS.c.organisation_id,
+                          _USERS.c.active).where(_USERS.c.username == bindparam("username")))
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who looks at an inbox: what its filter needs of the user."""
+
+    id: int
+    role: str
+    partnership_id: int | None
+    organisation_id: int | None
+
+
+def get_viewer(uow: UnitOfWork, username: str) -> Viewer:
+    row = _VIEWER.first(uow.connection, username=username)
+    if row is None or not row[4]:
+        raise NotFound(f"user: no active user '{username}'")
+    return Viewer(*row[:4])
+
+
+def inbox_statement(viewer: Viewer | User | None = None, role: str | None = None,
+                    status: str = "open") -> tuple[Prepared, dict[str, Any]]:
+    """The inbox of `viewer` (everyone's when None), narrowed to `role`: soonest due first, no due date
+    last, then by id (the order of ix_human_tasks_inbox). The statement, prepared once per shape of
+    filter, and its parameters (`limit` and `offset` still to add)."""
+    params: dict[str, Any] = {"status": status}
+    shape: list[str] = []
+    if viewer is not None:
+        if viewer.role == "applicant":
+            shape.append("organisation")
+            params.update(own_role="applicant", organisation_id=viewer.organisation_id)
+        elif viewer.role != "administrator" or role is None:
+            shape.append("own_role")
+            params["own_role"] = viewer.role
+            if viewer.partnership_id is not None and viewer.role in ("officer", "finance"):
+                shape.append("partnership")
+                params["partnership_id"] = viewer.partnership_id
+        shape.append("assignee")
+        params["user_id"] = viewer.id
     if role is not None:
-        query = query.where(HumanTask.role == role)
-    return query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
+        shape.append("role")
+        params["role"] = role
+    return _inbox_prepared(tuple(shape)), params
+
+
+@functools.lru_cache(maxsize=None)
+def _inbox_prepared(shape: tuple[str, ...]) -> Prepared:
+    query = select(*_HT.c[tuple(f.name for f in fields(InboxTask))]).where(_HT.c.status == bindparam("status"))
+    if "organisation" in shape:
+        query = query.where(_HT.c.role == bindparam("own_role"), _HT.c.organisation_id == bindparam("organisation_id"))
+    if "own_role" in shape:
+        query = query.where(_HT.c.role == bindparam("own_role"))
+    if "partnership" in shape:
+        query = query.where(_HT.c.partnership_id == bindparam("partnership_id"))
+    if "assignee" in shape:
+        query = query.where(or_(_HT.c.assignee_id.is_(None), _HT.c.assignee_id == bindparam("user_id")))
+    if "role" in shape:
+        query = query.where(_HT.c.role == bindparam("role"))
+    query = query.order_by(_HT.c.due_at.is_(None), _HT.c.due_at, _HT.c.id)
+    return Prepared(query.limit(bindparam("limit")).offset(bindparam("offset")))
 
 
 def list_tasks(uow: UnitOfWork, username: str | None = None, role: str | None = None,
-               limit: int = 50, offset: int = 0) -> list[HumanTask]:
-    user = get_user(uow, username) if username else None
-    return list(uow.session.scalars(inbox_query(user, role).limit(limit).offset(offset)))
+               limit: int = 50, offset: int = 0) -> list[InboxTask]:
+    viewer = get_viewer(uow, username) if username else None
+    prepared, params = inbox_statement(viewer, role)
+    return [InboxTask(*row) for row in prepared.rows(uow.connection, **params, limit=limit, offset=offset)]
 
 
 def _refuse(app: App, task: HumanTask, user: User, reason: str) -> None:

@@ -1,7 +1,7 @@
 """Read models for the CLI and the web: tasks, instances with their open tasks and history."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -9,8 +9,11 @@ from workflows.db.process_models import AuditEvent, HumanTask, ProcessDefinition
 from workflows.services import NotFound
 from workflows.uow import UnitOfWork
 
+if TYPE_CHECKING:
+    from workflows.services.inbox import InboxTask
 
-def task_view(task: HumanTask) -> dict[str, Any]:
+
+def task_view(task: "HumanTask | InboxTask") -> dict[str, Any]:
     return {
         "id": task.id, "task": task.task_spec, "name": task.name, "lane": task.lane, "role": task.role,
         "partnership_id": task.partnership_id, "organisation_id": task.organisation_id,
