@@ -45,7 +45,7 @@ def paired(fn: Any, target: Any, n: int, files: Path) -> dict[str, Any]:
     return result
 
 
-def lifecycle(n: int, work: Path, repeats: int = 3) -> dict[str, Any]:
+def lifecycle(n: int, work: Path, repeats: int = 5) -> dict[str, Any]:
     """Exchanges per second through the whole lifecycle.
 
     * `in_memory`: SpiffWorkflow alone (the baseline), in a process of its own (its peak memory).
