@@ -37,6 +37,9 @@ def test_sqlite_reads_text_written_without_microseconds_or_with_an_offset() -> N
     read = UTCDateTime().dialect_impl(SQLITE).result_processor(SQLITE, None)
     assert read("2027-01-04 08:00:00") == datetime(2027, 1, 4, 8, tzinfo=timezone.utc)
     assert read("2027-01-04 09:00:00+01:00") == datetime(2027, 1, 4, 8, tzinfo=timezone.utc)
+    assert read("2027-01-04T08:00:00Z") == datetime(2027, 1, 4, 8, tzinfo=timezone.utc)
+    assert read("2027-01-04") == datetime(2027, 1, 4, tzinfo=timezone.utc)  # a bare date is midnight UTC
+    assert all(read(text).utcoffset() == timedelta(0) for text in ("2027-01-04 08:00:00", "2027-01-04 09:00:00+01:00"))
     assert read(None) is None
 
 

@@ -186,6 +186,12 @@ class UTCDateTime(TypeDecorator):
         def process(value: str | None) -> datetime | None:
             if value is None:
                 return None
+            try:  # naive UTC, as `bind_processor` writes it: parsed with its offset in one call
+                moment = parse(value + "+00:00")
+                if moment.tzinfo is not None:  # (a bare date parses, but naive)
+                    return moment
+            except ValueError:  # text with an offset of its own
+                pass
             moment = parse(value)
             return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 

@@ -3,9 +3,9 @@ SPEC §5 and R-4EYES. A refusal is audited (and committed) even though nothing e
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from sqlalchemy import bindparam, or_, select
 
@@ -40,8 +40,7 @@ def get_task(uow: UnitOfWork, task_id: int) -> HumanTask:
     return task
 
 
-@dataclass(frozen=True, slots=True)
-class InboxTask:
+class InboxTask(NamedTuple):
     """One line of an inbox: the human-task row as read, not an ORM object (listing a page needs no
     identity map, and building fifty ORM objects cost more than the query itself)."""
 
@@ -112,7 +111,7 @@ def inbox_statement(viewer: Viewer | User | None = None, role: str | None = None
 
 @functools.lru_cache(maxsize=None)
 def _inbox_prepared(shape: tuple[str, ...]) -> Prepared:
-    query = select(*_HT.c[tuple(f.name for f in fields(InboxTask))]).where(_HT.c.status == bindparam("status"))
+    query = select(*_HT.c[InboxTask._fields]).where(_HT.c.status == bindparam("status"))
     if "organisation" in shape:
         query = query.where(_HT.c.role == bindparam("own_role"), _HT.c.organisation_id == bindparam("organisation_id"))
     if "own_role" in shape:
