@@ -28,18 +28,23 @@ def ids(app: App) -> list[int]:
 
 
 def canned_engine(app: App) -> Engine:
-    """Our engine with service answers that touch no database (as the lifecycle benchmark runs it)."""
+    """Our engine with service answers that touch no database, the clock at the lifecycle benchmark's
+    start (as the benchmark runs it)."""
+    with app.uow() as uow:
+        uow.clock.set(START)
+        uow.commit()
     return Engine(app.library, lambda uow, instance, outgoing: SimpleNamespace(
         dispatch=lambda task, name, params: dict(CANNED.get(name, {}))))
 
 
+def start_exchange(uow: Any, engine: Engine) -> ProcessInstance:
+    return engine.start(uow, "exchange", "exchange", 1, {**START_DATA, "exchange_id": 1}).instance
+
+
 def test_an_engine_step_that_needs_no_orm_makes_no_session_and_writes_everything(app: App) -> None:
-    with app.uow() as uow:
-        uow.clock.set(START)
-        uow.commit()
     engine = canned_engine(app)
     with app.uow() as uow:
-        instance_id = engine.start(uow, "exchange", "exchange", 1, {**START_DATA, "exchange_id": 1}).instance.id
+        instance_id = start_exchange(uow, engine).id
         assert not uow.has_session
         uow.commit()
     open_task = Prepared(select(HumanTask.task_guid).where(HumanTask.instance_id == bindparam("instance_id"),
@@ -107,12 +112,9 @@ def test_a_statement_after_begin_nested_runs_inside_the_savepoint(app: App) -> N
 
 
 def test_an_object_held_before_the_session_was_made_joins_it_clean(app: App) -> None:
-    with app.uow() as uow:
-        uow.clock.set(START)
-        uow.commit()
     engine = canned_engine(app)
     with app.uow() as uow:
-        instance_id = engine.start(uow, "exchange", "exchange", 1, {**START_DATA, "exchange_id": 1}).instance.id
+        instance_id = start_exchange(uow, engine).id
         uow.commit()
     with app.uow() as uow:
         instance = engine.instance(uow, instance_id)
@@ -135,16 +137,13 @@ def test_a_save_names_status_and_next_timer_only_when_they_change(app: App) -> N
     """Their index entries are rewritten whenever the UPDATE names them (SQLite traced here)."""
     if app.db.dialect.name != "sqlite":
         return
-    with app.uow() as uow:
-        uow.clock.set(START)
-        uow.commit()
     engine = canned_engine(app)
     updates: list[str] = []
     with app.uow() as uow:
         uow.connection.connection.dbapi_connection.set_trace_callback(
             lambda sql: updates.append(sql) if sql.startswith("UPDATE process_instances") else None)
         try:
-            instance = engine.start(uow, "exchange", "exchange", 1, {**START_DATA, "exchange_id": 1}).instance
+            instance = start_exchange(uow, engine)
             updates.clear()
             engine.fire_timers(uow, instance)  # nothing is due: status and timer stay as they were
             assert len(updates) == 1 and "status=" not in updates[0] and "next_timer_at=" not in updates[0]
