@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 import typer
 
+from workflows.cli import doctor as doctor_cli
 from workflows.cli import flows as flows_cli
 from workflows.cli import payments as payments_cli
 from workflows.cli import rules as rules_cli
@@ -29,6 +30,7 @@ app.add_typer(task_app, name="task")
 app.add_typer(instance_app, name="instance")
 app.add_typer(clock_app, name="clock")
 app.add_typer(audit_app, name="audit")
+app.command("doctor")(doctor_cli.doctor)
 
 DbOption = typer.Option(None, "--db", help="database URL (default: CXP_DATABASE_URL or sqlite:///var/cxp.db)")
 JsonOption = typer.Option(False, "--json", help="print one JSON document")
