@@ -53,11 +53,15 @@ def init(db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
 
 @app.command()
 @handle_errors
-def demo(db: Optional[str] = DbOption, seed: int = typer.Option(7, "--seed"), json_out: bool = JsonOption) -> None:
-    """Generate a realistic programme and drive it through every stage in simulated time."""
+def demo(db: Optional[str] = DbOption, seed: int = typer.Option(7, "--seed"),
+         size: str = typer.Option("full", "--size", help="full | small (fewer organisations, the same paths)"),
+         json_out: bool = JsonOption) -> None:
+    """Generate a realistic programme and drive it through every stage in simulated time; on a database
+    holding an unfinished demo, continue it."""
     from workflows.demo.run import run_demo
 
-    result = run_demo(app_for(db), seed=seed, progress=not json_out)
+    result = run_demo(app_for(db), seed=seed, size=size, progress=not json_out,
+                      say=lambda line: typer.echo(line, err=True))
     if json_out:
         echo_json(result)
     else:

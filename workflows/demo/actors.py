@@ -9,7 +9,10 @@ from workflows.demo.data import BRUSSELS, Scenario
 
 REAL_IBAN = {"BE": "BE71096123456769", "DE": "DE89370400440532013000", "FR": "FR1420041010050500013M02606",
              "NL": "NL91ABNA0417164300", "AT": "AT611904300234573201", "IT": "IT60X0542811101000000123456",
-             "ES": "ES9121000418450200051332"}
+             "ES": "ES9121000418450200051332", "PL": "PL61109010140000071219812874"}
+# Visitors whose own account is outside the SEPA zone give a euro account with a SEPA bank.
+SEPA_ACCOUNT_FOR = {"UA": "PL", "RS": "AT", "TR": "DE"}
+LEAD_DAYS = 12  # a stay is planned to start at least this many days after the commitment is agreed
 
 
 def _sha(text: str) -> str:
@@ -18,9 +21,10 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _stay(facts: dict[str, Any], scenario: Scenario) -> tuple[date, date]:
-    """Arrive on a Sunday (or Monday for short stays) inside both parties' windows."""
-    start = max(facts["visitor_from"], facts["host_from"])
+def _stay(facts: dict[str, Any], scenario: Scenario, today: date) -> tuple[date, date]:
+    """Arrive on a Sunday (or Monday for short stays) inside both parties' windows, late enough for the
+    four signatures to be collected before the visit starts."""
+    start = max(facts["visitor_from"], facts["host_from"], today + timedelta(days=LEAD_DAYS))
     if scenario.kind == "short":
         arrive = start + timedelta(days=(0 - start.weekday()) % 7)
         return arrive, arrive + timedelta(days=4)
@@ -50,7 +54,14 @@ def answer(task: HumanTask, scenario: Scenario, facts: dict[str, Any], now: date
             return None
         return {"information": "We plan a joint learning event, B2B matchmaking and a study visit of two labs."}
     if spec == "review_proposals":
-        return {"confirm": True, "drop_proposals": [], "comment": "Proposals reviewed."}
+        form: dict[str, Any] = {"confirm": True, "drop_proposals": facts.get("drop", []),
+                                "comment": "Proposals reviewed."}
+        if form["drop_proposals"]:
+            form["comment"] = "Proposals reviewed; those of visitors whose matching deadline passed are dropped."
+        if facts.get("reassign"):
+            form["reassign"] = facts["reassign"]
+            form["comment"] = "Proposals reviewed; one visitor moved to a host the officer knows well."
+        return form
     if spec == "visitor_accept_match":
         return {"accept": True, "reason": None}
     if spec == "host_accept_match":
@@ -58,7 +69,7 @@ def answer(task: HumanTask, scenario: Scenario, facts: dict[str, Any], now: date
             return {"accept": False, "reason": "Our lab is closed for renovation in those weeks."}
         return {"accept": True, "reason": None}
     if spec == "agree_commitment":
-        arrive, depart = _stay(facts, scenario)
+        arrive, depart = _stay(facts, scenario, today)
         return {"arrival": arrive.isoformat(), "departure": depart.isoformat(),
                 "agenda": "Day 1 joint learning event; day 2-3 B2B matchmaking; day 4-5 study visit.",
                 "activities": [{"kind": "joint_learning_event", "title": "Digital transformation training",
@@ -76,12 +87,18 @@ def answer(task: HumanTask, scenario: Scenario, facts: dict[str, Any], now: date
     if spec == "validate_evidence":
         if kind == "correction" and count == 0:
             return {"decision": "return", "comment": "The attendance certificate is not signed by the host."}
+        if kind == "override":
+            return {"decision": "accept", "comment": "Evidence complete; see the override.",
+                    "override_amount": "600.00",
+                    "override_reason": "The host certified two half days only; the partnership board agreed "
+                                       "EUR 600 for the activities actually done."}
         return {"decision": "accept", "comment": "Evidence complete."}
     if spec == "approve_payment":
         return {"decision": "approve", "comment": None}
     if spec == "correct_bank_details":
-        return {"iban": REAL_IBAN.get(facts["visitor_country"], REAL_IBAN["BE"]), "bic": None,
-                "account_holder": facts["visitor_name"]}
+        country = SEPA_ACCOUNT_FOR.get(facts["visitor_country"], facts["visitor_country"])
+        return {"iban": REAL_IBAN.get(country, REAL_IBAN["BE"]), "bic": None,
+                "account_holder": facts["account_holder"]}
     if spec == "verify_bank_details":
         return {"verified": True, "comment": "Checked against the bank's confirmation letter."}
     return None

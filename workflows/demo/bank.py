@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -27,11 +27,15 @@ from workflows.services.payments import CREATED, RELEASED, import_status, releas
 
 
 class SimulatedBank:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, rejected: set[str] | None = None,
+                 on_reject: Callable[[str], None] | None = None) -> None:
+        """`rejected`: the transfers already rejected once (a resumed demo); `on_reject` records a new
+        one before the bank's answer is imported, so that a killed demo does not reject it again."""
         self.app = app
         self.files_written: list[str] = []
         self.payment_files: list[str] = []
-        self.rejected_once: set[str] = set()
+        self.rejected_once: set[str] = set(rejected or ())
+        self._on_reject = on_reject
         self._schedule_checked: datetime | None = None
 
     def business_day(self, today: date, scenarios: dict[str, Any]) -> None:
@@ -108,6 +112,8 @@ class SimulatedBank:
         scenario = scenarios.get(ref)
         if scenario is not None and scenario.kind == "bank_reject" and ref not in self.rejected_once:
             self.rejected_once.add(ref)
+            if self._on_reject is not None:
+                self._on_reject(ref)
             return "AC01"
         return None
 

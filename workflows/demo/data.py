@@ -39,6 +39,40 @@ NAMES = ["Nova", "Orbit", "Helix", "Delta", "Aurora", "Vertex", "Lumen", "Quanta
          "Meridian", "Ionic", "Pioneer", "Solstice", "Atlas", "Kinetic", "Fjord", "Silva", "Tessera"]
 
 
+# Organisations that show particular paths: key, legal name, account holder in SEPA characters, type,
+# city, country, subdivision, region category, latitude, longitude, contact e-mail.
+SPECIAL = [
+    ("lviv", "Кластер ІТ Львова", "Klaster IT Lvova", "cluster_organisation", "Lviv", "UA", None,
+     "less_developed", 49.8397, 24.0297, "office@it-cluster-lviv.example"),
+    ("novisad", "Кластер Нови Сад", "Klaster Novi Sad", "cluster_organisation", "Novi Sad", "RS", None,
+     "less_developed", 45.2671, 19.8335, "info@klaster-novisad.example"),
+    ("athens", "Σύμπλεγμα Καινοτομίας Αθηνών", "Symplegma Kainotomias Athinon", "cluster_organisation", "Athens",
+     "GR", None, "transition", 37.9838, 23.7275, "contact@innovation-athens.example"),
+    ("oslo", "Fjord Energy Cluster Oslo", None, "cluster_organisation", "Oslo", "NO", None, "more_developed",
+     59.9139, 10.7522, "post@fjord-energy.example"),
+    ("reykjavik", "Jarðhiti Geothermal Cluster Reykjavík", "Jardhiti Geothermal Cluster Reykjavik",
+     "scaleup_support_organisation", "Reykjavík", "IS", None, "more_developed", 64.1466, -21.9426,
+     "hello@geothermal-cluster.example"),
+    ("izmir", "İzmir Teknoloji Kümelenmesi", "Izmir Teknoloji Kumelenmesi", "cluster_organisation", "İzmir", "TR",
+     None, "less_developed", 38.4237, 27.1428, "iletisim@izmir-kume.example"),
+    ("zurich", "Zürich Fintech Cluster", None, "cluster_organisation", "Zürich", "CH", None, None,
+     47.3769, 8.5417, "office@zurich-fintech.example"),
+    ("manchester", "Manchester Digital Cluster", None, "cluster_organisation", "Manchester", "GB", None, None,
+     53.4808, -2.2426, "team@mcr-digital.example"),
+    ("riga", "Riga Photonics Cluster", None, "cluster_organisation", "Riga", "LV", None, "less_developed",
+     56.9496, 24.1052, "info@photonics-riga.example"),
+    ("bratislava", "Bratislava Mobility Cluster", None, "cluster_organisation", "Bratislava", "SK", None,
+     "more_developed", 48.1486, 17.1077, "info@mobility-bratislava.example"),
+    ("vienna2", "Danube Innovation Hub Vienna", None, "scaleup_support_organisation", "Vienna", "AT", "9",
+     "more_developed", 48.2082, 16.3738, "office@danube-hub.example"),
+    ("bergen", "Nordic Ocean Cluster Bergen", None, "cluster_organisation", "Bergen", "NO", None,
+     "more_developed", 60.3913, 5.3221, "post@ocean-bergen.example"),
+    ("faro", "Algarve Tourism Cluster Faro", None, "cluster_organisation", "Faro", "PT", None, "transition",
+     37.0194, -7.9304, "geral@algarve-tourism.example"),
+]
+SIZES = {"small": 16, "full": 48}
+
+
 @dataclass
 class Scenario:
     """What the demo's people do for one visitor application."""
@@ -57,6 +91,14 @@ def _iban(rng: random.Random, country: str) -> str:
         random.setstate(state)
 
 
+def ascii_slug(text: str) -> str:
+    """Lower-case ASCII letters of `text` (Kraków → krakow), for e-mail domains."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text.replace("ł", "l").replace("Ł", "L"))
+    return "".join(c for c in decomposed if c.isascii() and c.isalnum()).lower()
+
+
 def partnerships() -> list[Partnership]:
     return [
         Partnership(code="CXP-NORTH", name="ClusterXchange North (Digital & Green)", debtor_name="Cluster Alliance North",
@@ -71,6 +113,7 @@ def partnerships() -> list[Partnership]:
 
 
 def organisations(rng: random.Random, parts: list[Partnership], count: int = 48) -> list[Organisation]:
+    """`count` organisations of the pool (cities in turn), then the special ones (`SPECIAL`)."""
     orgs = []
     for i in range(count):
         city, country, sub, region, lat, lon = CITIES[i % len(CITIES)]
@@ -81,12 +124,29 @@ def organisations(rng: random.Random, parts: list[Partnership], count: int = 48)
             cluster_member=org_type != "sme" or i % 5 != 1, host_prior_approval=False,
             country=country, subdivision=f"{country}-{sub}" if sub else None, region_category=region, city=city,
             latitude=lat, longitude=lon, sectors=rng.sample(SECTORS, 3),
-            contact_email=f"contact{i:02d}@{name.split()[0].lower()}-{city.lower()[:5]}.example",
+            contact_email=f"contact{i:02d}@{name.split()[0].lower()}-{ascii_slug(city)[:5]}.example",
             iban=_iban(rng, country), bic=None, account_holder=name,
             partnership_id=None,
         ))
         orgs[-1]._demo_partnership = parts[i % len(parts)]  # type: ignore[attr-defined]
+    for n, (key, name, holder, org_type, city, country, sub, region, lat, lon, email) in enumerate(SPECIAL):
+        orgs.append(Organisation(
+            legal_id=f"{country}-{key.upper()}-{700 + n}", legal_name=name, org_type=org_type, cluster_member=True,
+            host_prior_approval=False, country=country, subdivision=f"{country}-{sub}" if sub else None,
+            region_category=region, city=city, latitude=lat, longitude=lon, sectors=rng.sample(SECTORS, 3),
+            contact_email=email, iban=_iban(rng, country), bic=None, account_holder=holder or name,
+            partnership_id=None,
+        ))
+        orgs[-1]._demo_partnership = parts[n % len(parts)]  # type: ignore[attr-defined]
     return orgs
+
+
+def special_id(key: str) -> str:
+    """The legal id of a special organisation."""
+    for n, spec in enumerate(SPECIAL):
+        if spec[0] == key:
+            return f"{spec[5]}-{key.upper()}-{700 + n}"
+    raise KeyError(key)
 
 
 def users(parts: list[Partnership], orgs: list[Organisation]) -> list[User]:
@@ -106,6 +166,10 @@ def users(parts: list[Partnership], orgs: list[Organisation]) -> list[User]:
     return people
 
 
+def calls(parts: list[Partnership]) -> list[Call]:
+    return [call(parts), autumn_call(parts)]
+
+
 def call(parts: list[Partnership]) -> Call:
     c = Call(code="CXP-2027-01", title="ClusterXchange 2027 — first call for exchange visits",
              lead_partnership=parts[0], opens_on=date(2027, 1, 11), closes_on=date(2027, 3, 5),
@@ -122,6 +186,17 @@ def call(parts: list[Partnership]) -> Call:
     return c
 
 
+def autumn_call(parts: list[Partnership]) -> Call:
+    """A second call later in the year, opened on a provisional budget that the administrator raises."""
+    c = Call(code="CXP-2027-02", title="ClusterXchange 2027 — autumn call (provisional budget)",
+             lead_partnership=parts[1], opens_on=date(2027, 6, 1), closes_on=date(2027, 7, 9),
+             matching_deadline=datetime(2027, 8, 27, 18, 0, tzinfo=BRUSSELS), budget=Decimal("500.00"),
+             rule_set_version="2026.1", formats=["exchange_visit"], status="draft", partnerships=parts)
+    c.events = [CallEvent(kind="virtual_marketplace", title="#3 VIRTUAL MARKETPLACE (autumn)",
+                          starts_on=date(2027, 6, 7), ends_on=date(2027, 7, 2), place="online")]
+    return c
+
+
 def at(day: date, hour: int = 10) -> datetime:
     return datetime.combine(day, time(hour), BRUSSELS)
 
@@ -131,5 +206,5 @@ def visit_window(rng: random.Random) -> tuple[date, date]:
     return start, start + timedelta(days=28)
 
 
-__all__ = ["Application", "ConflictDeclaration", "Scenario", "START", "at", "call", "organisations",
-           "partnerships", "users", "visit_window"]
+__all__ = ["Application", "ConflictDeclaration", "SIZES", "SPECIAL", "Scenario", "START", "at", "call", "calls",
+           "organisations", "partnerships", "special_id", "users", "visit_window"]

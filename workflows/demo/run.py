@@ -1,33 +1,32 @@
 """Drive the demo programme through every stage in simulated time, through the same services that
-the CLI and the web use: submissions, inbox work, messages, the timer sweep, payment batches and the
-simulated bank's answers."""
+the CLI and the web use: submissions, inbox work, messages, the timer sweep, payment batches, the
+simulated bank's answers and the delivery of the outbox.
+
+The clock stops on working days at 09:00 and 17:30 Europe/Brussels (and at 17:30 on weekends, for
+the mail), and at the working-hour moments at which somebody acts (`hours.py`). The demo's progress
+is in the database (`state.py`): `cxp demo` on a database holding an unfinished demo continues it."""
 from __future__ import annotations
 
-import random
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from sqlalchemy import func, select
 
-from workflows import audit
 from workflows.app import App
 from workflows.audit import SYSTEM
-from workflows.db.models import Application, Call, Claim, Exchange, Organisation, Partnership, User
-from workflows.db.process_models import HumanTask, OutboxMessage, ProcessInstance
-from workflows.demo import data
-from workflows.demo.actors import answer
+from workflows.db.models import Application, Call, Organisation
+from workflows.db.process_models import ProcessInstance
+from workflows.demo import data, state
 from workflows.demo.bank import SimulatedBank
 from workflows.demo.data import BRUSSELS, START, Scenario
+from workflows.demo.hours import CLOSING, OPENING, is_working_day
+from workflows.demo.people import People
+from workflows.demo.plan import VISITED, Planned, plan
 from workflows.services import ServiceError
-from workflows.services.exchanges import cancel_exchange, request_extension
-from workflows.services.inbox import complete_task
 from workflows.services.lifecycle import advance_clock, start, submit_application
 from workflows.services.setup import init_database
 
-END = datetime(2027, 12, 31, 18, 0, tzinfo=BRUSSELS)
-SCENARIOS = ["rejected", "info", "withdrawn", "declined", "extension", "cancelled", "late", "correction",
-             "bank_reject", "short"]
+END = datetime(2028, 12, 29, 18, 0, tzinfo=BRUSSELS)
 
 
 class DemoError(ServiceError):
@@ -35,192 +34,215 @@ class DemoError(ServiceError):
 
 
 class Demo:
-    def __init__(self, app: App, seed: int) -> None:
-        self.app = app
-        self.rng = random.Random(seed)
+    def __init__(self, app: App, seed: int, size: str) -> None:
+        self.app, self.seed, self.size = app, seed, size
+        self.plan = plan(seed, size)
         self.scenarios: dict[str, Scenario] = {}
-        self.seen: dict[tuple[int, str], int] = {}
-        self.schedule: dict[date, list[Callable[[], None]]] = {}
-        self.bank = SimulatedBank(app)
+        self.done: set[str] = set()
+        self.bank = SimulatedBank(app, on_reject=self._rejected)
+        self.people = People(app, seed, self.scenarios)
+        self.mail: Any = None
 
-    # ---- set-up ----------------------------------------------------------------------------------
+    # ---- set-up and resumption -------------------------------------------------------------------
     def populate(self) -> None:
+        """Everything the demo starts from, and its `demo_state` row, in one transaction."""
+        import random
+
+        rng = random.Random(self.seed)
         with self.app.uow() as uow:
             if uow.session.scalar(select(func.count(Call.id))):
                 raise DemoError("the database already holds a programme: run the demo on a fresh --db")
             uow.clock.set(START)
             parts = data.partnerships()
-            orgs = data.organisations(self.rng, parts)
+            orgs = data.organisations(rng, parts, data.SIZES[self.size])
             uow.session.add_all(parts + orgs)
             uow.session.flush()
             for org in orgs:
                 org.partnership_id = org._demo_partnership.id  # type: ignore[attr-defined]
-            call = data.call(parts)
-            uow.session.add_all(data.users(parts, orgs) + [call])
+            calls = data.calls(parts)
+            uow.session.add_all(data.users(parts, orgs) + calls)
             uow.session.flush()
-            uow.audit(SYSTEM, "demo_generated", subject=f"call:{call.code}",
-                      after={"partnerships": len(parts), "organisations": len(orgs)})
-            self.call_id = call.id
-            start(self.app, uow, "call", "call", call.id, {"call_id": call.id, "partnership_id": parts[0].id,
-                                                            "subject_ref": call.code})
-            uow.commit()
-        self._plan_applications(orgs_count=len(orgs))
-
-    def _plan_applications(self, orgs_count: int) -> None:
-        hosts = list(range(30, min(orgs_count, 46)))
-        visitors = list(range(0, 30))
-        for n, i in enumerate(hosts):
-            self._at(date(2027, 1, 12) + timedelta(days=n % 6), lambda i=i: self._apply(i, "host"))
-        eligible_kinds = iter(SCENARIOS)
-        for n, i in enumerate(visitors):
-            day = date(2027, 1, 13) + timedelta(days=(n * 3) % 35)
-            kind = "normal"
-            if i == 29:
-                day = date(2027, 3, 8)  # after the call closed: CALL_CLOSED
-            elif i % 5 != 1 and i not in (28,):
-                kind = next(eligible_kinds, "normal")
-            self._at(day, lambda i=i, kind=kind: self._apply(i, "visitor", kind))
-
-    def _at(self, day: date, action: Callable[[], None]) -> None:
-        self.schedule.setdefault(day, []).append(action)
-
-    def _apply(self, index: int, role: str, kind: str = "normal") -> None:
-        with self.app.uow() as uow:
-            org = uow.session.scalars(select(Organisation).order_by(Organisation.id).offset(index).limit(1)).one()
-            window_from, window_to = data.visit_window(self.rng)
-            app_row = Application(
-                call_id=self.call_id, organisation_id=org.id, partnership_id=org.partnership_id, role=role,
-                format="exchange_visit", date_from=window_from - (timedelta(days=14) if role == "host" else timedelta()),
-                date_to=window_to + (timedelta(days=30) if role == "host" else timedelta()),
-                sectors=org.sectors, wished_countries=[], capacity=3 if role == "host" else 0,
-                topics=org.sectors[:2], activities_offered=["joint_learning_event", "matchmaking", "study_visit"],
-                motivation=f"{org.legal_name} wants to learn from peers abroad.",
-                declaration_given=index != 28, audit_rights_accepted=True, submitted_at=uow.now(),
-            )
-            uow.session.add(app_row)
-            uow.session.flush()
-            submit_application(self.app, uow, app_row)
-            if role == "visitor":
-                self.scenarios[f"EX-{app_row.id:06d}"] = Scenario(kind)
+            uow.audit(SYSTEM, "demo_generated", subject=f"call:{calls[0].code}",
+                      after={"partnerships": len(parts), "organisations": len(orgs), "seed": self.seed,
+                             "size": self.size, "calls": [c.code for c in calls]})
+            for c in calls:
+                start(self.app, uow, "call", "call", c.id, {"call_id": c.id, "partnership_id": c.lead_partnership_id,
+                                                            "subject_ref": c.code})
+            state.create(uow, self.seed, self.size)
             uow.commit()
 
-    # ---- a day of work ---------------------------------------------------------------------------
-    def _facts(self, uow: Any, ref: str | None) -> dict[str, Any]:
-        exchange = uow.session.scalars(select(Exchange).where(Exchange.ref == ref)).first() if ref else None
-        if exchange is None:
-            return {}
-        visitor_app = uow.session.get(Application, exchange.visitor_application_id)
-        host_app = uow.session.get(Application, exchange.host_application_id) if exchange.host_application_id else None
-        visitor = uow.session.get(Organisation, exchange.visitor_org_id)
-        cancelled = next((e.occurred_at for e in uow.session.scalars(select(audit.AuditEvent).where(
-            audit.AuditEvent.subject == ref, audit.AuditEvent.action == "cancellation_requested"))), None)
-        return {"visitor_from": visitor_app.date_from, "host_from": host_app.date_from if host_app else None,
-                "arrival": exchange.arrival, "departure": exchange.departure, "visitor_country": visitor.country,
-                "visitor_name": visitor.legal_name,
-                "cancelled_on": cancelled.astimezone(BRUSSELS).date() if cancelled else None}
+    def resume(self, row: state.DemoState) -> None:
+        progress = row.progress
+        self.scenarios.update({ref: Scenario(kind) for ref, kind in progress.get("scenarios", {}).items()})
+        self.done = set(progress.get("done", []))
+        self.bank.rejected_once = set(progress.get("rejected", []))
+        self.people.acts = set(progress.get("acts", []))
 
-    def _actor(self, uow: Any, task: HumanTask, scenario: Scenario) -> str:
-        if task.role == "applicant":
-            return uow.session.scalars(select(User.username).where(
-                User.organisation_id == task.organisation_id)).first()
-        if task.role == "administrator":
-            return "admin"
-        partnership = uow.session.get(Partnership, task.partnership_id)
-        short = partnership.code.split("-")[1].lower()
-        if task.role == "finance":
-            return f"finance.{short}"
-        return f"officer2.{short}" if task.task_spec == "approve_payment" else f"officer1.{short}"
-
-    def work_inboxes(self) -> int:
-        done = 0
-        for _ in range(20):  # completing a task can open the next one on the same day
-            with self.app.uow() as uow:
-                now = uow.now()
-                jobs = []
-                for task in uow.session.scalars(select(HumanTask).where(HumanTask.status == "open")
-                                                .order_by(HumanTask.id)):
-                    scenario = self.scenarios.get(task.subject_ref or "", Scenario())
-                    seen = {spec: n for (iid, spec), n in self.seen.items() if iid == task.instance_id}
-                    form = answer(task, scenario, self._facts(uow, task.subject_ref), now, seen)
-                    if form is not None:
-                        jobs.append((task.id, task.instance_id, task.task_spec, self._actor(uow, task, scenario), form))
-            if not jobs:
-                return done
-            for task_id, instance_id, spec, username, form in jobs:
-                complete_task(self.app, task_id, username, form)
-                self.seen[(instance_id, spec)] = self.seen.get((instance_id, spec), 0) + 1
-                done += 1
-        return done
-
-    def visit_events(self, today: date) -> None:
-        """Extension and cancellation requests arrive the day after arrival."""
+    def _rejected(self, ref: str) -> None:
         with self.app.uow() as uow:
-            due = [(e.ref, e.departure, uow.session.scalars(select(User.username).where(
-                User.organisation_id == e.visitor_org_id)).first())
-                for e in uow.session.scalars(select(Exchange).where(
-                    Exchange.arrival == today - timedelta(days=1), Exchange.status == "visit_planned"))]
-        for ref, departure, username in due:
-            kind = self.scenarios.get(ref, Scenario()).kind
-            if kind == "extension":
-                request_extension(self.app, ref, username, departure + timedelta(days=7),
-                                  "The host invited us to a second matchmaking round.")
-            elif kind == "cancelled":
-                cancel_exchange(self.app, ref, username, "Our delegate fell ill and had to return home.")
+            state.record(uow, "rejected", ref)
+            uow.commit()
+
+    # ---- submissions -----------------------------------------------------------------------------
+    def _organisation(self, uow: Any, item: Planned) -> Organisation | None:
+        if item.org.startswith("pool:"):
+            return uow.session.scalars(select(Organisation).order_by(Organisation.id)
+                                       .offset(int(item.org[5:])).limit(1)).one()
+        if item.org == VISITED:  # an organisation whose visit of the first call is under way or done
+            from workflows.db.models import Exchange
+            from workflows.programme import VISITED as VISITED_STATES
+
+            visited = select(Organisation).join(Exchange, Exchange.visitor_org_id == Organisation.id)
+            return (uow.session.scalars(visited.where(Exchange.status == "closed").order_by(Exchange.id)).first()
+                    or uow.session.scalars(visited.where(Exchange.status.in_(VISITED_STATES))
+                                           .order_by(Exchange.id)).first())
+        return uow.session.scalars(select(Organisation).where(Organisation.legal_id == item.org)).one()
+
+    def submit(self, item: Planned) -> None:
+        """Make one planned submission and record it (and its scenario) in the same transaction."""
+        with self.app.uow() as uow:
+            org = self._organisation(uow, item)
+            call = uow.session.scalars(select(Call).where(Call.code == item.call)).one()
+            if org is not None:
+                host = item.role == "host"
+                row = Application(
+                    call_id=call.id, organisation_id=org.id, partnership_id=org.partnership_id, role=item.role,
+                    format="exchange_visit", date_from=item.date_from, date_to=item.date_to, sectors=org.sectors,
+                    wished_countries=list(item.wished), capacity=3 if host else 0, topics=org.sectors[:2],
+                    activities_offered=["joint_learning_event", "matchmaking", "study_visit"],
+                    motivation=f"{org.legal_name} wants to learn from peers abroad.",
+                    declaration_given=item.declaration, audit_rights_accepted=True, submitted_at=uow.now(),
+                )
+                uow.session.add(row)
+                uow.session.flush()
+                submit_application(self.app, uow, row)
+                if not host:
+                    ref = f"EX-{row.id:06d}"
+                    self.scenarios[ref] = Scenario(item.kind)
+                    state.record(uow, "scenarios", item.kind, ref=ref)
+            state.record(uow, "done", item.id)
+            uow.commit()
+        self.done.add(item.id)
+
+    def due_submissions(self, now: datetime) -> list[Planned]:
+        today = now.astimezone(BRUSSELS).date()
+        return [p for p in self.plan if p.id not in self.done and p.day <= today]
+
+    # ---- the calendar ----------------------------------------------------------------------------
+    def next_stop(self, now: datetime) -> datetime:
+        """The next daily stop (09:00 and 17:30 on working days, 17:30 on weekends) or the earlier
+        moment at which somebody acts."""
+        local = now.astimezone(BRUSSELS)
+        day = local.date()
+        candidates = []
+        for offset in range(0, 4):
+            d = day + timedelta(days=offset)
+            for t in ((OPENING, CLOSING) if is_working_day(d) else (CLOSING,)):
+                moment = datetime.combine(d, t, BRUSSELS)
+                if moment > local:
+                    candidates.append(moment)
+        soonest = self.people.next_act(now)
+        if soonest is not None and soonest > local:
+            candidates.append(soonest)
+        return min(candidates)
 
     def finished(self) -> bool:
         with self.app.uow() as uow:
             running = uow.session.scalar(select(func.count(ProcessInstance.id)).where(
                 ProcessInstance.status != "completed"))
-            pending_apps = sum(len(v) for d, v in self.schedule.items() if d >= uow.now().date())
-        return running == 0 and pending_apps == 0
+        return running == 0 and len(self.done) == len(self.plan)
 
-    def run(self, progress: Callable[[date], None] | None = None) -> None:
+    def stop(self, now: datetime) -> None:
+        """Everything that happens at one stop of the clock."""
+        local = now.astimezone(BRUSSELS)
+        today = local.date()
+        opening = local.time() == OPENING and is_working_day(today)
+        for item in self.due_submissions(now):
+            self.submit(item)
+        if opening:
+            self.people.visit_events(today)
+            self.people.budget_office(today)
+        self.people.work_inboxes()
+        if opening:
+            self.bank.business_day(today, self.scenarios)
+            self.people.work_inboxes()
+        if local.time() == CLOSING and self.mail is not None:
+            self.mail.deliver()
+
+    def run(self, progress: Callable[[datetime], None] | None = None) -> None:
         while True:
             with self.app.uow() as uow:
                 now = uow.now()
-            today = now.astimezone(BRUSSELS).date()
-            for action in self.schedule.pop(today, []):
-                action()
-            self.visit_events(today)
-            self.work_inboxes()
-            self.bank.business_day(today, self.scenarios)
-            self.work_inboxes()
+            self.stop(now)
             if progress:
-                progress(today)
+                progress(now)
             if self.finished() or now >= END:
+                if self.mail is not None:
+                    self.mail.deliver()
+                with self.app.uow() as uow:
+                    state.finish(uow)
+                    uow.commit()
                 return
-            advance_clock(self.app, timedelta(days=1))
-
-    # ---- summary ---------------------------------------------------------------------------------
-    def summary(self) -> dict[str, Any]:
-        with self.app.uow() as uow:
-            states = dict(uow.session.execute(select(Exchange.status, func.count()).group_by(Exchange.status)).all())
-            paid = uow.session.scalar(select(func.coalesce(func.sum(Claim.amount), 0)).where(Claim.status == "paid"))
-            instances = dict(uow.session.execute(select(ProcessInstance.status, func.count())
-                                                 .group_by(ProcessInstance.status)).all())
-            emails = uow.session.scalar(select(func.count(OutboxMessage.id)))
-            verified = audit.verify(uow.session).to_dict()
-            return {
-                "exchanges_by_state": states, "exchanges": sum(states.values()),
-                "total_paid_eur": f"{Decimal(paid):.2f}", "instances_by_status": instances,
-                "emails_queued": emails, "files_written": self.bank.files_written,
-                "simulated_until": uow.now().isoformat(), "audit": verified,
-            }
+            advance_clock(self.app, self.next_stop(now) - now)
 
 
-def run_demo(app: App, seed: int = 7, progress: bool = True) -> dict[str, Any]:
+def _already_done(app: App, row: state.DemoState) -> str:
+    return (f"the database holds a finished demo (seed {row.seed}, size {row.size}, finished "
+            f"{row.finished_at.astimezone(BRUSSELS):%Y-%m-%d}): run the demo on a fresh --db")
+
+
+def prepare(app: App, seed: int, size: str, say: Callable[[str], None]) -> Demo:
+    """A new demo on a fresh database, or the unfinished one the database holds."""
     init_database(app)
-    demo = Demo(app, seed)
-    demo.populate()
-    if not progress:
-        demo.run()
-        return demo.summary()
+    with app.uow() as uow:
+        row = state.load(uow)
+        if row is not None:
+            uow.session.expunge(row)
+        now = uow.now()
+    if row is None:
+        demo = Demo(app, seed, size)
+        demo.populate()
+        return demo
+    if row.status == state.FINISHED:
+        raise DemoError(_already_done(app, row))
+    demo = Demo(app, row.seed, row.size)
+    demo.resume(row)
+    say(f"continuing the unfinished demo (seed {row.seed}, size {row.size}) from "
+        f"{now.astimezone(BRUSSELS):%Y-%m-%d %H:%M} simulated time")
+    return demo
+
+
+def run_demo(app: App, seed: int = 7, progress: bool = True, size: str = "full",
+             say: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
+    from workflows.demo.delivery import MailRoom
+    from workflows.demo.summary import summary
+
+    if size not in data.SIZES:
+        raise DemoError(f"size: {size!r} is not a demo size (one of: {', '.join(data.SIZES)})")
+    demo = prepare(app, seed, size, say)
+    demo.mail = MailRoom.for_app(app)
+    try:
+        if not progress:
+            demo.run()
+        else:
+            _run_with_bar(demo)
+    finally:
+        if demo.mail is not None:
+            demo.mail.stop()
+    return summary(app, demo)
+
+
+def _run_with_bar(demo: Demo) -> None:
     from rich.progress import BarColumn, Progress, TextColumn
 
-    total = (END.date() - START.date()).days
-    with Progress(TextColumn("[bold]demo[/] {task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} days"),
+    first = START.date()
+    total = (END.date() - first).days
+    with Progress(TextColumn("[bold]demo[/] {task.description}"), BarColumn(), TextColumn("{task.completed} days"),
                   transient=False) as bar:
-        job = bar.add_task("simulating", total=total)
-        demo.run(lambda d: bar.update(job, completed=(d - START.date()).days, description=f"{d.isoformat()}"))
-        bar.update(job, completed=total, description="done")
-    return demo.summary()
+        job = bar.add_task("simulating", total=None)
+        demo.run(lambda now: bar.update(job, completed=(now.astimezone(BRUSSELS).date() - first).days,
+                                        description=f"{now.astimezone(BRUSSELS):%Y-%m-%d %H:%M}"))
+        bar.update(job, description="done", total=max(total, 1), completed=max(total, 1))
+
+
+__all__ = ["Demo", "DemoError", "END", "run_demo"]
