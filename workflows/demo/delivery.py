@@ -24,15 +24,23 @@ class MailRoom:
 
     def deliver(self) -> dict[str, Any]:
         """Send every due outbox row to the sink (a few rounds of `deliver_pending`)."""
-        from workflows.services.outbox_delivery import deliver_pending
+        from sqlalchemy import select
 
+        from workflows.db.process_models import OutboxMessage
+        from workflows.services.outbox_delivery import PENDING, SENDING, deliver_pending
+
+        with self.app.uow() as uow:
+            due = uow.session.scalars(select(OutboxMessage.id).where(
+                OutboxMessage.status.in_((PENDING, SENDING)), OutboxMessage.next_attempt_at <= uow.now()).limit(1)).first()
+        if due is None:
+            return {"sent": 0}
         sent = 0
         while True:
             result = deliver_pending(self.app, limit=BATCH, smtp=self.sink.smtp)
             sent += len(result["sent"])
             self.failed += len(result["failed"])
             if len(result["sent"]) + len(result["failed"]) + len(result["retrying"]) < BATCH:
-                return {"sent": sent, "waiting": result["waiting"]}
+                return {"sent": sent}
 
     def stop(self) -> None:
         self.sink.stop()

@@ -31,6 +31,7 @@ class People:
     def __init__(self, app: App, seed: int, scenarios: dict[str, Scenario]) -> None:
         self.app, self.seed, self.scenarios = app, seed, scenarios
         self.acts: set[str] = set()
+        self._moments: dict[int, datetime] = {}
 
     # ---- facts a person looks at -----------------------------------------------------------------
     def _facts(self, uow: Any, task: HumanTask) -> dict[str, Any]:
@@ -93,14 +94,19 @@ class People:
         return f"officer2.{short}" if task.task_spec == "approve_payment" else f"officer1.{short}"
 
     # ---- the inbox -------------------------------------------------------------------------------
-    def _moment(self, task: HumanTask) -> datetime:
-        return act_at(self.seed, task.id, task.role, task.created_at)
+    def _open_moments(self, uow: Any) -> dict[int, datetime]:
+        """When each open task will be done (computed once per task: `act_at` is pure)."""
+        moments = {}
+        for task_id, role, created in uow.session.execute(select(HumanTask.id, HumanTask.role, HumanTask.created_at)
+                                                          .where(HumanTask.status == "open")):
+            if task_id not in self._moments:
+                self._moments[task_id] = act_at(self.seed, task_id, role, created)
+            moments[task_id] = self._moments[task_id]
+        return moments
 
     def next_act(self, now: datetime) -> datetime | None:
         with self.app.uow() as uow:
-            moments = [self._moment(t) for t in uow.session.scalars(select(HumanTask).where(
-                HumanTask.status == "open"))]
-        later = [m for m in moments if m > now]
+            later = [m for m in self._open_moments(uow).values() if m > now]
         return min(later) if later else None
 
     def _seen(self, uow: Any, task: HumanTask) -> dict[str, int]:
@@ -115,10 +121,9 @@ class People:
             with self.app.uow() as uow:
                 now = uow.now()
                 jobs = []
-                for task in uow.session.scalars(select(HumanTask).where(HumanTask.status == "open")
-                                                .order_by(HumanTask.id)):
-                    if self._moment(task) > now:
-                        continue
+                due = sorted(task_id for task_id, moment in self._open_moments(uow).items() if moment <= now)
+                for task in (uow.session.scalars(select(HumanTask).where(HumanTask.id.in_(due))
+                                                 .order_by(HumanTask.id)) if due else ()):
                     scenario = self.scenarios.get(task.subject_ref or "", Scenario())
                     form = answer(task, scenario, self._facts(uow, task), now, self._seen(uow, task))
                     if form is not None:
