@@ -2,10 +2,13 @@
 
 All failing reasons are collected (not just the first), so that an applicant is told everything
 that is wrong at once. Reason codes: ``ORG_TYPE``, ``COUNTRY``, ``SME_NOT_CLUSTER_MEMBER``,
-``HOST_NEEDS_APPROVAL``, ``SAME_COUNTRY``, ``ALREADY_VISITED``, ``CALL_CLOSED``, ``NO_DECLARATION``.
+``HOST_NEEDS_APPROVAL``, ``SAME_COUNTRY``, ``ALREADY_VISITED``, ``DUPLICATE_APPLICATION``,
+``FORMAT_NOT_ALLOWED``, ``CALL_CLOSED``, ``NO_DECLARATION``, ``NO_AUDIT_RIGHTS``.
 
 `prior_visits` is the number of visits the organisation already made (or has under way) as a
 visitor, across all calls and partnerships: an organisation visits once and may host many times.
+`live_applications` is the number of its other visitor applications, in any call and partnership,
+that are still open (submitted earlier and not ended): an organisation holds one at a time.
 """
 from __future__ import annotations
 
@@ -46,15 +49,17 @@ class ApplicationFacts:
     role: str
     submitted_on: date
     declaration_given: bool
+    audit_rights_accepted: bool
     format: str = "exchange_visit"
 
 
 @dataclass(frozen=True)
 class CallWindow:
-    """The dates between which a call accepts applications (both included)."""
+    """The dates between which a call accepts applications (both included), and the formats it allows."""
 
     opens_on: date
     closes_on: date
+    formats: frozenset[str] = FORMATS
 
 
 def _country_or_none(value: str) -> str | None:
@@ -71,6 +76,7 @@ def check_eligibility(
     rule_set: RuleSet,
     prior_visits: int,
     counterpart: OrgFacts | None = None,
+    live_applications: int = 0,
 ) -> Decision:
     """Judge an application against R-ELIG; returns every failing reason with the inputs used."""
     role = application.role
@@ -83,6 +89,10 @@ def check_eligibility(
     if closes < opens:
         raise RuleInputError("closes_on", f"the call closes ({closes}) before it opens ({opens})")
     to_count("prior_visits", prior_visits)
+    to_count("live_applications", live_applications)
+    allowed = frozenset(window.formats)
+    if not allowed or not allowed <= FORMATS:
+        raise RuleInputError("formats", f"a call allows one or more of {', '.join(sorted(FORMATS))}")
 
     country = _country_or_none(org.country)
     other = _country_or_none(counterpart.country) if counterpart is not None else None
@@ -92,6 +102,8 @@ def check_eligibility(
         "host_prior_approval": org.host_prior_approval, "prior_visits": prior_visits,
         "submitted_on": submitted, "opens_on": opens, "closes_on": closes,
         "declaration_given": application.declaration_given,
+        "audit_rights_accepted": application.audit_rights_accepted, "allowed_formats": allowed,
+        "live_applications": live_applications,
         "counterpart_id": counterpart.id if counterpart else None,
         "counterpart_country": other if counterpart else None,
         "rule_set_version": rule_set.version,
@@ -118,11 +130,23 @@ def check_eligibility(
         reasons.append(Reason("ALREADY_VISITED", f"The organisation has already made {prior_visits} "
                               "visit(s); an organisation may visit only once (it may host many times).",
                               {"prior_visits": prior_visits}))
+    if role == "visitor" and live_applications >= 1:
+        reasons.append(Reason("DUPLICATE_APPLICATION", "The organisation already has another visitor "
+                              "application under way; it may hold one at a time, across all calls and "
+                              "partnerships.", {"live_applications": live_applications}))
+    if application.format not in allowed:
+        reasons.append(Reason("FORMAT_NOT_ALLOWED", f"The call does not allow the {application.format} format; "
+                              f"it allows {', '.join(sorted(allowed))}.",
+                              {"format": application.format, "allowed": sorted(allowed)}))
     if not opens <= submitted <= closes:
         reasons.append(Reason("CALL_CLOSED", f"The application was submitted on {submitted}, outside "
                               f"the call window {opens} to {closes}.",
                               {"submitted_on": submitted, "opens_on": opens, "closes_on": closes}))
     if application.declaration_given is not True:
         reasons.append(Reason("NO_DECLARATION", "The declaration on honour (no other EU funding for the "
-                              "same trip, acceptance of audit rights) was not given.", {}))
+                              "same trip) was not given.", {}))
+    if application.audit_rights_accepted is not True:
+        reasons.append(Reason("NO_AUDIT_RIGHTS", "The audit rights of the Commission and the partnership "
+                              "(checks and audits of the exchange up to five years after payment) were "
+                              "not accepted.", {}))
     return Decision.of(reasons, inputs)

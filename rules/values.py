@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from rules.errors import RuleInputError
@@ -20,16 +21,34 @@ _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 # EU usage writes Greece as EL; ISO 3166-1 (and the holidays library) as GR. We store GR.
 COUNTRY_ALIASES = {"EL": "GR"}
+# Kosovo is eligible (SPEC §3) but has no ISO 3166-1 entry yet: XK is the code the EU and ISO's own
+# user-assigned range use for it.
+USER_ASSIGNED = frozenset({"XK"})
+
+
+@lru_cache(maxsize=1)
+def iso_countries() -> frozenset[str]:
+    """Every ISO 3166-1 alpha-2 code (from pycountry's copy of the standard), plus Kosovo's XK."""
+    import pycountry  # imported here: only code that judges a country pays for it
+
+    return frozenset(c.alpha_2 for c in pycountry.countries) | USER_ASSIGNED
 
 
 def normalise_country(field: str, value: object) -> str:
-    """An ISO 3166-1 alpha-2 code in upper case, with the EU's ``EL`` mapped to ``GR``."""
+    """A real ISO 3166-1 alpha-2 code in upper case, with the EU's ``EL`` mapped to ``GR``.
+
+    Two letters that name no country (``XX``, ``UK``) are refused, so a typo never becomes a country
+    that simply fails every rule."""
     if not isinstance(value, str):
         raise RuleInputError(field, f"a country code must be text, not {type(value).__name__}")
     code = value.strip().upper()
     if not _COUNTRY.match(code):
         raise RuleInputError(field, f"{value!r} is not a two-letter country code (ISO 3166-1 alpha-2)")
-    return COUNTRY_ALIASES.get(code, code)
+    code = COUNTRY_ALIASES.get(code, code)
+    if code not in iso_countries():
+        hint = " (the United Kingdom is GB)" if code == "UK" else ""
+        raise RuleInputError(field, f"{value.strip()!r} is not an ISO 3166-1 country code{hint}")
+    return code
 
 
 def to_decimal(field: str, value: object, *, allow_float: bool = False) -> Decimal:

@@ -44,7 +44,9 @@ def send_proposals(ctx: ServiceContext, data: Mapping[str, Any]) -> dict[str, An
     review = dict(data.get("review_proposals") or {})
     dropped = {int(i) for i in review.get("drop_proposals", [])}
     sent = 0
-    for proposal in ctx.programme.release_proposals(data["call_id"], int(data["matching_round"]), dropped):
+    reassign = list(review.get("reassign") or [])
+    for proposal in ctx.programme.release_proposals(data["call_id"], int(data["matching_round"]), dropped,
+                                                    reassign, review.get("completed_by")):
         ctx.send_message("exchange", proposal["exchange_id"], "match_proposed", proposal)
         sent += 1
     return {"proposals_sent": sent}

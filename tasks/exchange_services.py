@@ -34,7 +34,8 @@ def _visitor_mail(ctx: ServiceContext, data: Mapping[str, Any], template: str, k
 @service("check_eligibility")
 def check_eligibility(ctx: ServiceContext, data: Mapping[str, Any]) -> dict[str, Any]:
     facts = ctx.programme.visitor_eligibility_facts(data["exchange_id"])
-    decision = eligibility_rule(facts.org, facts.application, facts.window, facts.rule_set, facts.prior_visits)
+    decision = eligibility_rule(facts.org, facts.application, facts.window, facts.rule_set, facts.prior_visits,
+                                live_applications=facts.live_applications)
     ctx.programme.record_eligibility(data["exchange_id"], decision.to_dict())
     return {"eligible": decision.ok, "eligibility_reasons": [r.to_dict() for r in decision.reasons]}
 

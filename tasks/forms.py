@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -28,6 +29,8 @@ from pydantic import (
     field_validator,
 )
 from pydantic_core import PydanticCustomError
+
+from rules.evidence import DOCUMENT_NAMES, NEEDS_MEETINGS, missing_documents, outside_stay
 
 __all__ = ["FORMS", "FormError", "form_for", "validate_form"]
 
@@ -112,6 +115,11 @@ Signed = Annotated[
 Confirmed = Annotated[Literal[True], WrapValidator(_confirmed)]
 Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2), AfterValidator(_cents)]
 GrantAmount = Annotated[Decimal, Field(ge=0, le=MAX_GRANT_EUR, max_digits=6, decimal_places=2), AfterValidator(_cents)]
+
+
+def _format(info: ValidationInfo) -> str:
+    """The exchange's format, from the validation context (an exchange visit when none is given)."""
+    return str((info.context or {}).get("format") or "exchange_visit")
 
 
 def _require(value: Any, message: str) -> Any:
@@ -308,7 +316,8 @@ class SubmitEvidence(Form):
         min_length=1, title="Attended days", description="Days the host certified as attended."
     )
     documents: list[EvidenceDocument] = Field(
-        title="Documents", description="Must include the host's attendance certificate."
+        title="Documents", description="The format's checklist: the host's attendance certificate (exchange visit); "
+        "the registration proof (conference or fair); the certificate and an activity report (individual exchange)."
     )
     activities_done: list[Annotated[NonBlank, StringConstraints(max_length=500)]] = Field(
         default_factory=list, title="Activities done"
@@ -316,7 +325,8 @@ class SubmitEvidence(Form):
     feedback_rating: int = Field(ge=1, le=5, title="Rating", description="1 (poor) to 5 (excellent).")
     feedback_comment: OptionalText = Field(default=None, title="Feedback")
     matchmaking_meetings: int | None = Field(
-        default=None, ge=0, title="Matchmaking meetings held", description="For the conference/fair format."
+        default=None, ge=0, validate_default=True, title="Matchmaking meetings held",
+        description="Required for the conference/fair format.",
     )
     travel_costs: Money | None = Field(default=None, title="Travel costs (EUR)")
     accommodation_costs: Money | None = Field(default=None, title="Accommodation costs (EUR)")
@@ -324,17 +334,35 @@ class SubmitEvidence(Form):
 
     @field_validator("attended_days")
     @classmethod
-    def _unique_days(cls, value: list[dt.date]) -> list[dt.date]:
+    def _unique_days_of_the_stay(cls, value: list[dt.date], info: ValidationInfo) -> list[dt.date]:
         if len(set(value)) != len(value):
             raise PydanticCustomError("duplicate_days", "must not list a day twice")
+        arrive, depart = (info.context or {}).get("arrival"), (info.context or {}).get("departure")
+        if arrive is not None and depart is not None:
+            outside = outside_stay(value, arrive, depart)
+            if outside:
+                raise PydanticCustomError("outside_stay", "{days} not in the stay {arrive} to {depart}", {
+                    "days": ", ".join(d.isoformat() for d in outside), "arrive": arrive.isoformat(),
+                    "depart": depart.isoformat()})
         return sorted(value)
 
     @field_validator("documents")
     @classmethod
-    def _has_attendance_certificate(cls, value: list[EvidenceDocument]) -> list[EvidenceDocument]:
-        if not any(doc.kind == "attendance_certificate" for doc in value):
-            raise PydanticCustomError("no_certificate", "must include the host's attendance certificate")
+    def _format_checklist(cls, value: list[EvidenceDocument], info: ValidationInfo) -> list[EvidenceDocument]:
+        missing = missing_documents(_format(info), [doc.kind for doc in value])
+        if missing:
+            raise PydanticCustomError("missing_document", "must include {documents}",
+                                      {"documents": " and ".join(DOCUMENT_NAMES[kind] for kind in missing)})
         return value
+
+    @field_validator("matchmaking_meetings")
+    @classmethod
+    def _meetings_of_a_fair(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if _format(info) in NEEDS_MEETINGS and not value:
+            raise PydanticCustomError("meetings_required", "give the number of matchmaking meetings held at the "
+                                      "conference or fair (at least 1)")
+        return value
+
 
 
 class ValidateEvidence(Form):
@@ -445,14 +473,29 @@ class PrepareCall(Form):
     notes: OptionalText = Field(default=None, title="Notes")
 
 
+class Reassignment(Form):
+    """The officer's override: this visitor application goes to this host offer instead."""
+
+    model_config = ConfigDict(title="Reassignment")
+
+    visitor_application_id: int = Field(gt=0, title="Visitor application")
+    host_application_id: int = Field(gt=0, title="Host offer (application id)")
+
+
 class ReviewProposals(Form):
-    """An officer reviews the proposals of a matching round before they are sent."""
+    """An officer reviews the proposals of a matching round before they are sent: drops some, or puts a
+    visitor with another host (checked as the solver checks a pair; a refused override is recorded with
+    its reasons and the solver's proposal stands)."""
 
     model_config = ConfigDict(title="Review the proposals")
 
     confirm: Confirmed = Field(title="Send the remaining proposals")
     drop_proposals: list[Annotated[int, Field(gt=0)]] = Field(
         default_factory=list, title="Proposals to drop", description="Ids of the proposals the officer removes."
+    )
+    reassign: list[Reassignment] = Field(
+        default_factory=list, title="Reassignments",
+        description="Visitors the officer puts with another host offer than the one proposed.",
     )
     comment: Comment = None
 
@@ -461,6 +504,14 @@ class ReviewProposals(Form):
     def _unique_ids(cls, value: list[int]) -> list[int]:
         if len(set(value)) != len(value):
             raise PydanticCustomError("duplicate_ids", "must not list a proposal twice")
+        return value
+
+    @field_validator("reassign")
+    @classmethod
+    def _one_host_per_visitor(cls, value: list[Reassignment]) -> list[Reassignment]:
+        visitors = [r.visitor_application_id for r in value]
+        if len(set(visitors)) != len(visitors):
+            raise PydanticCustomError("duplicate_visitor", "must not reassign a visitor twice")
         return value
 
 
@@ -514,12 +565,20 @@ def form_for(task_id: str) -> type[BaseModel]:
         raise KeyError(f"no form for user task {task_id!r}; known tasks: {', '.join(sorted(FORMS))}") from None
 
 
-def validate_form(task_id: str, data: dict[str, Any]) -> dict[str, Any]:
-    """Validate `data` against the form of `task_id`; return it JSON-able (dates ISO, Decimals as strings)."""
+def validate_form(task_id: str, data: dict[str, Any], context: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Validate `data` against the form of `task_id`, and against its case when `context` is given
+    (`tasks.form_rules`: R-DUR for agreed dates, the stay and the format's evidence checklist); return
+    it JSON-able (dates ISO, Decimals as strings)."""
+    from tasks.form_rules import check_in_context
+
     model = form_for(task_id)
     if not isinstance(data, dict):
         raise FormError(task_id, [{"field": "", "message": "the form data must be a JSON object"}])
     try:
-        return model.model_validate(data).model_dump(mode="json")
+        form = model.model_validate(data, context=context).model_dump(mode="json")
     except ValidationError as error:
         raise FormError.from_validation_error(task_id, error) from None
+    problems = check_in_context(task_id, form, context or {})
+    if problems:
+        raise FormError(task_id, problems)
+    return form

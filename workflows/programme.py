@@ -29,6 +29,11 @@ VISITED = ("matched", "visit_planned", "awaiting_evidence", "evidence_submitted"
            "closed_without_grant")
 
 
+# An exchange in one of these states has ended: its application no longer holds the organisation's
+# one place as a visitor (DUPLICATE_APPLICATION); the VISITED ones among the ended count as a visit.
+ENDED = ("ineligible", "rejected", "withdrawn", "not_matched", "cancelled", "closed", "closed_without_grant")
+
+
 @dataclass(frozen=True)
 class EligibilityFacts:
     org: OrgFacts
@@ -36,6 +41,7 @@ class EligibilityFacts:
     window: CallWindow
     rule_set: RuleSet
     prior_visits: int
+    live_applications: int = 0
 
 
 @dataclass(frozen=True)
@@ -121,18 +127,23 @@ class Programme:
         return (
             org_facts(app.organisation),
             ApplicationFacts(role=app.role, submitted_on=app.submitted_at.astimezone(BRUSSELS).date(),
-                             declaration_given=app.declaration_given, format=app.format),
-            CallWindow(call.opens_on, call.closes_on),
+                             declaration_given=app.declaration_given,
+                             audit_rights_accepted=app.audit_rights_accepted, format=app.format),
+            CallWindow(call.opens_on, call.closes_on, frozenset(call.formats or ("exchange_visit",))),
             self.rule_set(call.rule_set_version),
         )
 
     def visitor_eligibility_facts(self, exchange_id: int) -> EligibilityFacts:
         exchange = self._exchange(exchange_id)
         app = self.s.get(Application, exchange.visitor_application_id)
-        prior = self.s.scalar(select(func.count(Exchange.id)).where(
-            Exchange.visitor_org_id == exchange.visitor_org_id, Exchange.id != exchange.id,
-            Exchange.status.in_(VISITED)))
-        return EligibilityFacts(*self._facts(app), prior_visits=int(prior or 0))
+        others = (Exchange.visitor_org_id == exchange.visitor_org_id, Exchange.id != exchange.id)
+        prior = self.s.scalar(select(func.count(Exchange.id)).where(*others, Exchange.status.in_(VISITED)))
+        # an earlier application that has not ended holds the organisation's one place; so does a
+        # later one that is already past its own eligibility check (it was judged first)
+        live = self.s.scalar(select(func.count(Exchange.id)).where(
+            *others, Exchange.status.not_in(ENDED + VISITED),
+            (Exchange.id < exchange.id) | Exchange.status.not_in(("submitted",))))
+        return EligibilityFacts(*self._facts(app), prior_visits=int(prior or 0), live_applications=int(live or 0))
 
     def host_eligibility_facts(self, application_id: int) -> EligibilityFacts:
         return EligibilityFacts(*self._facts(self.s.get(Application, application_id)), prior_visits=0)
@@ -200,14 +211,17 @@ class Programme:
         for v, h in self.s.execute(select(MatchProposal.visitor_application_id, MatchProposal.host_application_id)
                                    .where(MatchProposal.call_id == call_id, MatchProposal.status == "declined")):
             declined.setdefault(v, set()).add(h)
-        visitors = [
-            VisitorCandidate(a.id, org_facts(a.organisation), frozenset(a.sectors or ()),
-                             frozenset(a.wished_countries or ()), a.date_from, a.date_to,
-                             frozenset(declined.get(a.id, ())))
-            for a in self.s.scalars(select(Application).where(
+        taken = self._organisations_with_a_visit(call_id)
+        visitors = []
+        for a in self.s.scalars(select(Application).where(
                 Application.call_id == call_id, Application.role == "visitor",
-                Application.status == "awaiting_match").order_by(Application.id))
-        ]
+                Application.status == "awaiting_match").order_by(Application.id)):
+            if a.organisation_id in taken:  # one organisation is never proposed twice (R-ELIG)
+                continue
+            taken.add(a.organisation_id)
+            visitors.append(VisitorCandidate(a.id, org_facts(a.organisation), frozenset(a.sectors or ()),
+                                             frozenset(a.wished_countries or ()), a.date_from, a.date_to,
+                                             frozenset(declined.get(a.id, ()))))
         load = self._host_load(call_id)
         hosts = []
         for a in self.s.scalars(select(Application).where(
@@ -218,6 +232,15 @@ class Programme:
                 hosts.append(HostOffer(a.id, org_facts(a.organisation), free, a.date_from, a.date_to,
                                        frozenset(a.sectors or ())))
         return visitors, hosts, self.rule_set(call.rule_set_version)
+
+    def _organisations_with_a_visit(self, call_id: int) -> set[int]:
+        """Visitor organisations that hold a visit (matched or beyond) or a proposal waiting for its
+        answers, in any call: none of them may be proposed again."""
+        visiting = set(self.s.scalars(select(Exchange.visitor_org_id).where(Exchange.status.in_(VISITED))))
+        pending = self.s.scalars(select(Application.organisation_id).join(
+            MatchProposal, MatchProposal.visitor_application_id == Application.id).where(
+            MatchProposal.status == "sent"))
+        return visiting | set(pending)
 
     def store_proposals(self, call_id: int, round_no: int, result: MatchResult) -> list[int]:
         ids = []
@@ -230,7 +253,13 @@ class Programme:
             ids.append(row.id)
         return ids
 
-    def release_proposals(self, call_id: int, round_no: int, dropped: set[int]) -> list[dict[str, Any]]:
+    def release_proposals(self, call_id: int, round_no: int, dropped: set[int],
+                          reassign: Sequence[dict[str, Any]] = (), by: int | None = None) -> list[dict[str, Any]]:
+        """Send the round's proposals, after the officer's overrides and without the dropped ones."""
+        if reassign:
+            from workflows.match_overrides import apply_overrides
+
+            apply_overrides(self, call_id, round_no, reassign, by)
         out = []
         for p in self.s.scalars(select(MatchProposal).where(
                 MatchProposal.call_id == call_id, MatchProposal.round == round_no,

@@ -14,7 +14,8 @@ RS = get_rule_set("2026.1")
 WINDOW = CallWindow(date(2026, 1, 15), date(2026, 3, 31))
 CLUSTER = OrgFacts(id=1, org_type="cluster_organisation", country="DE")
 HOST = OrgFacts(id=2, org_type="cluster_organisation", country="FR")
-VISIT = ApplicationFacts(role="visitor", submitted_on=date(2026, 2, 1), declaration_given=True)
+VISIT = ApplicationFacts(role="visitor", submitted_on=date(2026, 2, 1), declaration_given=True,
+                        audit_rights_accepted=True)
 HOSTING = replace(VISIT, role="host")
 
 
@@ -93,12 +94,14 @@ def test_the_call_window_includes_its_first_and_last_day(submitted, ok):
 
 
 def test_an_application_without_the_declaration_on_honour_is_refused():
-    assert check(app=replace(VISIT, declaration_given=False)).codes == ["NO_DECLARATION"]
+    assert check(app=replace(VISIT, declaration_given=False,
+                          audit_rights_accepted=True)).codes == ["NO_DECLARATION"]
 
 
 def test_every_failing_reason_is_reported_not_just_the_first():
     org = OrgFacts(id=3, org_type="sme", country="DE", cluster_member=False)
-    app = ApplicationFacts(role="visitor", submitted_on=date(2026, 5, 1), declaration_given=False)
+    app = ApplicationFacts(role="visitor", submitted_on=date(2026, 5, 1), declaration_given=False,
+                          audit_rights_accepted=True)
     decision = check(org, app, prior=1, counterpart=replace(HOST, country="DE"))
     assert decision.codes == ["SME_NOT_CLUSTER_MEMBER", "SAME_COUNTRY", "ALREADY_VISITED",
                               "CALL_CLOSED", "NO_DECLARATION"]
@@ -118,3 +121,32 @@ def test_malformed_input_is_refused_naming_the_field(kwargs, field):
     with pytest.raises(RuleInputError) as caught:
         check(**kwargs)
     assert caught.value.field == field
+
+
+# ---- one live application at a time, formats, audit rights (issue 10) -----------------------------
+def test_a_second_live_visitor_application_is_refused_as_a_duplicate():
+    decision = check_eligibility(CLUSTER, VISIT, WINDOW, RS, 0, live_applications=1)
+    assert decision.codes == ["DUPLICATE_APPLICATION"]
+    assert decision.inputs["live_applications"] == 1
+
+
+def test_a_host_may_offer_while_it_has_other_applications():
+    assert check_eligibility(CLUSTER, HOSTING, WINDOW, RS, 0, live_applications=3).ok
+
+
+def test_a_format_the_call_does_not_allow_is_refused_with_its_own_reason():
+    fair = replace(VISIT, format="conference_fair")
+    decision = check(app=fair, window=replace(WINDOW, formats=frozenset({"exchange_visit"})))
+    assert decision.codes == ["FORMAT_NOT_ALLOWED"]
+    assert decision.reasons[0].details == {"format": "conference_fair", "allowed": ["exchange_visit"]}
+    assert check(app=fair, window=replace(WINDOW, formats=frozenset({"exchange_visit", "conference_fair"}))).ok
+
+
+def test_a_call_without_formats_cannot_be_judged():
+    with pytest.raises(RuleInputError, match="formats"):
+        check(window=replace(WINDOW, formats=frozenset()))
+
+
+def test_audit_rights_must_be_accepted_like_the_declaration_on_honour():
+    decision = check(app=replace(VISIT, audit_rights_accepted=False, declaration_given=False))
+    assert decision.codes == ["NO_DECLARATION", "NO_AUDIT_RIGHTS"]

@@ -54,3 +54,17 @@ def test_money_is_quantised_to_the_cent_and_never_a_float():
     for bad in (550.0, True, "1e400000000000", "NaN", "Infinity"):
         with pytest.raises(RuleInputError, match="amount"):
             to_money("amount", bad)
+
+
+# ---- countries are real ISO 3166-1 codes (issue 10) -------------------------------------------------
+@pytest.mark.parametrize("text, code", [("de", "DE"), (" EL ", "GR"), ("XK", "XK"), ("UA", "UA"), ("CH", "CH")])
+def test_real_country_codes_are_accepted_and_normalised(text, code):
+    assert normalise_country("country", text) == code
+
+
+@pytest.mark.parametrize("text, message", [("XX", "'XX' is not an ISO 3166-1 country code"),
+                                           ("UK", "the United Kingdom is GB"), ("QQ", "not an ISO 3166-1")])
+def test_two_letters_that_name_no_country_are_refused_naming_the_field(text, message):
+    with pytest.raises(RuleInputError, match=message) as err:
+        normalise_country("organisations.country", text)
+    assert err.value.field == "organisations.country"

@@ -220,13 +220,23 @@ def test_call_preparation_must_be_confirmed():
 
 
 def test_proposal_review_drops_distinct_proposal_ids():
-    assert validate_form("review_proposals", {"confirm": True}) == {"confirm": True, "drop_proposals": [], "comment": None}
+    assert validate_form("review_proposals", {"confirm": True}) == {"confirm": True, "drop_proposals": [],
+                                                                    "reassign": [], "comment": None}
     assert refused("review_proposals", {"confirm": True, "drop_proposals": [3, 3]}) == {
         "drop_proposals": "must not list a proposal twice"
     }
     assert set(refused("review_proposals", {"confirm": True, "drop_proposals": [0, "x"]})) == {
         "drop_proposals.0", "drop_proposals.1",
     }
+
+
+def test_proposal_review_reassigns_each_visitor_once():
+    move = {"visitor_application_id": 7, "host_application_id": 9}
+    assert validate_form("review_proposals", {"confirm": True, "reassign": [move]})["reassign"] == [move]
+    assert refused("review_proposals", {"confirm": True, "reassign": [move, {**move, "host_application_id": 4}]}) == {
+        "reassign": "must not reassign a visitor twice"}
+    assert set(refused("review_proposals", {"confirm": True, "reassign": [{"visitor_application_id": 0}]})) == {
+        "reassign.0.visitor_application_id", "reassign.0.host_application_id"}
 
 
 def test_host_rejection_needs_a_comment():

@@ -217,6 +217,7 @@ def unclaim(app: App, task_id: int, username: str) -> HumanTask:
 def complete_task(app: App, task_id: int, username: str, data: Mapping[str, Any]) -> dict[str, Any]:
     """Validate the form, check who may act, run the task and advance — all or nothing."""
     from tasks.forms import FormError, validate_form
+    from workflows.services.form_context import form_context
 
     with app.uow() as uow:
         task, user = get_task(uow, task_id), get_user(uow, username)
@@ -224,7 +225,7 @@ def complete_task(app: App, task_id: int, username: str, data: Mapping[str, Any]
         if problem:
             _refuse(app, task, user, problem)
         try:
-            form = validate_form(task.task_spec, dict(data))
+            form = validate_form(task.task_spec, dict(data), form_context(uow, task, app.settings.timezone))
         except FormError as err:
             raise ServiceError(str(err)) from err
         form = {**form, "completed_by": user.id}
