@@ -132,6 +132,7 @@ def test_the_paths_no_seed_showed_before_are_shown(demo: tuple[App, dict]) -> No
     assert shown["not_matched"] and set(scenarios["not_matched"]) <= set(shown["not_matched"])
     assert sorted(shown["country_refused"]) == sorted(scenarios["country"])
     assert shown["already_visited_refused"] == list(scenarios["already_visited"])
+    assert len(shown["same_country_override_refused"]) == 1  # the officer's override; the proposal stood
     assert shown["eligible_non_eu_countries"] == ["IS", "NO", "RS", "TR", "UA"]
     assert shown["greek_and_cyrillic_names"] == sorted(
         ["Σύμπλεγμα Καινοτομίας Αθηνών", "Кластер ІТ Львова", "Кластер Нови Сад"])

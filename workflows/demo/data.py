@@ -69,6 +69,8 @@ SPECIAL = [
      "more_developed", 60.3913, 5.3221, "post@ocean-bergen.example"),
     ("faro", "Algarve Tourism Cluster Faro", None, "cluster_organisation", "Faro", "PT", None, "transition",
      37.0194, -7.9304, "geral@algarve-tourism.example"),
+    ("leuven", "Leuven MedTech Cluster", None, "cluster_organisation", "Leuven", "BE", None, "more_developed",
+     50.8798, 4.7005, "info@medtech-leuven.example"),
 ]
 SIZES = {"small": 16, "full": 48}
 

@@ -69,7 +69,8 @@ def _special(rng: random.Random) -> list[Planned]:
 
     s = special_id
     out = []
-    for key, day in (("novisad", date(2027, 1, 14)), ("izmir", date(2027, 1, 15))):
+    # Leuven hosts in Belgium, where the first pool visitor is: the officer's override to it is refused.
+    for key, day in (("novisad", date(2027, 1, 14)), ("izmir", date(2027, 1, 15)), ("leuven", date(2027, 1, 18))):
         start, end = window()
         out.append(Planned(f"host:{key}", day, FIRST, s(key), "host", date_from=start - timedelta(days=14),
                            date_to=end + timedelta(days=30)))

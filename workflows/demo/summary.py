@@ -45,6 +45,16 @@ def _actions(uow: Any, *names: str) -> dict[str, set[str]]:
     return found
 
 
+def _refused_overrides(uow: Any, code: str) -> list[str]:
+    """The exchanges whose officer's override of a proposal was refused with `code`."""
+    refs = []
+    for (after,) in uow.session.execute(select(AuditEvent.data_after).where(
+            AuditEvent.action == "match_override_refused").order_by(AuditEvent.id)):
+        if code in {r.get("code") for r in (after or {}).get("reasons", [])}:
+            refs.append(f"EX-{int(after['visitor_application_id']):06d}")
+    return refs
+
+
 def _in_working_hours(uow: Any) -> bool:
     for (at,) in uow.session.execute(select(HumanTask.completed_at).where(HumanTask.status == "completed")):
         local = at.astimezone(BRUSSELS)
@@ -79,7 +89,7 @@ def paths(uow: Any, scenarios: dict[str, Any]) -> dict[str, Any]:
         "not_matched": sorted(ref for ref, status, _, _ in exchanges if status == "not_matched"),
         "country_refused": sorted(ref for ref, _, a, _ in exchanges if "COUNTRY" in codes.get(a, ())),
         "already_visited_refused": sorted(ref for ref, _, a, _ in exchanges if "ALREADY_VISITED" in codes.get(a, ())),
-        "same_country_override_refused": sorted(acts["match_override_refused"]),
+        "same_country_override_refused": _refused_overrides(uow, "SAME_COUNTRY"),
         "eligible_non_eu_countries": sorted(countries & NON_EU_ELIGIBLE),
         "greek_and_cyrillic_names": names,
         "people_acted_in_working_hours": _in_working_hours(uow),
