@@ -46,9 +46,27 @@ def print_demo_summary(result: dict[str, Any]) -> None:
         table.add_row(state, str(count))
     console.print(table)
     console.print(f"total paid: EUR {Decimal(result['total_paid_eur']):,.2f}; "
-                  f"emails queued: {result.get('emails_queued', 0)}; simulated until {result['simulated_until'][:10]}")
+                  f"emails queued: {result.get('emails_queued', 0)}, delivered: {result.get('emails_delivered', 0)}"
+                  + (f" (in {result['mail_dir']})" if result.get("mail_dir") else "")
+                  + f"; simulated until {result['simulated_until'][:10]}")
+    _print_paths(result.get("paths") or {})
     folders = Counter(str(Path(f).parent) for f in result.get("files_written", []))
     for folder, count in sorted(folders.items()):
         console.print(f"wrote {count} files in {folder}")
     audit = result["audit"]
     console.print(f"audit chain: {'ok' if audit['ok'] else 'NOT OK'} ({audit['events']} events)")
+
+
+def _print_paths(paths: dict[str, Any]) -> None:
+    """Which scenario reached which final state, and the paths the demo shows."""
+    if not paths:
+        return
+    table = Table("scenario", "exchanges → final state")
+    for kind, exchanges in sorted(paths.get("scenarios", {}).items()):
+        table.add_row(kind, ", ".join(f"{ref} {state}" for ref, state in sorted(exchanges.items())))
+    console.print(table)
+    shown = Table("path", "shown by")
+    for name, value in paths.get("shown", {}).items():
+        text = ("yes" if value else "NO") if isinstance(value, bool) else (", ".join(value) if value else "NOT SHOWN")
+        shown.add_row(name.replace("_", " "), text)
+    console.print(shown)
