@@ -47,6 +47,8 @@ TEMPLATES = (
     "payment_rejected",
     "exchange_closed",
     "call_published",
+    "task_reminder",
+    "task_overdue",
 )
 
 

@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 import typer
 
+from workflows.cli import exchanges as exchanges_cli
 from workflows.cli import flows as flows_cli
 from workflows.cli import payments as payments_cli
 from workflows.cli import rules as rules_cli
@@ -21,6 +22,7 @@ app = typer.Typer(name="cxp", help="ClusterXchange grant orchestrator.", no_args
 app.add_typer(rules_cli.app, name="rules", help="Programme rules: working days, grant amounts.")
 app.add_typer(flows_cli.app, name="flows", help="Scheduled jobs (Prefect): run one now, or serve the schedules.")
 app.add_typer(payments_cli.app, name="payments", help="Payment batches and the bank's answers.")
+app.add_typer(exchanges_cli.app, name="exchange", help="Cancel a running exchange, ask for or decide an extension.")
 task_app = typer.Typer(no_args_is_help=True, help="Claim, release and complete one human task.")
 instance_app = typer.Typer(no_args_is_help=True, help="Process instances: state, open tasks, history.")
 clock_app = typer.Typer(no_args_is_help=True, help="Simulated time (demo and tests): fires due timers.")
