@@ -5,7 +5,7 @@ PY      = $(VENV)/bin/python
 CXP     = $(VENV)/bin/cxp
 DEMO_DB = sqlite:///var/demo.db
 
-.PHONY: install run test bench lint-bpmn constraints clean
+.PHONY: install run test bench lint-bpmn check-wheel constraints clean
 
 # the versions CI tested: constraints.txt pins every distribution (refresh it with `make constraints`)
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -39,6 +39,10 @@ test: install
 ## bench: the speed figures, as JSON
 bench: install
 	$(PY) -m benchmarks
+
+## check-wheel: build the wheel, install it (not editable) in a fresh virtualenv, run init, demo, audit verify
+check-wheel:
+	PYTHON=$(PYTHON) bash tools/check_wheel.sh
 
 ## constraints: re-pin every distribution to the newest versions pyproject.toml allows (then test, commit)
 constraints:
