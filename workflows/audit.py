@@ -312,20 +312,20 @@ def verify(session: Session, key: str | bytes | None = None, anchored: Anchored 
             walk = walks[chain] = _Walk()
         if values["prev_hash"] != walk.head:
             return VerifyResult(False, count, event_id,
-                                f"the event before it on chain {chain} was removed, inserted or changed")
+                                f"the event before it on chain {chain} was removed, inserted or changed", plain=plain)
         if chain == GLOBAL and walk.count < plain:
             expected = plain_digest(values)
         else:
             values["chain"] = chain
             expected = event_keyed.event(values)
         if expected != event_hash:
-            return VerifyResult(False, count, event_id, "its content was changed after it was written")
+            return VerifyResult(False, count, event_id, "its content was changed after it was written", plain=plain)
         walk.count += 1
         walk.head, walk.last_id = event_hash, event_id
         mark = anchored.get(chain)
         if mark is not None and mark[0] == walk.count and mark[1] != event_hash:
             return VerifyResult(False, count, event_id, f"it is not event {walk.count} of chain {chain} as "
-                                f"{mark[2]} recorded it: it or one before it on that chain was changed")
+                                f"{mark[2]} recorded it: it or one before it on that chain was changed", plain=plain)
         if values["action"] == ANCHORED and chain == GLOBAL:
             last_anchor = (event_id, values["data_after"])
     problem = _ends(walks, heads, anchored)
