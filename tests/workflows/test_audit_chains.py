@@ -115,6 +115,43 @@ def test_two_instances_do_not_wait_on_each_others_audit_head(app: App) -> None:
     assert [r["action"] for r in chain_rows(app, "instance:1")] == ["first", "step", "step"]
 
 
+def test_a_transaction_on_two_chains_locks_their_heads_in_sorted_order(app: App) -> None:
+    """Recorded on instance 2 then instance 1, the heads are locked instance 1 first: while that one
+    waits, instance 2's head is still free (locking in the order of recording could deadlock)."""
+    if app.db.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: row locks are PostgreSQL's")
+    with app.uow() as uow:
+        uow.audit(audit.SYSTEM, "first", instance_id=1)
+        uow.audit(audit.SYSTEM, "first", instance_id=2)
+        uow.commit()
+
+    def both(done: threading.Event) -> None:
+        with app.uow() as uow:
+            uow.audit(audit.SYSTEM, "both", instance_id=2)
+            uow.audit(audit.SYSTEM, "both", instance_id=1)
+            uow.commit()
+        done.set()
+
+    def on_two(done: threading.Event) -> None:
+        with app.uow() as uow:
+            uow.audit(audit.SYSTEM, "two", instance_id=2)
+            uow.commit()
+        done.set()
+
+    with app.uow() as first:
+        first.audit(audit.SYSTEM, "one", instance_id=1)
+        first.trail.write()
+        both_done, two_done = threading.Event(), threading.Event()
+        threading.Thread(target=both, args=(both_done,), daemon=True).start()
+        assert not both_done.wait(1)  # waiting for instance 1's head
+        threading.Thread(target=on_two, args=(two_done,), daemon=True).start()
+        assert two_done.wait(10), "instance 2's head was locked before instance 1's"
+        first.commit()
+    assert both_done.wait(10)
+    assert verify_trail(app)["ok"]
+    assert [r["action"] for r in chain_rows(app, "instance:2")] == ["first", "two", "both"]
+
+
 def test_production_mode_refuses_to_load_without_an_audit_key(tmp_path: Path) -> None:
     base = {"mode": "production", "secret_key": "a-real-secret-key", "files_dir": tmp_path}
     with pytest.raises(ValidationError, match="CXP_AUDIT_KEY must be set in production mode"):
