@@ -185,18 +185,19 @@ def clock_advance(duration: str, db: Optional[str] = DbOption, json_out: bool = 
 @audit_app.command("verify")
 @handle_errors
 def audit_verify(db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
-    """Recompute the audit hash chain; name the first event changed, removed or inserted."""
-    from workflows import audit
+    """Recompute the audit chains and check them against every anchor; name the first event changed,
+    removed or inserted, or the anchor that no longer matches. A passing check writes an anchor."""
+    from workflows.services.audit_trail import verify_trail
 
-    cxp = app_for(db)
-    with cxp.uow() as uow:
-        result = audit.verify(uow.session).to_dict()
+    result = verify_trail(app_for(db))
     if json_out:
         echo_json(result)
     elif result["ok"]:
-        typer.echo(f"ok: {result['events']} events, chain intact")
+        typer.echo(f"ok: {result['events']} events, chains intact, {result['anchors_checked']} anchors "
+                   f"checked; anchor {result['anchor']} written")
     else:
-        typer.echo(f"NOT OK: event {result['first_bad_event']}: {result['problem']}")
+        where = f"event {result['first_bad_event']}: " if result["first_bad_event"] is not None else ""
+        typer.echo(f"NOT OK: {where}{result['problem']}")
     if not result["ok"]:
         raise typer.Exit(1)
 
