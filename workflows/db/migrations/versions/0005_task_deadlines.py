@@ -1,7 +1,7 @@
 """human tasks remember when they were chased
 
 Revision ID: 0005_task_deadlines
-Revises: 0003_inbox_order
+Revises: 0004_audit_chains
 Create Date: 2026-12-01 10:30:00
 
 Every open task has a due date and a follow-up date (from the call's rule set, or the process). The
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 import workflows.db.base
 
 revision = "0005_task_deadlines"
-down_revision = "0003_inbox_order"
+down_revision = "0004_audit_chains"
 branch_labels = None
 depends_on = None
 
