@@ -157,7 +157,7 @@ def _schema_error(version: str, root: etree._Element) -> str | None:
         return None
     first = schema.error_log[0]  # type: ignore[index]
     message = re.sub(r"\{(?:urn|http)[^}]*\}", "", first.message)  # the namespace, the same everywhere
-    return f"line {first.line}: {message}"
+    return f"line {first.line}: {message.strip().rstrip('.')}"
 
 
 def _version_of(root: etree._Element) -> tuple[Kind, str]:

@@ -336,7 +336,7 @@ def test_a_missing_mandatory_element_is_refused_with_the_schema_message_and_line
     line = next(n for n, text in enumerate(data.decode().splitlines(), start=1) if "<PmtInfSts>" in text)
     assert str(refused.value) == (
         f"the bank file does not match the official {version} XSD: line {line}: Element 'PmtInfSts': "
-        "This element is not expected. Expected is ( OrgnlPmtInfId ).")
+        "This element is not expected. Expected is ( OrgnlPmtInfId )")
 
 
 @pytest.mark.parametrize("version", CAMT054_VERSIONS)
