@@ -1,10 +1,10 @@
 """SEPA credit transfer files: ISO 20022 pain.001.001.03, built deterministically.
 
 Pure building blocks for the payment batch (SPEC §6): validate a creditor's bank details
-(`validate_creditor`), bring free text into the SEPA Latin character set (`to_sepa_charset`, any script through `anyascii`),
-pick a TARGET2 business day (`next_business_day`) and build a schema-valid pain.001 file
-(`build_pain001`) that is byte-identical for identical inputs, so that re-exporting a stored
-batch gives the same file.
+(`validate_creditor`), bring free text in any script into the SEPA Latin character set
+(`to_sepa_charset`, through `anyascii`), pick a TARGET2 business day (`next_business_day`)
+and build a schema-valid pain.001 file (`build_pain001`) that is byte-identical for identical
+inputs, so that re-exporting a stored batch gives the same file.
 
 The XML skeleton comes from `sepaxml` (SepaTransfer, batch booking, schema pain.001.001.03).
 sepaxml puts a timestamp and random hex into MsgId, PmtInfId and CreDtTm, so those three

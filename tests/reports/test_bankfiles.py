@@ -130,8 +130,8 @@ def test_an_unknown_status_code_is_refused() -> None:
             "<TxInfAndSts><OrgnlEndToEndId>EX-1</OrgnlEndToEndId><TxSts>WHAT</TxSts></TxInfAndSts>"
             "</OrgnlPmtInfAndSts>")
     # pain.002.001.03 lists its status codes: the XSD itself refuses another one
-    with pytest.raises(BankFileError, match=r"official pain.002.001.03 XSD: line 1: Element 'TxSts': "
-                                            r"\[facet 'enumeration'\] The value 'WHAT' is not an element of the set \{"):
+    with pytest.raises(BankFileError, match=r"official pain.002.001.03 XSD: line 1: Element 'TxSts': \[facet "
+                                            r"'enumeration'\] The value 'WHAT' is not an element of the set \{"):
         parse_bank_file(_pain002(body))
     # pain.002.001.12 takes any 4-letter external code: the reader refuses one it does not know
     with pytest.raises(BankFileError, match="TxInfAndSts\\[1\\]/TxSts: unknown status code 'WHAT'"):
@@ -268,7 +268,8 @@ def test_the_simulated_bank_refuses_nonsense() -> None:
         make_pain002("M", {}, "B", AT)
     with pytest.raises(ValueError, match="message_id"):
         make_camt054([("EX-1", Decimal("1.00"))], "x" * 36, AT, ACCOUNT)
-    with pytest.raises(ValueError, match="version must be one of pain.002.001.03, pain.002.001.12, not 'pain.002.001.10'"):
+    with pytest.raises(ValueError, match="version must be one of pain.002.001.03, pain.002.001.12, not "
+                                         "'pain.002.001.10'"):
         make_pain002("M", {"EX-1": None}, "B", AT, version="pain.002.001.10")
     with pytest.raises(ValueError, match=r"answers\['EX-1'\] must be an ISO 20022 reason code"):
         make_pain002("M", {"EX-1": "closed"}, "B", AT)

@@ -305,5 +305,6 @@ def test_an_account_holder_with_nothing_usable_in_sepa_characters_is_held_with_t
     made = create_batch(prog.app, "CXP-NORTH")
 
     held, = made["held"]
-    assert made["batch"] is None and "creditor_name: the account holder's name 'ЪЬ' has no letter or digit" in held["reason"]
+    assert made["batch"] is None
+    assert "creditor_name: the account holder's name 'ЪЬ' has no letter or digit" in held["reason"]
     assert claim_of(prog.app).status == ClaimStatus.HELD and prog.open_specs() == ["correct_bank_details"]
