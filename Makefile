@@ -5,12 +5,13 @@ PY      = $(VENV)/bin/python
 CXP     = $(VENV)/bin/cxp
 DEMO_DB = sqlite:///var/demo.db
 
-.PHONY: install run test bench lint-bpmn clean
+.PHONY: install run test bench lint-bpmn check-wheel constraints clean
 
-$(VENV)/.installed: pyproject.toml
+# the versions CI tested: constraints.txt pins every distribution (refresh it with `make constraints`)
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -38,6 +39,14 @@ test: install
 ## bench: the speed figures, as JSON
 bench: install
 	$(PY) -m benchmarks
+
+## check-wheel: build the wheel, install it (not editable) in a fresh virtualenv, run init, demo, audit verify
+check-wheel:
+	PYTHON=$(PYTHON) bash tools/check_wheel.sh
+
+## constraints: re-pin every distribution to the newest versions pyproject.toml allows (then test, commit)
+constraints:
+	$(PYTHON) tools/freeze_constraints.py
 
 lint-bpmn: node_modules/.installed
 	npx --no-install bpmnlint bpmn/*.bpmn

@@ -1,10 +1,10 @@
 """SEPA credit transfer files: ISO 20022 pain.001.001.03, built deterministically.
 
 Pure building blocks for the payment batch (SPEC §6): validate a creditor's bank details
-(`validate_creditor`), bring free text into the SEPA Latin character set (`to_sepa_charset`),
-pick a TARGET2 business day (`next_business_day`) and build a schema-valid pain.001 file
-(`build_pain001`) that is byte-identical for identical inputs, so that re-exporting a stored
-batch gives the same file.
+(`validate_creditor`), bring free text in any script into the SEPA Latin character set
+(`to_sepa_charset`, through `anyascii`), pick a TARGET2 business day (`next_business_day`)
+and build a schema-valid pain.001 file (`build_pain001`) that is byte-identical for identical
+inputs, so that re-exporting a stored batch gives the same file.
 
 The XML skeleton comes from `sepaxml` (SepaTransfer, batch booking, schema pain.001.001.03).
 sepaxml puts a timestamp and random hex into MsgId, PmtInfId and CreDtTm, so those three
@@ -38,16 +38,13 @@ _CENT = Decimal("0.01")
 _SEPA_CHARS = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/-?:().,'+ "
 )
-# Letters that NFKD does not decompose, and punctuation with an obvious SEPA equivalent.
-_TRANSLITERATION = str.maketrans(
-    {
-        "Ø": "O", "ø": "o", "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "ß": "ss",
-        "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "Þ": "TH", "þ": "th",
-        "Ð": "D", "ð": "d", "Ħ": "H", "ħ": "h", "ı": "i", "Ŀ": "L", "ŀ": "l",
-        "&": "+", "_": "-", "\u2018": "'", "\u2019": "'", "\u201c": "'", "\u201d": "'",
-        '"': "'", "«": "'", "»": "'", "\u2013": "-", "\u2014": "-", "\u2010": "-",
-    }
-)
+# What anyascii leaves in ASCII that has an obvious SEPA equivalent; any other non-SEPA ASCII
+# character becomes a space.
+_ASCII_TO_SEPA = str.maketrans({"&": "+", "_": "-", '"': "'", "`": "'", "[": "(", "]": ")", "{": "(",
+                                "}": ")", "<": "(", ">": ")", "~": "-"})
+# Unicode categories dropped before transliteration: pictographs and other symbols (anyascii spells
+# emoji as ":name:"), controls, formats, private-use and unassigned code points.
+_DROPPED_CATEGORIES = frozenset({"So", "Cc", "Cf", "Co", "Cs", "Cn"})
 _SEPA_ONLY = re.compile(r"[a-zA-Z0-9/\-?:().,'+ ]*")
 # EPC rule for references and identifiers: SEPA characters without space, no leading or
 # trailing "/" and no "//".
@@ -119,22 +116,26 @@ class InvalidTransfersError(ValueError):
 def to_sepa_charset(text: str, max_len: int) -> str:
     """Transliterate `text` to the SEPA Latin set (a-z A-Z 0-9 / - ? : ( ) . , ' + space).
 
-    Accents are dropped (NFKD), letters without a decomposition use a small table
-    ("Ø" -> "O", "ß" -> "ss"), any other character becomes a space; runs of spaces are
-    collapsed and the result is truncated to `max_len` characters.
+    Any script is written in Latin letters by `anyascii` ("Αθηνών" -> "Athinon", "Львова" ->
+    "L'vova", "Þekking" -> "Thekking", "İstanbul" -> "Istanbul"); "&" becomes "+", quotes "'",
+    and any other character outside the set (emoji, symbols, controls) a space. Runs of spaces
+    are collapsed and the result is truncated to `max_len` characters.
     """
     if max_len < 1:
         raise ValueError(f"max_len must be at least 1, not {max_len}")
     if _SEPA_ONLY.fullmatch(text):  # the usual case: nothing to transliterate (10x faster)
         return " ".join(text.split())[:max_len].rstrip()
-    decomposed = unicodedata.normalize("NFKD", text).translate(_TRANSLITERATION)
-    kept = []
-    for char in decomposed:
-        if char in _SEPA_CHARS:
-            kept.append(char)
-        elif not unicodedata.combining(char):
-            kept.append(" ")
-    return " ".join("".join(kept).split())[:max_len].rstrip()
+    from anyascii import anyascii  # deferred: only text outside the SEPA set needs it
+
+    kept = "".join(" " if unicodedata.category(c) in _DROPPED_CATEGORIES else c for c in text)
+    ascii_text = anyascii(unicodedata.normalize("NFC", kept)).translate(_ASCII_TO_SEPA)
+    sepa = "".join(c if c in _SEPA_CHARS else " " for c in ascii_text)
+    return " ".join(sepa.split())[:max_len].rstrip()
+
+
+def has_letter_or_digit(text: str) -> bool:
+    """True when SEPA text says something: a name of only punctuation ("''", "-") does not."""
+    return any(c.isalnum() for c in text)
 
 
 def _target_holidays() -> Any:
@@ -267,15 +268,24 @@ def _examine(t: CreditTransfer) -> tuple[_Line | None, list[BankDetailsProblem]]
     elif iban and country not in _EEA:
         add("bic", f"a BIC is required for a payment to {country}, outside the EEA")
     name = to_sepa_charset(t.creditor_name or "", NAME_MAX)
-    if not name:
-        add("creditor_name", "the account holder's name is empty once written in SEPA characters")
+    if not has_letter_or_digit(name):
+        add("creditor_name", _unusable_name("the account holder's name", t.creditor_name or ""))
     amount_message = _amount_problem(t.amount)
     if amount_message:
         add("amount", amount_message)
     if problems or iban is None:
         return None, problems
-    remittance = to_sepa_charset(t.remittance or "", REMITTANCE_MAX) or t.end_to_end_id
+    remittance = to_sepa_charset(t.remittance or "", REMITTANCE_MAX)
+    if not has_letter_or_digit(remittance):
+        remittance = t.end_to_end_id
     return _Line(t.end_to_end_id, name, iban, bic, int(t.amount * 100), remittance), problems
+
+
+def _unusable_name(what: str, raw: str) -> str:
+    if not raw.strip():
+        return f"{what} is missing"
+    return (f"{what} {raw.strip()[:40]!r} has no letter or digit once written in SEPA characters "
+            "(a-z A-Z 0-9 / - ? : ( ) . , ' +): give it in Latin letters")
 
 
 def validate_creditor(t: CreditTransfer) -> list[BankDetailsProblem]:
@@ -309,8 +319,8 @@ def _clean_debtor(debtor: Debtor) -> tuple[str, str, str | None]:
         if message:
             raise ValueError(f"debtor.bic: {message}")
     name = to_sepa_charset(debtor.name or "", NAME_MAX)
-    if not name:
-        raise ValueError("debtor.name: the name is empty once written in SEPA characters")
+    if not has_letter_or_digit(name):
+        raise ValueError(f"debtor.name: {_unusable_name('the name', debtor.name or '')}")
     return name, iban, bic
 
 

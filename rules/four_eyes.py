@@ -18,7 +18,7 @@ from rules.errors import RuleInputError
 from rules.explain import Decision, Reason
 
 ACTIONS = frozenset({"complete_task", "validate_evidence", "approve_payment", "approve_override",
-                     "release_batch", "verify_bank_details"})
+                     "release_batch", "verify_bank_details", "cancel_exchange"})
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ Shipped versions:
 
 - ``2026.1`` (default): the thresholds of SPEC §3 — EUR 1,100 for hosts in AT BE DK FI FR IE IS LI
   LU NL NO SE, EUR 950 for CY DE GR ES IT MT PT SI, EUR 780 elsewhere; cap EUR 1,100.
+Every shipped version also sets the deadlines of human tasks: an officer's (or finance's) task is due
+10 days after it opens, an applicant's 14, and both are followed up 3 days before (*default*).
+
 - ``2025.1``: our earlier default table (EUR 1,000 / 900 / 750, same cap and programme rules), kept
   so that exchanges of calls published under it keep their amounts.
 
@@ -88,6 +91,9 @@ class RuleSet:
     evidence_due_days: int = 15
     evidence_reminder_days: int = 5
     info_request_days: int = 14
+    officer_task_due_days: int = 10
+    applicant_task_due_days: int = 14
+    task_follow_up_days: int = 3
     match_weight_sector: Decimal = Decimal("40")
     match_weight_country_wish: Decimal = Decimal("30")
     match_weight_date_overlap: Decimal = Decimal("20")
@@ -111,8 +117,12 @@ class RuleSet:
             put(name, to_money(name, getattr(self, name)))
         for name in ("min_working_days", "evidence_reminder_days"):
             to_count(name, getattr(self, name))
-        for name in ("max_stay_months", "evidence_due_days", "info_request_days"):
+        for name in ("max_stay_months", "evidence_due_days", "info_request_days", "officer_task_due_days",
+                     "applicant_task_due_days"):
             to_count(name, getattr(self, name), minimum=1)
+        to_count("task_follow_up_days", self.task_follow_up_days)
+        if self.task_follow_up_days >= min(self.officer_task_due_days, self.applicant_task_due_days):
+            raise RuleInputError("task_follow_up_days", "the follow-up must come before the tasks are due")
         to_count("full_rate_min_working_days", self.full_rate_min_working_days, minimum=self.min_working_days)
         if self.evidence_reminder_days >= self.evidence_due_days:
             raise RuleInputError("evidence_reminder_days", "the reminder must come before the due date")

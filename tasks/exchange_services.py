@@ -105,6 +105,8 @@ def check_commitment(ctx: ServiceContext, data: Mapping[str, Any]) -> dict[str, 
         "commitment_ok": decision.ok,
         "commitment_problems": [r.to_dict() for r in decision.reasons],
         "arrival": form["arrival"], "departure": form["departure"],
+        # the four signatures are due before the visit starts (the owner is chased, then escalated)
+        "signatures_due": datetime.combine(arrive, time(0, 0), BRUSSELS).isoformat(),
     }
 
 

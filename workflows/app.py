@@ -38,7 +38,7 @@ class App:
         return Engine(self.library, EngineContext, on_completed=on_process_completed)
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.db, self.sessions)
+        return UnitOfWork(self.db, self.sessions, self.settings.audit_key)
 
     def close(self) -> None:
         self.db.dispose()

@@ -1,9 +1,17 @@
-"""R-AUDIT: append-only, hash-chained audit events written in the caller's transaction."""
+"""R-AUDIT: append-only, hash-chained audit events written in the caller's transaction.
+
+Each event is on one chain: its process instance's (`instance:<id>`), or `global` for events of no
+instance. An event's hash is an HMAC-SHA256 under the audit key (`CXP_AUDIT_KEY`, never stored in the
+database) over its content, its chain and the previous event's hash on that chain; the events written
+before migration 0004 (the first `plain` events of the global chain) keep their plain SHA-256. The
+anchors outside the database are `workflows/services/audit_trail.py`."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, Callable, Hashable, Iterator, Mapping
@@ -12,9 +20,11 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from workflows.db.prepared import Prepared
-from workflows.db.process_models import AuditChainHead, AuditEvent
+from workflows.db.process_models import AuditChain, AuditEvent
 
 GENESIS = "0" * 64
+GLOBAL = "global"
+ANCHORED = "audit_anchored"  # the action of the event recording an anchor line (services/audit_trail.py)
 
 
 @dataclass(frozen=True)
@@ -67,58 +77,91 @@ def jsonable(data: Any) -> Any:
     return json.loads(json.dumps(data, default=_default))
 
 
-# What an event's hash covers: everything but its id and the hash itself.
+# What an event's hash covers: everything but its id and the hash itself. The plain SHA-256 of the
+# events written before migration 0004 covers `HASHED`; the keyed hash covers the chain too.
 HASHED = ("occurred_at", "actor_id", "actor", "actor_role", "instance_id", "task", "action", "subject",
           "data_before", "data_after", "prev_hash")
+KEYED = ("chain", *HASHED)
 
 
 # json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False), its encoder made once
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 
-def _digest(values: Mapping[str, Any]) -> str:
-    fields = {name: values[name] for name in HASHED}
+def _canonical(values: Mapping[str, Any], names: tuple[str, ...]) -> bytes:
+    fields = {name: values[name] for name in names}
     fields["occurred_at"] = fields["occurred_at"].isoformat()
-    return hashlib.sha256(_CANONICAL(fields).encode("utf-8")).hexdigest()
+    return _CANONICAL(fields).encode("utf-8")
 
 
-# The events of a transaction are hashed as they are recorded and written in one batch — before the
+def plain_digest(values: Mapping[str, Any]) -> str:
+    """The plain SHA-256 of an event written before migration 0004."""
+    return hashlib.sha256(_canonical(values, HASHED)).hexdigest()
+
+
+class Keyed:
+    """HMAC-SHA256 under the audit key; the keyed state is made once and copied per message."""
+
+    def __init__(self, key: str | bytes) -> None:
+        self._base = hmac.new(key.encode("utf-8") if isinstance(key, str) else key, digestmod=hashlib.sha256)
+
+    def mac(self, message: bytes) -> str:
+        mac = self._base.copy()
+        mac.update(message)
+        return mac.hexdigest()
+
+    def event(self, values: Mapping[str, Any]) -> str:
+        return self.mac(_canonical(values, KEYED))
+
+
+@lru_cache(maxsize=8)
+def keyed(key: str | bytes) -> Keyed:
+    """The `Keyed` of `key`, made once per process (every unit of work has one)."""
+    return Keyed(key)
+
+
+def chain_of(instance_id: int | None) -> str:
+    return GLOBAL if instance_id is None else f"instance:{instance_id}"
+
+
+# The events of a transaction are recorded in memory, then hashed and written in one batch — before the
 # transaction commits, and before any ORM query of the same unit of work (so its session always sees
-# its own events). The chain head row is read, locked on PostgreSQL, once per transaction.
+# its own events). A batch first reads the heads of the chains it is the first to touch in this
+# transaction, in sorted order, locking them on PostgreSQL until the transaction ends: a step of one
+# instance waits only for another transaction on that instance's chain (or on `global`).
 _EVENTS = AuditEvent.__table__
-_HEAD = AuditChainHead.__table__
-_READ_HEAD = Prepared(select(_HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update())
-_INSERT_HEAD = Prepared(insert(_HEAD).values(id=1, last_event_id=None, last_hash=bindparam("last_hash")))
-_MOVE_HEAD = Prepared(update(_HEAD).where(_HEAD.c.id == 1).values(last_hash=bindparam("last_hash")))
+_CHAINS = AuditChain.__table__
+_READ_HEAD = Prepared(select(_CHAINS.c.events, _CHAINS.c.last_hash)
+                      .where(_CHAINS.c.chain == bindparam("chain_key")).with_for_update())
+_INSERT_HEAD = Prepared(insert(_CHAINS).values(chain=bindparam("chain_key"), events=bindparam("count"),
+                                               last_hash=bindparam("head"), plain=0))
+_MOVE_HEAD = Prepared(update(_CHAINS).where(_CHAINS.c.chain == bindparam("chain_key"))
+                      .values(events=bindparam("count"), last_hash=bindparam("head")))
 _INSERT = Prepared(insert(_EVENTS).values({c.name: bindparam(c.name) for c in _EVENTS.columns if c.name != "id"}))
+
+# A chain as this transaction sees it: [events, last hash, head row exists]
+_Head = list
 
 
 @dataclass
 class _Pending:
-    """This transaction's part of the chain: its events in order, how many are written, the head."""
+    """This transaction's part of the trail: its events in order, how many are written, and the heads
+    of the chains it has read (and locked), as moved by the written events."""
 
-    head: str
-    head_exists: bool
     events: list[dict[str, Any]]
-    written: int = 0
+    written: int
+    heads: dict[str, _Head]
 
 
 class Trail:
-    """One unit of work's part of the hash chain, written on `connection()` — the unit of work's
+    """One unit of work's part of the audit chains, written on `connection()` — the unit of work's
     transaction. Savepoints mark it (`mark`) and take back what was recorded inside them (`undo`)."""
 
-    def __init__(self, connection: Callable[[], Connection]) -> None:
+    def __init__(self, connection: Callable[[], Connection], key: str | bytes) -> None:
         self._connection = connection
-        self._pending: _Pending | None = None
-        self._marks: dict[Hashable, tuple[int, int, str, bool] | None] = {}
-
-    def _open(self) -> _Pending:
-        pending = self._pending
-        if pending is None:
-            row = _READ_HEAD.first(self._connection())
-            pending = self._pending = _Pending(head=row[0] if row else GENESIS, head_exists=row is not None,
-                                               events=[])
-        return pending
+        self.keyed = keyed(key)
+        self._pending = _Pending([], 0, {})
+        self._marks: dict[Hashable, tuple[int, int, dict[str, tuple[Any, ...]]]] = {}
 
     def record(
         self,
@@ -132,9 +175,9 @@ class Trail:
         before: Any = None,
         after: Any = None,
     ) -> None:
-        """Append one event to the chain inside the unit of work's transaction."""
-        pending = self._open()
-        event = {
+        """Append one event to its chain inside the unit of work's transaction (hashed when written)."""
+        self._pending.events.append({
+            "chain": GLOBAL if instance_id is None else f"instance:{instance_id}",
             "occurred_at": at.astimezone(timezone.utc),
             "actor_id": actor.id,
             "actor": actor.name,
@@ -145,54 +188,67 @@ class Trail:
             "subject": subject,
             "data_before": jsonable(before),
             "data_after": jsonable(after),
-            "prev_hash": pending.head,
-        }
-        event["hash"] = _digest(event)
-        pending.events.append(event)
-        pending.head = event["hash"]
+        })
+
+    def _read_heads(self, conn: Connection, batch: list[dict[str, Any]]) -> None:
+        heads = self._pending.heads
+        new = {e["chain"] for e in batch if e["chain"] not in heads}
+        for chain in sorted(new):  # one fixed order: two transactions never wait on each other in a cycle
+            row = _READ_HEAD.first(conn, chain_key=chain)
+            heads[chain] = [row[0], row[1], True] if row else [0, GENESIS, False]
 
     def write(self) -> None:
-        """Write the events recorded but not yet written, and move the chain head to the last one."""
+        """Hash and write the events recorded but not yet written; move their chains' heads."""
         pending = self._pending
-        if pending is None or pending.written == len(pending.events):
+        batch = pending.events[pending.written:]
+        if not batch:
             return
         conn = self._connection()
-        _INSERT.executemany(conn, pending.events[pending.written:])
-        if pending.head_exists:
-            _MOVE_HEAD.execute(conn, last_hash=pending.head)
-        else:
-            _INSERT_HEAD.execute(conn, last_hash=pending.head)
-            pending.head_exists = True
+        self._read_heads(conn, batch)
+        heads, event_mac = pending.heads, self.keyed.event
+        moved: dict[str, _Head] = {}
+        for event in batch:
+            head = moved[event["chain"]] = heads[event["chain"]]
+            event["prev_hash"] = head[1]
+            event["hash"] = head[1] = event_mac(event)
+            head[0] += 1
+        _INSERT.executemany(conn, batch)
+        for chain, head in moved.items():
+            if head[2]:
+                _MOVE_HEAD.execute(conn, chain_key=chain, count=head[0], head=head[1])
+            else:
+                _INSERT_HEAD.execute(conn, chain_key=chain, count=head[0], head=head[1])
+                head[2] = True
         pending.written = len(pending.events)
 
     def forget(self) -> None:
         """Drop this transaction's chain state (after commit or rollback)."""
-        self._pending = None
+        self._pending = _Pending([], 0, {})
         self._marks.clear()
 
     def mark(self, key: Hashable) -> None:
-        """Remember where the chain stands as savepoint `key` begins."""
+        """Remember where the trail stands as savepoint `key` begins."""
         pending = self._pending
-        self._marks[key] = None if pending is None else (
-            len(pending.events), pending.written, pending.head, pending.head_exists)
+        self._marks[key] = (len(pending.events), pending.written,
+                            {chain: tuple(head) for chain, head in pending.heads.items()})
 
     def undo(self, key: Hashable) -> None:
         """Savepoint `key` rolled back: take back the events recorded inside it, written or not (the
-        database undid the written ones, and the head row's move with them)."""
+        database undid the written ones, the heads' moves and the heads' locks taken inside it)."""
         if key not in self._marks:
             return
-        mark = self._marks.pop(key)
+        count, written, heads = self._marks.pop(key)
         pending = self._pending
-        if pending is None:
-            return
-        if mark is None:  # the chain was first touched inside the savepoint
-            self._pending = None
-            return
-        count, written, head, head_exists = mark
         del pending.events[count:]
         if pending.written > written:
-            pending.written, pending.head_exists = written, head_exists
-        pending.head = head
+            pending.written = written
+            pending.heads = {chain: list(head) for chain, head in heads.items()}
+
+
+# ---- verify: every chain recomputed in one pass over the events, in id order ----------------------
+
+# chain -> (events, last hash, where it was anchored) as an anchor recorded it
+Anchored = Mapping[str, tuple[int, str, str]]
 
 
 @dataclass(frozen=True)
@@ -201,6 +257,9 @@ class VerifyResult:
     events: int
     first_bad_event: int | None = None
     problem: str | None = None
+    chains: dict[str, tuple[int, str]] | None = None  # chain -> (events, last hash), when ok
+    plain: int = 0  # the global chain's events hashed without the key, as its head row says
+    last_anchor_event: tuple[int, Any] | None = None  # (id, data) of the newest `audit_anchored` event
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"ok": self.ok, "events": self.events}
@@ -209,26 +268,88 @@ class VerifyResult:
         return out
 
 
-def _stream(session: Session) -> Iterator[AuditEvent]:
-    return session.scalars(
-        select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=2000)
-    )
+@dataclass
+class _Walk:
+    """A chain as the pass has met it: its events so far, the last one's hash and id."""
 
-
-def verify(session: Session) -> VerifyResult:
-    """Recompute the chain; name the first event that was changed, removed or inserted."""
-    previous = GENESIS
-    count = 0
+    count: int = 0
+    head: str = GENESIS
     last_id: int | None = None
-    for event in _stream(session):
+
+
+_STREAMED = ("id", "chain", *HASHED, "hash")
+
+
+def _stream(session: Session) -> Iterator[Any]:
+    columns = [_EVENTS.c[name] for name in _STREAMED]
+    return iter(session.execute(select(*columns).order_by(_EVENTS.c.id).execution_options(yield_per=2000)))
+
+
+def _session_key(session: Session) -> Keyed:
+    uow = session.info.get("cxp_uow")
+    if uow is None:
+        raise ValueError("verify needs the audit key: pass key=, or a unit of work's session")
+    return uow.trail.keyed  # type: ignore[no-any-return]
+
+
+def verify(session: Session, key: str | bytes | None = None, anchored: Anchored | None = None) -> VerifyResult:
+    """Recompute every chain; name the first event that was changed, removed or inserted — against
+    the heads in the database and, when given, the heads an anchor recorded (`anchored`)."""
+    event_keyed = keyed(key) if key is not None else _session_key(session)
+    anchored = anchored or {}
+    heads = {row[0]: (row[1], row[2], row[3]) for row in session.execute(
+        select(_CHAINS.c.chain, _CHAINS.c.events, _CHAINS.c.last_hash, _CHAINS.c.plain))}
+    plain = heads[GLOBAL][2] if GLOBAL in heads else 0
+    walks: dict[str, _Walk] = {}
+    count = 0
+    last_anchor: tuple[int, Any] | None = None
+    for row in _stream(session):
         count += 1
-        if event.prev_hash != previous:
-            return VerifyResult(False, count, event.id, "the event before it was removed, inserted or changed")
-        if _digest({name: getattr(event, name) for name in HASHED}) != event.hash:
-            return VerifyResult(False, count, event.id, "its content was changed after it was written")
-        previous = event.hash
-        last_id = event.id
-    head = session.get(AuditChainHead, 1)
-    if head is not None and head.last_hash != previous:
-        return VerifyResult(False, count, last_id, "events after it were removed")
-    return VerifyResult(True, count)
+        event_id, chain, event_hash = row[0], row[1], row[-1]
+        values = dict(zip(HASHED, row[2:-1]))
+        walk = walks.get(chain)
+        if walk is None:
+            walk = walks[chain] = _Walk()
+        if values["prev_hash"] != walk.head:
+            return VerifyResult(False, count, event_id,
+                                f"the event before it on chain {chain} was removed, inserted or changed", plain=plain)
+        if chain == GLOBAL and walk.count < plain:
+            expected = plain_digest(values)
+        else:
+            values["chain"] = chain
+            expected = event_keyed.event(values)
+        if expected != event_hash:
+            return VerifyResult(False, count, event_id, "its content was changed after it was written", plain=plain)
+        walk.count += 1
+        walk.head, walk.last_id = event_hash, event_id
+        mark = anchored.get(chain)
+        if mark is not None and mark[0] == walk.count and mark[1] != event_hash:
+            return VerifyResult(False, count, event_id, f"it is not event {walk.count} of chain {chain} as "
+                                f"{mark[2]} recorded it: it or one before it on that chain was changed", plain=plain)
+        if values["action"] == ANCHORED and chain == GLOBAL:
+            last_anchor = (event_id, values["data_after"])
+    problem = _ends(walks, heads, anchored)
+    if problem is not None:
+        return VerifyResult(False, count, problem[0], problem[1], plain=plain)
+    return VerifyResult(True, count, chains={c: (w.count, w.head) for c, w in walks.items()}, plain=plain,
+                        last_anchor_event=last_anchor)
+
+
+def _ends(walks: dict[str, _Walk], heads: Mapping[str, tuple[int, str, int]],
+          anchored: Anchored) -> tuple[int | None, str] | None:
+    """How the chains' ends disagree with their head rows or the anchored heads: (event id, problem)."""
+    for chain, (events, last_hash, _) in sorted(heads.items()):
+        walk = walks.get(chain, _Walk())
+        if walk.count < events:
+            return walk.last_id, f"events after it on chain {chain} were removed ({events - walk.count} of {events})"
+        if (walk.count, walk.head) != (events, last_hash):
+            return walk.last_id, f"the head of chain {chain} does not match its last event"
+    for chain in sorted(set(walks) - set(heads)):
+        return walks[chain].last_id, f"chain {chain} has events but no head"
+    for chain, (events, _, where) in sorted(anchored.items()):
+        walk = walks.get(chain, _Walk())
+        if walk.count < events:
+            after = f"after event {walk.last_id}" if walk.last_id is not None else "all of them"
+            return walk.last_id, (f"{events - walk.count} of the {events} events of chain {chain} that {where} "
+                                  f"recorded are missing ({after})")
+    return None

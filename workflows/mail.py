@@ -9,8 +9,9 @@ refused credentials, TLS misconfiguration).
 The Message-ID comes from the caller (one per outbox row), so a resend after a crash carries
 the same Message-ID and the receiving side can recognise the duplicate.
 
-Templates live in `workflows/templates/email/<name>.{subject,txt,html}.j2`: the subject and
-the plain text are rendered without escaping, the HTML with autoescape on.
+Templates live in `workflows/templates/email/<name>.{subject,txt,html}.j2`, package data read
+through importlib.resources (a wheel install needs no checkout): the subject and the plain text
+are rendered without escaping, the HTML with autoescape on.
 """
 
 from __future__ import annotations
@@ -25,13 +26,13 @@ from decimal import Decimal
 from email.message import EmailMessage
 from email.utils import format_datetime, formatdate, parseaddr
 from functools import lru_cache
-from pathlib import Path
+from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import jinja2
 
-TEMPLATE_DIR = Path(__file__).parent / "templates" / "email"
+TEMPLATE_PACKAGE = "workflows.templates.email"
 
 TEMPLATES = (
     "application_ineligible",
@@ -47,6 +48,8 @@ TEMPLATES = (
     "payment_rejected",
     "exchange_closed",
     "call_published",
+    "task_reminder",
+    "task_overdue",
 )
 
 
@@ -214,12 +217,20 @@ def _long_date(value: date | datetime | str) -> str:
     return f"{day:%A} {day.day} {day:%B %Y}"
 
 
+def _template_source(name: str) -> str | None:
+    """The text of template `name` from the package data, None when there is no such file."""
+    if "/" in name or "\\" in name or name.startswith("."):
+        return None  # one flat folder: no way out of it
+    resource = files(TEMPLATE_PACKAGE).joinpath(name)
+    return resource.read_text(encoding="utf-8") if resource.is_file() else None
+
+
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     import jinja2
 
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        loader=jinja2.FunctionLoader(_template_source),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default=False),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,

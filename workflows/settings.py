@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-secret-change-me"
+DEV_AUDIT_KEY = "dev-only-audit-key-change-me"
 
 
 class Settings(BaseSettings):
@@ -20,6 +21,9 @@ class Settings(BaseSettings):
     files_dir: Path = Field(Path("var/files"), description="evidence, payment files, reports")
     timezone: str = "Europe/Brussels"
     secret_key: str = DEV_SECRET
+    audit_key: str = Field(DEV_AUDIT_KEY, min_length=16,
+                           description="HMAC key of the audit trail and its anchors; never in the database")
+    audit_anchor_path: Path | None = Field(None, description="append-only anchor file; default <files_dir>/audit/anchors.jsonl")
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     smtp_username: str | None = None
@@ -35,7 +39,14 @@ class Settings(BaseSettings):
     def _no_default_secrets_in_production(self) -> "Settings":
         if self.mode == "production" and self.secret_key == DEV_SECRET:
             raise ValueError("CXP_SECRET_KEY must be set in production mode")
+        if self.mode == "production" and self.audit_key == DEV_AUDIT_KEY:
+            raise ValueError("CXP_AUDIT_KEY must be set in production mode")
         return self
+
+    @property
+    def anchor_path(self) -> Path:
+        """Where the audit anchors are appended (`audit_anchor_path`, else under `files_dir`)."""
+        return self.audit_anchor_path or self.files_dir / "audit" / "anchors.jsonl"
 
 
 @lru_cache(maxsize=1)

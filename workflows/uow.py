@@ -22,14 +22,14 @@ from workflows.clock import DatabaseClock
 class UnitOfWork:
     """`with app.uow() as uow: ...; uow.commit()` — leaving the block without commit rolls back."""
 
-    def __init__(self, db: Engine, session_factory: sessionmaker) -> None:
+    def __init__(self, db: Engine, session_factory: sessionmaker, audit_key: str) -> None:
         self._db = db
         self._session_factory = session_factory
         self._connection: Connection | None = None
         self._session: Session | None = None
         self._held: dict[Hashable, Any] = {}  # ORM objects made before the session was (`attach`)
         self._on_commit: dict[Hashable, Callable[[], None]] = {}
-        self.trail = Trail(lambda: self.connection)
+        self.trail = Trail(lambda: self.connection, audit_key)
         self.clock = DatabaseClock(self)
 
     def __enter__(self) -> "UnitOfWork":
@@ -147,7 +147,7 @@ def _transaction_created(session: Session, transaction: Any) -> None:
 
 def _committed(session: Session) -> None:
     """After a commit (a savepoint's release included, whose events were written just before) the
-    next event reads the chain head again — on PostgreSQL, locking it again."""
+    next events read their chains' heads again — on PostgreSQL, locking them again."""
     uow = _uow(session)
     if uow is not None:
         uow.trail.forget()

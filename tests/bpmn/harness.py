@@ -115,6 +115,10 @@ class Run:
         assert self.offered == offered, "the restored instance offers other tasks than the saved one"
         for name in offered:
             self.assignment(name)   # every offered task can be routed to a partnership
+        # what `cxp doctor` looks for in the database: a running instance with no task a person can
+        # do, no timer and no message to wait for would never move again
+        assert self.finished or offered or self.waiting_for, (
+            f"stuck: not finished, no task offered and nothing awaited after {self.calls()[-3:]}")
 
     def complete(self, name: str, **form: Any) -> None:
         """Submit the form of the offered user task `name` (validated like the web form does)."""

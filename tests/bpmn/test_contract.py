@@ -24,10 +24,10 @@ CONTRACT = {
             "visitor_accept_match": ("Visitor", VP, None),
             "host_accept_match": ("Host", "match['host_partnership_id']", None),
             "agree_commitment": ("Visitor", VP, None),
-            "sign_commitment_visitor": ("Visitor", VP, None),
-            "sign_commitment_host": ("Host", HP, None),
-            "sign_commitment_visitor_officer": ("Officer", VP, None),
-            "sign_commitment_host_officer": ("Officer", HP, None),
+            "sign_commitment_visitor": ("Visitor", VP, "signatures_due"),
+            "sign_commitment_host": ("Host", HP, "signatures_due"),
+            "sign_commitment_visitor_officer": ("Officer", VP, "signatures_due"),
+            "sign_commitment_host_officer": ("Officer", HP, "signatures_due"),
             "host_consent_extension": ("Host", HP, None),
             "decide_extension": ("Officer", VP, None),
             "submit_evidence": ("Visitor", VP, "evidence_due_at"),
@@ -144,7 +144,11 @@ def test_user_tasks_carry_their_lane_partnership_and_due_date(diagram):
     found = {}
     for task in d.nodes("userTask"):
         props = {p.get("name"): p.get("value") for p in d.xpath(".//spiffworkflow:property", task)}
-        assert set(props) <= {"partnership", "due"}, task.get("id")
+        assert set(props) <= {"partnership", "due", "reminders"}, task.get("id")
+        # a task the process chases itself (its own reminder and escalation timers) says so
+        assert props.get("reminders") in (None, "process"), task.get("id")
+        if props.get("reminders"):
+            assert any(b.get("attachedToRef") == task.get("id") for b in d.nodes("boundaryEvent")), task.get("id")
         found[task.get("id")] = (d.lane_of[task.get("id")], props.get("partnership"), props.get("due"))
     assert found == contract["user_tasks"]
 

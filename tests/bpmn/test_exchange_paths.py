@@ -23,7 +23,8 @@ def start(clock: Clock, **answers) -> Run:
         "check_eligibility": {"eligible": True, "eligibility_reasons": []},
         "request_information": lambda: {"info_deadline": clock.iso(days=14)},
         "record_match_answers": {"match_accepted": True},
-        "check_commitment": {"commitment_ok": True, "commitment_reasons": []},
+        "check_commitment": lambda: {"commitment_ok": True, "commitment_reasons": [],
+                                     "signatures_due": clock.iso(days=10)},
         "start_visit": lambda: {"visit_end": clock.iso(days=5)},
         "apply_extension": lambda: {"visit_end": clock.iso(days=7)},
         "open_evidence_window": lambda: {"evidence_due_at": clock.iso(days=15), "evidence_reminder_at": clock.iso(days=10)},
@@ -87,8 +88,9 @@ def agree_and_sign(run: Run) -> None:
         "sign_commitment_visitor_officer": ("Officer", VISITOR_P),
         "sign_commitment_host_officer": ("Officer", HOST_P),
     }
-    for name, (lane, partnership) in expected.items():
-        assert run.assignment(name) == {"lane": lane, "partnership": partnership}
+    for name, (lane, partnership) in expected.items():  # all four due before the visit starts
+        assert run.assignment(name) == {"lane": lane, "partnership": partnership,
+                                        "due": run.task(name).data["signatures_due"]}
     remaining = list(SIGNATURES)
     for name in SIGNATURES:
         run.complete(name, **form(name))
@@ -232,7 +234,8 @@ def test_declined_match_returns_to_matching_and_a_new_proposal_can_be_accepted(c
     assert run.offered == ["agree_commitment"]
     assert run.calls().count("record_match_answers") == 2
     run.complete("agree_commitment", **form("agree_commitment"))
-    assert run.assignment("sign_commitment_host") == {"lane": "Host", "partnership": 33}
+    assert run.assignment("sign_commitment_host") == {
+        "lane": "Host", "partnership": 33, "due": run.task("sign_commitment_host").data["signatures_due"]}
 
 
 def answer_two_proposals_in_turned_order(run: Run) -> None:
@@ -272,7 +275,7 @@ def test_second_proposal_answered_host_first_waits_for_the_visitor_with_the_engi
 def test_invalid_commitment_is_agreed_again(clock):
     run = start(clock, check_commitment=[
         {"commitment_ok": False, "commitment_reasons": ["TOO_FEW_WORKING_DAYS"]},
-        {"commitment_ok": True, "commitment_reasons": []},
+        {"commitment_ok": True, "commitment_reasons": [], "signatures_due": clock.iso(days=10)},
     ])
     approve(run)
     accept_match(run)

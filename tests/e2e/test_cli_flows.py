@@ -61,7 +61,7 @@ def test_run_without_prefect_makes_the_batch_and_names_its_files(tmp_path: Path)
     assert document["orchestrated_by_prefect"] is False and document["batches"][0]["n_tx"] == 3
     assert [Path(p).name for p in document["files"]] == [Path(p).name for p in document["batches"][0]["files"]]
     readable = cxp(tmp_path, "run", "timers", "--no-prefect")
-    assert readable.returncode == 0 and readable.stdout == "0 timer(s) fired\n"
+    assert readable.returncode == 0 and readable.stdout == "0 timer(s) fired, 0 task(s) reminded, 0 escalated\n"
     assert "no partnership 'NOPE'" in one_line_error(cxp(tmp_path, "run", "payment-batch", "--no-prefect",
                                                          "--partnership", "NOPE"))
 

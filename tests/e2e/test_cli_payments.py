@@ -19,7 +19,7 @@ from benchmarks.payment_batch import seed_approved_claims
 from reports.bankfiles import make_camt054, make_pain002
 from workflows.app import App
 from workflows.db.models import Claim
-from workflows.db.process_models import OutboxMessage, PaymentBatch, PaymentLine
+from workflows.db.process_models import AuditEvent, OutboxMessage, PaymentBatch, PaymentLine
 from workflows.services.payment_files import sha256
 from workflows.services.setup import init_database
 from workflows.settings import Settings
@@ -129,14 +129,30 @@ def test_finance_lists_releases_and_exports_a_batch_and_imports_the_bank_answers
 
     status = cli.folder / "psr.xml"
     status.write_bytes(make_pain002(batch, {refs[0]: "AC04", refs[1]: None, refs[2]: None}, "PSR-1", AT))
-    answered = cli.ok("payments", "import-status", str(status))
+    assert cli.fails("payments", "import-status", str(status), "--user", "approver.cxp-north", code=3) == (
+        "error: refused: approver.cxp-north is officer: only a finance officer or an administrator imports bank "
+        "files; nothing was imported\n")
+    answered = cli.ok("payments", "import-status", str(status), "--user", "finance.cxp-north")
     assert (answered["accepted"], answered["rejected"]) == (2, 1)
+    assert (answered["version"], answered["imported_by"]) == ("pain.002.001.03", "finance.cxp-north")
     assert answered["returned"][0]["code"] == "AC04"
-    assert "already imported: the same file" in cli.fails("payments", "import-status", str(status))
+    assert "already imported: the same file" in cli.fails("payments", "import-status", str(status),
+                                                          "--user", "finance.cxp-north")
     notice = cli.folder / "camt.xml"
     notice.write_bytes(make_camt054([(refs[1], Decimal("950.00")), (refs[2], Decimal("780.00"))], "NTF-1", AT,
-                                    "BE68539007547034", original_msg_id=batch))
-    assert cli.ok("payments", "import-status", str(notice))["paid"] == refs[1:]
+                                    "BE68539007547034", original_msg_id=batch, version="camt.054.001.08"))
+    readable = cli.run("payments", "import-status", str(notice), "--user", "finance.cxp-north")
+    assert readable.returncode == 0, readable.stderr
+    assert readable.stdout.startswith("camt.054.001.08 NTF-1 imported by finance.cxp-north: 2 executed")
+    with cli.app.uow() as uow:
+        events = uow.session.execute(select(AuditEvent.action, AuditEvent.actor, AuditEvent.actor_role).where(
+            AuditEvent.action.in_(["bank_import_refused", "bank_status_recorded", "bank_file_imported"]))
+            .order_by(AuditEvent.id)).all()
+    assert [tuple(e) for e in events] == [("bank_import_refused", "approver.cxp-north", "officer")] + [
+        ("bank_status_recorded", "finance.cxp-north", "finance")] * 3 + [
+        ("bank_file_imported", "finance.cxp-north", "finance")] + [
+        ("bank_status_recorded", "finance.cxp-north", "finance")] * 2 + [
+        ("bank_file_imported", "finance.cxp-north", "finance")]
 
     shown = cli.ok("payments", "show", batch)
     assert shown["status"] == "settled"
@@ -147,10 +163,21 @@ def test_finance_lists_releases_and_exports_a_batch_and_imports_the_bank_answers
 
 
 def test_bad_bank_files_and_unknown_batches_get_one_line_errors(cli: Cli) -> None:
+    seed_approved_claims(cli.app, 1, partnership_code="CXP-NORTH")
+    finance = ("--user", "finance.cxp-north")
     broken = cli.folder / "broken.xml"
     broken.write_text("<Document><CstmrPmtStsRpt>")
-    assert "broken.xml: the bank file is not well-formed XML" in cli.fails("payments", "import-status", str(broken))
-    assert "does not exist" in cli.fails("payments", "import-status", str(cli.folder / "missing.xml"))
+    assert "broken.xml: the bank file is not well-formed XML" in cli.fails("payments", "import-status", str(broken),
+                                                                          *finance)
+    invalid = cli.folder / "invalid.xml"
+    invalid.write_bytes(make_pain002("CXP-PB-1", {"EX-1": None}, "PSR-9", AT).replace(b"<MsgId>PSR-9</MsgId>", b""))
+    assert cli.fails("payments", "import-status", str(invalid), *finance) == (
+        "error: invalid.xml: the bank file does not match the official pain.002.001.03 XSD: line 6: Element "
+        "'CreDtTm': This element is not expected. Expected is ( MsgId ); nothing was imported\n")
+    assert "does not exist" in cli.fails("payments", "import-status", str(cli.folder / "missing.xml"), *finance)
+    assert "no active user 'nobody'" in cli.fails("payments", "import-status", str(broken), "--user", "nobody")
+    no_user = cli.run("payments", "import-status", str(broken))
+    assert no_user.returncode == 2 and "--user" in no_user.stderr
     assert "no payment batch 'NOPE'" in cli.fails("payments", "export", "NOPE")
     assert "no payment batch 'NOPE'" in cli.fails("payments", "show", "NOPE")
     assert "--status: 'paid' is not a batch status" in cli.fails("payments", "batches", "--status", "paid")

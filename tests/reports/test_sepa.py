@@ -262,9 +262,9 @@ def test_a_float_amount_is_refused() -> None:
     assert [p.field for p in validate_creditor(t)] == ["amount"]
 
 
-def test_a_name_without_any_latin_character_is_a_problem_of_the_name() -> None:
-    [problem] = validate_creditor(transfer(1, name="北京"))
-    assert problem.field == "creditor_name"
+def test_a_name_without_any_latin_character_is_transliterated_not_refused() -> None:
+    assert validate_creditor(transfer(1, name="北京")) == []
+    assert to_sepa_charset("北京", 70) == "BeiJing"
 
 
 def test_spaces_and_lower_case_in_an_iban_are_accepted() -> None:
@@ -278,11 +278,21 @@ def test_spaces_and_lower_case_in_an_iban_are_accepted() -> None:
     ("text", "expected"),
     [
         ("Zürich Ørsted Łódź Ñ", "Zurich Orsted Lodz N"),
-        ("Straße Æsir Œuvre Þórr Đorđe", "Strasse AEsir OEuvre THorr Dorde"),
+        ("Straße Æsir Œuvre Þórr Đorđe", "Strasse Aesir Oeuvre Thorr Dorde"),
         ("Müller & Söhne_GmbH", "Muller + Sohne-GmbH"),
         ("“Quoted” — dash", "'Quoted' - dash"),
         ("tab\tand\nnewline  spaces", "tab and newline spaces"),
-        ("Ελληνικά", ""),
+        ("Ελληνικά", "Ellinika"),
+        ("Σύμπλεγμα Καινοτομίας Αθηνών", "Symplegma Kainotomias Athinon"),
+        ("Кластер ІТ Львова", "Klaster IT L'vova"),
+        ("Кластер Нови Сад", "Klaster Novi Sad"),
+        ("Ђорђе Јовановић", "Djordje Jovanovic"),
+        ("България ООД", "B'lgariya OOD"),
+        ("Þekkingarsetur Íslands", "Thekkingarsetur Islands"),
+        ("Guðrún Þórðardóttir", "Gudrun Thordardottir"),
+        ("İstanbul Teknoloji Kümesi ığdır Şişli", "Istanbul Teknoloji Kumesi igdir Sisli"),
+        ("Kraków 😀 ©\u200b", "Krakow"),
+        ("ЬЪ", "''"),
         ("a*b=c@d", "a b c d"),
     ],
 )
@@ -323,6 +333,26 @@ def test_to_sepa_charset_only_ever_writes_sepa_characters(text: str, max_len: in
     assert result == result.strip() and "  " not in result
 
 
+# Letters of the scripts of the programme's eligible countries: Latin with every diacritic (Basic,
+# Latin-1, Extended-A/B and Additional), Greek (with polytonic) and Cyrillic (with its supplement).
+ELIGIBLE_LETTERS = st.characters(categories=("Lu", "Ll", "Lt", "Lm", "Lo"), codec=None).filter(
+    lambda c: any(a <= ord(c) <= b for a, b in ((0x41, 0x24F), (0x370, 0x3FF), (0x400, 0x52F), (0x1E00, 0x1FFF))))
+
+
+@given(st.text(min_size=0, max_size=20), ELIGIBLE_LETTERS, st.text(max_size=20),
+       st.integers(min_value=1, max_value=140))
+def test_any_text_with_a_letter_of_an_eligible_script_is_never_written_empty(
+        before: str, letter: str, after: str, max_len: int) -> None:
+    result = to_sepa_charset(before + letter + after, max_len)
+    assert result and set(result) <= SEPA_SET
+
+
+@given(st.text(ELIGIBLE_LETTERS, min_size=1, max_size=30))
+def test_a_word_of_eligible_letters_keeps_its_length_order_of_magnitude(word: str) -> None:
+    result = to_sepa_charset(word, 140)
+    assert set(result) <= SEPA_SET and 1 <= len(result) <= 4 * len(word)
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.decimals(min_value=Decimal("0.01"), max_value=Decimal("99999.99"), places=2),
                 min_size=1, max_size=20))
@@ -330,3 +360,58 @@ def test_control_sum_is_the_exact_sum_of_any_amounts(amounts: list[Decimal]) -> 
     root = parse(build([transfer(i, str(a)) for i, a in enumerate(amounts, start=1)]))
     assert Decimal(root.findtext("p:CstmrCdtTrfInitn/p:GrpHdr/p:CtrlSum", namespaces=NS)) == sum(amounts)
     assert root.findtext("p:CstmrCdtTrfInitn/p:GrpHdr/p:NbOfTxs", namespaces=NS) == str(len(amounts))
+
+
+# --------------------------------------------------------------------------- names in any script
+
+REAL_NAMES = {
+    "Σύμπλεγμα Καινοτομίας Αθηνών": "Symplegma Kainotomias Athinon",
+    "Кластер ІТ Львова": "Klaster IT L'vova",
+    "Кластер Нови Сад": "Klaster Novi Sad",
+    "Þekkingarsetur Íslands": "Thekkingarsetur Islands",
+    "İstanbul Teknoloji Kümesi": "Istanbul Teknoloji Kumesi",
+    "Клъстер Пловдив ЕООД": "Kl'ster Plovdiv EOOD",
+    "Łódzki Klaster Współpracy": "Lodzki Klaster Wspolpracy",
+}
+
+
+def test_names_and_remittances_in_every_eligible_script_go_into_a_schema_valid_file() -> None:
+    transfers = [transfer(i, name=name, remittance=f"Грант {i} — Ανταλλαγή {name}")
+                 for i, name in enumerate(REAL_NAMES, start=1)]
+    debtor = Debtor("Πρόγραμμα ClusterXchange Αθήνα", "DE89370400440532013000", "COBADEFFXXX")
+    xml = build(transfers, debtor=debtor)
+    validate_pain001(xml)
+    root = parse(xml)
+    names = root.xpath("//p:CdtTrfTxInf/p:Cdtr/p:Nm/text()", namespaces=NS)
+    assert names == list(REAL_NAMES.values())
+    assert root.xpath("//p:Dbtr/p:Nm/text()", namespaces=NS) == ["Programma ClusterXchange Athina"]
+    remittances = root.xpath("//p:RmtInf/p:Ustrd/text()", namespaces=NS)
+    assert remittances[0] == "Grant 1 - Antallagi Symplegma Kainotomias Athinon"
+    assert all(set(text) <= SEPA_SET for text in names + remittances)
+    schema = etree.XMLSchema(etree.parse(_sepaxml_xsd()))
+    assert schema.validate(root), schema.error_log
+
+
+@pytest.mark.parametrize("name", ["ЬЪ", "😀😀", "---", "  ", ""])
+def test_a_name_that_transliterates_to_nothing_usable_is_refused_with_the_reason(name: str) -> None:
+    problems = validate_creditor(transfer(1, name=name))
+    assert [p.field for p in problems] == ["creditor_name"]
+    expected = "is missing" if not name.strip() else "has no letter or digit once written in SEPA characters"
+    assert expected in problems[0].message
+    with pytest.raises(InvalidTransfersError, match="EX-000001 creditor_name"):
+        build([transfer(1, name=name), transfer(2)])
+
+
+def test_a_debtor_name_that_transliterates_to_nothing_is_refused() -> None:
+    with pytest.raises(ValueError, match="debtor.name: the name 'ЪЪ' has no letter or digit"):
+        build([transfer(1)], debtor=Debtor("ЪЪ", "DE89370400440532013000", "COBADEFFXXX"))
+
+
+def test_a_remittance_with_nothing_usable_falls_back_to_the_exchange_id() -> None:
+    root = parse(build([transfer(1, remittance="😀 ЪЪ")]))
+    assert root.xpath("//p:RmtInf/p:Ustrd/text()", namespaces=NS) == ["EX-000001"]
+
+
+def test_already_sepa_text_takes_the_fast_path_unchanged() -> None:
+    text = "ClusterXchange grant EX-000123 call CXP-2027 (visit) 2027-03-01 to 2027-03-05"
+    assert to_sepa_charset(text, 140) == text

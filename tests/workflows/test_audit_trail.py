@@ -1,5 +1,6 @@
-"""R-AUDIT: the hash chain verifies after real work, names the first event that was changed or removed,
-and the database itself refuses to change or delete an event."""
+"""R-AUDIT: the hash chains verify after real work, name the first event that was changed or removed,
+and the database itself refuses to change or delete an event. (The tampering of someone holding the
+database file, and the anchors outside it: test_audit_tamper.py.)"""
 from __future__ import annotations
 
 import json
@@ -13,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from tests.workflows.builders import Programme, programme  # noqa: F401
 from workflows import audit
 from workflows.app import App
-from workflows.db.process_models import AuditEvent
+from workflows.db.process_models import AuditChain, AuditEvent
 
 
 def verify(app: App) -> audit.VerifyResult:
@@ -42,15 +43,36 @@ def worked(programme: Programme) -> Programme:  # noqa: F811
     return programme.submit_visitor_application().assessed().matched().committed()
 
 
-def test_the_chain_verifies_after_a_run(worked: Programme) -> None:
+def test_the_chains_verify_after_a_run(worked: Programme) -> None:
     result = verify(worked.app)
     ids = event_ids(worked.app)
     assert result.ok and result.events == len(ids) > 40
     assert result.to_dict() == {"ok": True, "events": len(ids)}
     with worked.app.uow() as uow:
-        links = [(e.prev_hash, e.hash) for e in uow.session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
-    assert links[0][0] == audit.GENESIS
-    assert all(prev == links[i][1] for i, (prev, _) in enumerate(links[1:]))
+        events = list(uow.session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+        heads = {h.chain: (h.events, h.last_hash) for h in uow.session.scalars(select(AuditChain))}
+        chains: dict[str, list[AuditEvent]] = {}
+        for event in events:
+            assert event.chain == audit.chain_of(event.instance_id)
+            chains.setdefault(event.chain, []).append(event)
+        assert {audit.GLOBAL, f"instance:{worked.instance_id}"} <= set(chains) and len(chains) > 2
+        for chain, linked in chains.items():  # each chain linked on its own, its head its last event
+            assert linked[0].prev_hash == audit.GENESIS
+            assert all(e.prev_hash == linked[i].hash for i, e in enumerate(linked[1:]))
+            assert heads[chain] == (len(linked), linked[-1].hash)
+    assert result.chains == heads
+
+
+def test_an_event_hash_is_keyed(worked: Programme) -> None:
+    """The hash is an HMAC under the audit key: a plain SHA-256 of the same content is not it, and
+    another key does not verify."""
+    with worked.app.uow() as uow:
+        event = uow.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+        values = {name: getattr(event, name) for name in audit.KEYED}
+        assert event.hash == audit.Keyed(worked.app.settings.audit_key).event(values)
+        assert event.hash != audit.plain_digest(values)
+        other = audit.verify(uow.session, key="another-key-of-sixteen-or-more")
+    assert (other.ok, other.problem) == (False, "its content was changed after it was written")
 
 
 def test_the_database_refuses_to_change_or_delete_an_event(worked: Programme) -> None:
@@ -79,15 +101,19 @@ def test_a_changed_event_is_named(worked: Programme) -> None:
 
 
 def test_a_removed_event_is_named_by_the_one_after_it(worked: Programme) -> None:
-    ids = event_ids(worked.app)
-    target = ids[len(ids) // 2]
+    target = event_ids(worked.app)[len(event_ids(worked.app)) // 2]
+    with worked.app.uow() as uow:
+        chain = uow.session.get(AuditEvent, target).chain
+        same_chain = list(uow.session.scalars(select(AuditEvent.id).where(AuditEvent.chain == chain)
+                                              .order_by(AuditEvent.id)))
     drop_append_only_guard(worked.app)
     with worked.app.uow() as uow:
         uow.session.execute(delete(AuditEvent).where(AuditEvent.id == target))
         uow.commit()
     result = verify(worked.app)
-    assert (result.ok, result.first_bad_event) == (False, ids[ids.index(target) + 1])
-    assert result.problem == "the event before it was removed, inserted or changed"
+    after = same_chain[same_chain.index(target) + 1]  # the next event of the same chain
+    assert (result.ok, result.first_bad_event) == (False, after)
+    assert result.problem == f"the event before it on chain {chain} was removed, inserted or changed"
 
 
 def test_removing_the_newest_events_is_noticed_too(worked: Programme) -> None:
@@ -97,8 +123,10 @@ def test_removing_the_newest_events_is_noticed_too(worked: Programme) -> None:
         uow.session.execute(delete(AuditEvent).where(AuditEvent.id.in_(ids[-3:])))
         uow.commit()
     result = verify(worked.app)
+    with worked.app.uow() as uow:
+        chain = uow.session.get(AuditEvent, ids[-4]).chain
     assert (result.ok, result.first_bad_event) == (False, ids[-4])
-    assert result.problem == "events after it were removed"
+    assert result.problem.startswith(f"events after it on chain {chain} were removed (3 of ")
 
 
 # --- the transaction's events are written in one batch: what the session sees, savepoints, rollbacks ---
@@ -165,6 +193,32 @@ def test_a_savepoint_that_first_touches_the_chain_and_fails_leaves_it_whole(app:
         uow.audit(audit.SYSTEM, "after_savepoint")
         uow.commit()
     assert actions(app) == [*before, "after_savepoint"]
+    assert verify(app).ok
+
+
+def test_a_rolled_back_savepoint_takes_back_its_events_on_every_chain_and_their_heads(app: App) -> None:
+    """Inside the savepoint the events of two chains are written (their heads read and moved); after
+    its rollback the transaction goes on from the heads as they were before it."""
+    with app.uow() as uow:
+        uow.audit(audit.SYSTEM, "on_instance_7", instance_id=7)
+        uow.commit()
+    before = actions(app)
+    with app.uow() as uow:
+        uow.audit(audit.SYSTEM, "global_before")
+        try:
+            with uow.session.begin_nested():
+                uow.audit(audit.SYSTEM, "inside_7", instance_id=7)
+                uow.audit(audit.SYSTEM, "inside_8", instance_id=8)
+                uow.session.scalars(select(AuditEvent.id)).all()
+                raise RuntimeError("the service failed")
+        except RuntimeError:
+            pass
+        uow.audit(audit.SYSTEM, "after_7", instance_id=7)
+        uow.commit()
+    assert actions(app) == [*before, "global_before", "after_7"]
+    with app.uow() as uow:
+        heads = {h.chain: h.events for h in uow.session.scalars(select(AuditChain))}
+    assert heads["instance:7"] == 2 and "instance:8" not in heads
     assert verify(app).ok
 
 

@@ -264,6 +264,11 @@ SAMPLES: dict[str, dict[str, Any]] = {
                         "closed_on": date(2025, 8, 1)},
     "call_published": {"recipient_name": "Cluster manager", "call_title": "ClusterXchange Call 2026",
                        "opens_on": date(2026, 1, 15), "closes_on": date(2026, 3, 31)},
+    "task_reminder": {"recipient_name": "the Officer team", "task_name": "Assess application",
+                      "subject": "EX-000123", "due_date": date(2025, 6, 16)},
+    "task_overdue": {"recipient_name": "Programme officers", "task_name": "Accept or decline the match",
+                     "subject": "EX-000123", "lane": "Visitor", "due_date": date(2025, 6, 16), "days_overdue": 2,
+                     "waiting_for": "Nova Cluster Brussels"},
 }
 
 

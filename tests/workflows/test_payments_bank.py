@@ -4,6 +4,7 @@ the corrected claim is paid in a later batch; a bank file that is malformed, unk
 imported is refused and changes nothing."""
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -13,13 +14,15 @@ from sqlalchemy import func, select
 
 from reports.bankfiles import make_camt054, make_pain002
 from tests.workflows.builders import (  # noqa: F401
-    FINANCE, OFFICER, SECOND_OFFICER, VISITOR, Programme, accept_evidence, evidence, programme,
+    ADMIN, FINANCE, OFFICER, SECOND_OFFICER, VISITOR, Programme, accept_evidence, evidence, programme,
 )
 from workflows.app import App
-from workflows.db.models import Claim, ClaimStatus
+from workflows.db.models import Claim, ClaimStatus, Partnership, User
 from workflows.db.process_models import AuditEvent, BankFileImport, PaymentBatch, PaymentLine, ProcessInstance
-from workflows.services import ServiceError
+from workflows.services import PermissionDenied, ServiceError
+from workflows.services.bank_feedback import finance_user_for
 from workflows.services.payments import create_batch, import_status, release_batch
+from workflows.services.views import instance_view
 
 AT = datetime(2027, 2, 20, 7, 30, tzinfo=timezone.utc)
 GOOD_IBAN = "BE71096123456769"
@@ -47,23 +50,24 @@ def released_batch(prog: Programme) -> dict[str, Any]:
     return result
 
 
-def pain002(batch: str, ref: str, code: str | None, msg: str = "PSR-1") -> bytes:
-    return make_pain002(batch, {ref: code}, msg, AT)
+def pain002(batch: str, ref: str, code: str | None, msg: str = "PSR-1", version: str = "pain.002.001.03") -> bytes:
+    return make_pain002(batch, {ref: code}, msg, AT, version=version)
 
 
-def camt054(batch: str, ref: str, amount: Decimal, msg: str = "NTF-1") -> bytes:
-    return make_camt054([(ref, amount)], msg, AT, "BE68539007547034", original_msg_id=batch)
+def camt054(batch: str, ref: str, amount: Decimal, msg: str = "NTF-1", version: str = "camt.054.001.02") -> bytes:
+    return make_camt054([(ref, amount)], msg, AT, "BE68539007547034", original_msg_id=batch, version=version)
 
 
 def test_a_claim_is_paid_only_when_the_bank_confirms_the_debit_which_closes_the_exchange(programme):  # noqa: F811
     prog = approved(programme)
     batch = released_batch(prog)["batch"]
 
-    accepted = import_status(prog.app, pain002(batch, prog.exchange_ref, None), "PSR-1.xml")
+    accepted = import_status(prog.app, pain002(batch, prog.exchange_ref, None), "PSR-1.xml", FINANCE)
     assert accepted["accepted"] == 1 and claim_of(prog.app).status == ClaimStatus.BATCHED
     assert prog.instance().status == "running"
 
-    executed = import_status(prog.app, camt054(batch, prog.exchange_ref, Decimal("1100.00")), "NTF-1.xml")
+    executed = import_status(prog.app, camt054(batch, prog.exchange_ref, Decimal("1100.00")), "NTF-1.xml",
+                             FINANCE)
 
     assert executed["paid"] == [prog.exchange_ref]
     claim = claim_of(prog.app)
@@ -78,7 +82,7 @@ def test_a_rejected_transfer_goes_back_to_its_exchange_and_is_paid_in_a_later_ba
     prog = approved(programme)
     first = released_batch(prog)["batch"]
 
-    result = import_status(prog.app, pain002(first, prog.exchange_ref, code), "PSR-1.xml")
+    result = import_status(prog.app, pain002(first, prog.exchange_ref, code), "PSR-1.xml", FINANCE)
 
     assert result["rejected"] == 1 and result["returned"][0]["code"] == code
     claim = claim_of(prog.app)
@@ -89,7 +93,7 @@ def test_a_rejected_transfer_goes_back_to_its_exchange_and_is_paid_in_a_later_ba
     prog.complete("correct_bank_details", VISITOR, {"iban": GOOD_IBAN, "bic": None, "account_holder": "Nova Cluster"})
     prog.complete("verify_bank_details", FINANCE, {"verified": True, "comment": "Checked."})
     second = released_batch(prog)["batch"]
-    import_status(prog.app, camt054(second, prog.exchange_ref, Decimal("1100.00")), "NTF-2.xml")
+    import_status(prog.app, camt054(second, prog.exchange_ref, Decimal("1100.00")), "NTF-2.xml", FINANCE)
 
     assert second != first and claim_of(prog.app).status == ClaimStatus.PAID
     with prog.app.uow() as uow:
@@ -132,7 +136,7 @@ def snapshot(app: App) -> tuple:
 def refused(app: App, data: bytes, message: str) -> None:
     before = snapshot(app)
     with pytest.raises(ServiceError, match=message):
-        import_status(app, data, "answer.xml")
+        import_status(app, data, "answer.xml", FINANCE)
     assert snapshot(app) == before
 
 
@@ -152,11 +156,11 @@ def test_a_malformed_unknown_or_repeated_bank_file_is_refused_and_changes_nothin
     refused(app, pain002(batch, "EX-999999", None), f"EX-999999 is not in batch {batch}")
     refused(app, camt054(batch, ref, Decimal("1000.00")), "reports EUR 1000.00 .* the batch line is EUR 1100.00")
 
-    import_status(app, pain002(batch, ref, None, msg="PSR-OK"), "PSR-OK.xml")
+    import_status(app, pain002(batch, ref, None, msg="PSR-OK"), "PSR-OK.xml", FINANCE)
     refused(app, pain002(batch, ref, None, msg="PSR-OK"), "already imported: the same file was imported on")
     refused(app, make_pain002(batch, {ref: None}, "PSR-OK", datetime(2027, 2, 21, tzinfo=timezone.utc)),
             "already imported: a file with the same message id PSR-OK")
-    import_status(app, camt054(batch, ref, Decimal("1100.00"), msg="NTF-OK"), "NTF-OK.xml")
+    import_status(app, camt054(batch, ref, Decimal("1100.00"), msg="NTF-OK"), "NTF-OK.xml", FINANCE)
     refused(app, camt054(batch, ref, Decimal("1100.00"), msg="NTF-AGAIN"), "already recorded as executed")
 
 
@@ -166,7 +170,141 @@ def test_a_status_report_rejecting_the_whole_group_rejects_every_open_line(progr
     report = pain002(batch, prog.exchange_ref, "FF01").replace(
         b"<TxInfAndSts>", b"<!--").replace(b"</TxInfAndSts>", b"-->")  # no transaction details
 
-    result = import_status(prog.app, report, "PSR-group.xml")
+    result = import_status(prog.app, report, "PSR-group.xml", FINANCE)
 
     assert result["rejected"] == 1 and claim_of(prog.app).status == ClaimStatus.REJECTED
     assert prog.open_specs() == ["correct_bank_details"]
+
+
+def test_a_schema_invalid_bank_file_is_refused_with_the_schema_error_and_changes_nothing(programme):  # noqa: F811
+    prog = approved(programme)
+    batch = released_batch(prog)["batch"]
+    broken = pain002(batch, prog.exchange_ref, None).replace(b"<GrpSts>ACCP</GrpSts>", b"<GrpSts>OK</GrpSts>")
+
+    refused(prog.app, broken, r"answer.xml: the bank file does not match the official pain.002.001.03 XSD: line \d+: "
+                              r"Element 'GrpSts': \[facet 'enumeration'\] The value 'OK' is not an element of the set")
+
+
+# --------------------------------------------------------------------------- who imports, and the history
+
+
+@pytest.mark.parametrize(("status_version", "notice_version"), [("pain.002.001.03", "camt.054.001.02"),
+                                                                ("pain.002.001.12", "camt.054.001.08")])
+def test_the_import_is_attributed_to_its_user_and_recorded_in_the_exchange_history(
+        programme, status_version: str, notice_version: str) -> None:  # noqa: F811
+    prog = approved(programme)
+    batch = released_batch(prog)["batch"]
+    report = pain002(batch, prog.exchange_ref, None, version=status_version)
+    notice = camt054(batch, prog.exchange_ref, Decimal("1100.00"), version=notice_version)
+
+    accepted = import_status(prog.app, report, "PSR-1.xml", FINANCE)
+    paid = import_status(prog.app, notice, "NTF-1.xml", ADMIN)
+
+    assert (accepted["version"], accepted["imported_by"]) == (status_version, FINANCE)
+    assert (paid["version"], paid["paid"]) == (notice_version, [prog.exchange_ref])
+    with prog.app.uow() as uow:
+        events = {e.action: (e.actor, e.actor_role) for e in uow.session.scalars(select(AuditEvent).where(
+            AuditEvent.action.in_(["bank_file_imported", "payment_executed", "batch_settled"])))}
+        history = instance_view(uow, prog.instance_id)["history"]
+    assert events == {action: (ADMIN, "administrator")
+                      for action in ("bank_file_imported", "payment_executed", "batch_settled")}
+    recorded = [h for h in history if h["action"] == "bank_status_recorded"]
+    assert [(h["actor"], h["role"]) for h in recorded] == [(FINANCE, "finance"), (ADMIN, "administrator")]
+    assert recorded[0]["after"] == {
+        "status": "accepted", "reason_code": None, "reason": None, "amount": None, "file": status_version,
+        "message_id": "PSR-1", "sha256": hashlib.sha256(report).hexdigest()}
+    assert recorded[1]["after"]["status"] == "executed" and recorded[1]["after"]["amount"] == "1100.00"
+    assert recorded[1]["after"]["sha256"] == hashlib.sha256(notice).hexdigest()
+
+
+def test_a_rejection_is_recorded_in_the_history_with_its_reason_code(programme):  # noqa: F811
+    prog = approved(programme)
+    batch = released_batch(prog)["batch"]
+
+    import_status(prog.app, pain002(batch, prog.exchange_ref, "AC04", version="pain.002.001.12"), "PSR.xml", FINANCE)
+
+    with prog.app.uow() as uow:
+        history = instance_view(uow, prog.instance_id)["history"]
+        rejected = uow.session.execute(select(AuditEvent.actor, AuditEvent.actor_role).where(
+            AuditEvent.action == "payment_rejected")).one()
+    recorded, = [h for h in history if h["action"] == "bank_status_recorded"]
+    assert (recorded["after"]["status"], recorded["after"]["reason_code"]) == ("rejected", "AC04")
+    assert recorded["after"]["reason"] == "Closed account number"
+    assert tuple(rejected) == (FINANCE, "finance")
+
+
+def audited_refusals(app: App) -> list[tuple[str, str, str]]:
+    with app.uow() as uow:
+        return [(e.actor, e.actor_role, e.data_after["reason"]) for e in uow.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "bank_import_refused").order_by(AuditEvent.id))]
+
+
+@pytest.mark.parametrize("who", [OFFICER, VISITOR])
+def test_an_officer_or_applicant_is_refused_and_the_refusal_is_audited(programme, who: str) -> None:  # noqa: F811
+    prog = approved(programme)
+    batch = released_batch(prog)["batch"]
+    before = snapshot(prog.app)
+
+    with pytest.raises(PermissionDenied, match=f"{who} is (officer|applicant): only a finance officer or an "
+                                               "administrator imports bank files; nothing was imported"):
+        import_status(prog.app, pain002(batch, prog.exchange_ref, None), "PSR-1.xml", who)
+
+    after = snapshot(prog.app)
+    assert after[:4] == before[:4] and after[5] == before[5] and after[4] == before[4] + 1  # one audit event
+    (actor, role, reason), = audited_refusals(prog.app)
+    assert actor == who and role in ("officer", "applicant") and "only a finance officer" in reason
+
+
+def test_a_finance_officer_of_another_partnership_is_refused(programme):  # noqa: F811
+    prog = approved(programme)
+    batch = released_batch(prog)["batch"]
+    with prog.app.uow() as uow:
+        south = uow.session.scalars(select(Partnership).where(Partnership.code == "CXP-SOUTH")).one()
+        uow.session.add(User(username="finance.south", display_name="Sam South", email="fs@cx.local",
+                             role="finance", partnership_id=south.id))
+        uow.commit()
+    before = snapshot(prog.app)
+
+    with pytest.raises(PermissionDenied, match=f"finance.south is not a finance officer of partnership CXP-NORTH, "
+                                               f"whose batch {batch} the file answers"):
+        import_status(prog.app, pain002(batch, prog.exchange_ref, None), "PSR-1.xml", "finance.south")
+
+    assert snapshot(prog.app)[:4] == before[:4] and claim_of(prog.app).status == ClaimStatus.BATCHED
+    assert [a for a, _, _ in audited_refusals(prog.app)] == ["finance.south"]
+
+
+def test_the_finance_user_of_a_bank_file_is_found_from_its_batch(programme):  # noqa: F811
+    prog = approved(programme)
+    batch = released_batch(prog)["batch"]
+    assert finance_user_for(prog.app, pain002(batch, prog.exchange_ref, None)) == FINANCE
+    with pytest.raises(ServiceError, match="no active finance user of the partnership of batch CXP-ELSEWHERE"):
+        finance_user_for(prog.app, pain002("CXP-ELSEWHERE", prog.exchange_ref, None))
+
+
+# --------------------------------------------------------------------------- names in any script
+
+
+def test_a_greek_account_holder_is_paid_under_the_transliterated_name(programme):  # noqa: F811
+    prog = approved(programme)
+    with prog.app.uow() as uow:
+        uow.session.scalars(select(Claim)).one().creditor_name = "Σύμπλεγμα Καινοτομίας Αθηνών"
+        uow.commit()
+
+    made = create_batch(prog.app, "CXP-NORTH")
+
+    assert made["n_tx"] == 1 and made["held"] == []
+    assert "<Nm>Symplegma Kainotomias Athinon</Nm>" in open(made["files"][0], encoding="utf-8").read()
+
+
+def test_an_account_holder_with_nothing_usable_in_sepa_characters_is_held_with_the_reason(programme):  # noqa: F811
+    prog = approved(programme)
+    with prog.app.uow() as uow:
+        uow.session.scalars(select(Claim)).one().creditor_name = "ЪЬ"
+        uow.commit()
+
+    made = create_batch(prog.app, "CXP-NORTH")
+
+    held, = made["held"]
+    assert made["batch"] is None
+    assert "creditor_name: the account holder's name 'ЪЬ' has no letter or digit" in held["reason"]
+    assert claim_of(prog.app).status == ClaimStatus.HELD and prog.open_specs() == ["correct_bank_details"]

@@ -4,7 +4,7 @@ the same loaded version cannot both win."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -63,8 +63,9 @@ def test_the_state_is_stored_without_the_spec_and_reloads_to_the_same_open_tasks
 def test_human_tasks_carry_lane_role_partnership_organisation_and_due_date(programme: Programme) -> None:  # noqa: F811
     programme.submit_visitor_application()
     assess = programme.open_task("assess_application")
-    assert (assess.lane, assess.role, assess.partnership_id, assess.organisation_id, assess.due_at) == (
-        "Officer", "officer", programme.north_id, None, None)
+    assert (assess.lane, assess.role, assess.partnership_id, assess.organisation_id) == (
+        "Officer", "officer", programme.north_id, None)
+    assert assess.due_at == assess.created_at + timedelta(days=10)  # the rule set's days for an officer
     assert assess.subject_ref == programme.exchange_ref
 
     programme.assessed().propose_match()

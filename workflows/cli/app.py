@@ -11,6 +11,7 @@ from typing import Any, Optional
 import typer
 
 from workflows.cli import doctor as doctor_cli
+from workflows.cli import exchanges as exchanges_cli
 from workflows.cli import flows as flows_cli
 from workflows.cli import payments as payments_cli
 from workflows.cli import rules as rules_cli
@@ -22,6 +23,7 @@ app = typer.Typer(name="cxp", help="ClusterXchange grant orchestrator.", no_args
 app.add_typer(rules_cli.app, name="rules", help="Programme rules: working days, grant amounts.")
 app.add_typer(flows_cli.app, name="flows", help="Scheduled jobs (Prefect): run one now, or serve the schedules.")
 app.add_typer(payments_cli.app, name="payments", help="Payment batches and the bank's answers.")
+app.add_typer(exchanges_cli.app, name="exchange", help="Cancel a running exchange, ask for or decide an extension.")
 task_app = typer.Typer(no_args_is_help=True, help="Claim, release and complete one human task.")
 instance_app = typer.Typer(no_args_is_help=True, help="Process instances: state, open tasks, history.")
 clock_app = typer.Typer(no_args_is_help=True, help="Simulated time (demo and tests): fires due timers.")
@@ -189,18 +191,19 @@ def clock_advance(duration: str, db: Optional[str] = DbOption, json_out: bool = 
 @audit_app.command("verify")
 @handle_errors
 def audit_verify(db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
-    """Recompute the audit hash chain; name the first event changed, removed or inserted."""
-    from workflows import audit
+    """Recompute the audit chains and check them against every anchor; name the first event changed,
+    removed or inserted, or the anchor that no longer matches. A passing check writes an anchor."""
+    from workflows.services.audit_trail import verify_trail
 
-    cxp = app_for(db)
-    with cxp.uow() as uow:
-        result = audit.verify(uow.session).to_dict()
+    result = verify_trail(app_for(db))
     if json_out:
         echo_json(result)
     elif result["ok"]:
-        typer.echo(f"ok: {result['events']} events, chain intact")
+        typer.echo(f"ok: {result['events']} events, chains intact, {result['anchors_checked']} anchors "
+                   f"checked; anchor {result['anchor']} written")
     else:
-        typer.echo(f"NOT OK: event {result['first_bad_event']}: {result['problem']}")
+        where = f"event {result['first_bad_event']}: " if result["first_bad_event"] is not None else ""
+        typer.echo(f"NOT OK: {where}{result['problem']}")
     if not result["ok"]:
         raise typer.Exit(1)
 

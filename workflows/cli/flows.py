@@ -48,7 +48,8 @@ def _print_result(name: str, result: dict[str, Any]) -> None:
         if not result["batches"]:
             typer.echo("no claims were due for payment")
     elif name == "timers":
-        typer.echo(f"{result['timers_fired']} timer(s) fired")
+        typer.echo(f"{result['timers_fired']} timer(s) fired, {result['reminded']} task(s) reminded, "
+                   f"{result['escalated']} escalated")
     else:
         typer.echo(f"{len(result['sent'])} email(s) sent, {len(result['retrying'])} to retry, "
                    f"{len(result['failed'])} failed, {result['waiting']} waiting")

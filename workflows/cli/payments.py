@@ -4,7 +4,7 @@
     cxp payments show BATCH [--json]                                one batch with its transfers
     cxp payments release BATCH --user U [--json]                    a finance user releases it (R-4EYES)
     cxp payments export BATCH [--out DIR] [--json]                  rebuild its files, byte for byte
-    cxp payments import-status FILE [--json]                        a pain.002 or camt.054 from the bank
+    cxp payments import-status FILE --user U [--json]               a pain.002 or camt.054 from the bank
 
 Batches are made by the payment-batch flow (`cxp flows run payment-batch`).
 """
@@ -98,17 +98,23 @@ def export(batch: str = typer.Argument(..., help="the batch's MsgId"),
 @app.command("import-status")
 @handle_errors
 def import_status(file: Path = typer.Argument(..., help="a pain.002 status report or camt.054 notification"),
+                  user: str = typer.Option(..., "--user", help="a finance user of the batch's partnership, "
+                                                               "or an administrator"),
                   db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
-    """Apply the bank's answer: paid on confirmation, rejected back to the exchange for correction."""
+    """Apply the bank's answer: paid on confirmation, rejected back to the exchange for correction.
+
+    The file must match the official XSD of its version: pain.002.001.03 or .12, camt.054.001.02 or .08.
+    """
     from workflows.services.payments import import_status as apply_bank_file
 
     if not file.is_file():
         raise CliError(f"FILE: {file} does not exist or is not a file")
-    result = apply_bank_file(app_for(db), file.read_bytes(), file.name)
+    result = apply_bank_file(app_for(db), file.read_bytes(), file.name, user)
     if json_out:
         echo_json(result)
         return
-    typer.echo(f"{result['kind']} {result['message_id']}: {result['executed']} executed, "
+    typer.echo(f"{result['version']} {result['message_id']} imported by {result['imported_by']}: "
+               f"{result['executed']} executed, "
                f"{result['accepted']} accepted, {result['rejected']} rejected, {result['pending']} pending")
     for r in result["returned"]:
         typer.echo(f"  {r['exchange']} rejected ({r['code']}: {r['reason']}): sent back for correction")

@@ -98,6 +98,8 @@ class HumanTask(Base):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     follow_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())   # the deadline sweep's reminder
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # and its escalation (migration 0005)
     status: Mapped[str] = mapped_column(String(20), default="open")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -105,11 +107,13 @@ class HumanTask(Base):
 
 
 class AuditEvent(Base):
-    """Append-only, hash-chained record of every change (R-AUDIT)."""
+    """Append-only, hash-chained record of every change (R-AUDIT). Each event is on one chain: its
+    instance's (`instance:<id>`), or `global` for events of no instance (migration 0004)."""
 
     __tablename__ = "audit_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    chain: Mapped[str] = mapped_column(String(40), server_default=text("'global'"))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     actor_id: Mapped[int | None] = mapped_column(Integer)
     actor: Mapped[str] = mapped_column(String(80))
@@ -124,14 +128,17 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
-class AuditChainHead(Base):
-    """Single row holding the last event's hash; locked while appending so the chain stays linear."""
+class AuditChain(Base):
+    """The head of one chain: its number of events and the last one's hash. Locked (on PostgreSQL)
+    by the transaction appending to that chain only. The first `plain` events of a chain were hashed
+    with plain SHA-256, before migration 0004 introduced the keyed hash; the others with HMAC-SHA256."""
 
-    __tablename__ = "audit_chain_head"
+    __tablename__ = "audit_chains"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    last_event_id: Mapped[int | None] = mapped_column(Integer)
+    chain: Mapped[str] = mapped_column(String(40), primary_key=True)
+    events: Mapped[int] = mapped_column(Integer)
     last_hash: Mapped[str] = mapped_column(String(64))
+    plain: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class OutboxMessage(Base):

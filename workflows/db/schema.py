@@ -1,25 +1,32 @@
-"""Create or upgrade the schema with Alembic (the migrations are the only way the schema changes)."""
+"""Create or upgrade the schema with Alembic (the migrations are the only way the schema changes).
+
+The migrations are package data of `workflows.db.migrations`, found through importlib.resources,
+so that a wheel install upgrades a database without a checkout.
+"""
 from __future__ import annotations
 
-from pathlib import Path
+from importlib.resources import as_file, files
+from importlib.resources.abc import Traversable
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
-MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATIONS: Traversable = files("workflows.db.migrations")
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str, script_location: str) -> Config:
+    """An Alembic configuration for `url` whose scripts are in the folder `script_location`."""
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("script_location", script_location)
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 
 def upgrade(engine: Engine) -> None:
     """Bring the database of `engine` to the newest revision."""
-    config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    with as_file(MIGRATIONS) as folder:  # Alembic reads its scripts from a real folder
+        config = alembic_config(engine.url.render_as_string(hide_password=False), str(folder))
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")

@@ -120,7 +120,9 @@ class SimulatedBank:
     def _import(self, path: Path, content: bytes) -> None:
         path.write_bytes(content)
         self.files_written.append(str(path))
-        import_status(self.app, content, path.name)
+        from workflows.services.bank_feedback import finance_user_for  # the batch's finance office imports it
+
+        import_status(self.app, content, path.name, finance_user_for(self.app, content))
 
 
 __all__ = ["SimulatedBank"]

@@ -1,4 +1,4 @@
-"""Process definitions: the BPMN files of `bpmn/`, each version stored once by SHA-256.
+"""Process definitions: the BPMN files of the `bpmn` package, each version stored once by SHA-256.
 
 A running instance keeps the definition it started with; new instances take the newest one.
 """
@@ -7,7 +7,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, func, select
@@ -20,7 +21,8 @@ from workflows.engine import spiff
 if TYPE_CHECKING:
     from workflows.uow import UnitOfWork
 
-BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
+# package data (bpmn/__init__.py): found the same way in a checkout and in a wheel install
+BPMN_DIR: Traversable = files("bpmn")
 
 
 from workflows.engine.errors import DefinitionError  # noqa: E402  (re-exported)
@@ -77,6 +79,12 @@ def check_bindings(spec: Any, filename: str) -> None:
         raise DefinitionError(f"{filename}: " + "; ".join(problems))
 
 
+def bpmn_files(folder: Traversable) -> list[Traversable]:
+    """The `.bpmn` files of `folder` (a package's resources or a plain directory), by name."""
+    found = [item for item in folder.iterdir() if item.name.endswith(".bpmn") and item.is_file()]
+    return sorted(found, key=lambda item: item.name)
+
+
 # asked at every process start (workflows/db/prepared.py)
 _NEWEST = Prepared(
     select(ProcessDefinition.__table__.c.id)
@@ -89,7 +97,7 @@ _NEWEST = Prepared(
 class ProcessLibrary:
     """Parsed specs by definition id and by SHA-256, with the newest deployed version per process."""
 
-    def __init__(self, bpmn_dir: Path = BPMN_DIR) -> None:
+    def __init__(self, bpmn_dir: Traversable = BPMN_DIR) -> None:
         self.bpmn_dir = bpmn_dir
         self._by_id: dict[int, LoadedDefinition] = {}
 
@@ -107,7 +115,7 @@ class ProcessLibrary:
         Every file is parsed and checked before anything is stored or remembered, so that a refused
         file leaves neither rows nor remembered specs of the files sorted before it."""
         parsed = []
-        for path in sorted(self.bpmn_dir.glob("*.bpmn")):
+        for path in bpmn_files(self.bpmn_dir):
             xml = path.read_bytes()
             specs = _parse(xml, path.name)
             for spec, _subprocess_specs in specs.values():

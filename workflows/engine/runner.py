@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
 
 from sqlalchemy import bindparam, insert, select, update
@@ -32,6 +32,7 @@ _SAVED = ("state_json", "updated_at", "next_timer_at", "waiting_messages", "stat
           "completed_at")
 _INDEXED = ("status", "next_timer_at")  # in ix_process_instances_status_timer
 _UNKNOWN = object()  # an attribute not loaded: write it
+TERMINATED = "cxp_terminated_outcome"  # workflow data: the outcome of an instance ended by `terminate`
 
 
 def _save_statement(names: tuple[str, ...]) -> Prepared:
@@ -53,7 +54,11 @@ _NEW_INSTANCE = ProcessInstance.__mapper__.class_manager.new_instance
 _INSERT_INSTANCE = Prepared(
     insert(_PI).values({c.key: bindparam(c.key) for c in _PI.columns if c.key != "id"}).returning(_PI.c.id))
 _TASK_COLUMNS = ("instance_id", "task_guid", "task_spec", "name", "lane", "role", "partnership_id", "subject_ref",
-                 "organisation_id", "due_at", "status", "created_at")
+                 "organisation_id", "due_at", "follow_up_at", "status", "created_at")
+# When a task is due if its process says nothing (days after it opens), and how many days before its due
+# date it is followed up; the exchange and hosting processes carry their call's rule set's values in
+# `task_deadlines` (workflows.services.lifecycle.submit_application).
+DEFAULT_DEADLINES = {"officer": 10, "applicant": 14, "follow_up": 3}
 _OPEN_TASK = Prepared(insert(_HT).values({c: bindparam(c) for c in _TASK_COLUMNS}).returning(_HT.c.id))
 _OPEN_GUIDS = Prepared(select(_HT.c.task_guid).where(_HT.c.instance_id == bindparam("instance_id"),
                                                     _HT.c.status == "open"))
@@ -201,6 +206,9 @@ class Engine:
         from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
         from SpiffWorkflow.util.task import TaskState
 
+        if workflow.data.get(TERMINATED):
+            return str(workflow.data[TERMINATED])
+
         ends = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)
                 if isinstance(t.task_spec, EndEvent) and t.task_spec.name.startswith("end_")
                 and t.workflow is workflow]
@@ -239,14 +247,28 @@ class Engine:
                 "partnership_id": self._evaluate(workflow, task, info.get("partnership")),
                 "subject_ref": task.data.get("exchange_ref") or task.data.get("subject_ref"),
                 "organisation_id": self._task_organisation(lane, task.data),
-                "due_at": _iso(self._evaluate(workflow, task, info.get("due"))),
                 "status": "open", "created_at": uow.now(),
             }
+            row["due_at"], row["follow_up_at"] = self._deadlines(uow.now(), row["role"], info, workflow, task)
             conn = conn or uow.connection
             (row_id,) = _OPEN_TASK.first(conn, **row)  # type: ignore[misc]
             uow.audit(SYSTEM, "task_created", instance_id=instance.id, task=row["task_spec"],
-                      subject=row["subject_ref"], after={"human_task": row_id, "lane": lane, "due_at": row["due_at"]})
+                      subject=row["subject_ref"], after={"human_task": row_id, "lane": lane, "due_at": row["due_at"],
+                                                         "follow_up_at": row["follow_up_at"]})
         workflow.cxp_open_guids = set(ready)
+
+    def _deadlines(self, now: datetime, role: str, info: Mapping[str, Any], workflow: Any,
+                   task: Any) -> tuple[datetime | None, datetime | None]:
+        """(due, follow-up) of a new task: every task is due some day — its process's `due` property, or
+        the rule set's days for its role — and followed up before, unless its process chases it itself
+        (`reminders` = "process": the evidence timers)."""
+        due = _iso(self._evaluate(workflow, task, info.get("due")))
+        if info.get("reminders") == "process":
+            return due, None
+        days = {**DEFAULT_DEADLINES, **(task.data.get("task_deadlines") or {})}
+        if due is None:
+            due = now + timedelta(days=days["applicant" if role == "applicant" else "officer"])
+        return due, max(now, due - timedelta(days=days["follow_up"]))
 
     @staticmethod
     def _task_organisation(lane: str, data: Mapping[str, Any]) -> int | None:
@@ -323,6 +345,23 @@ class Engine:
         instance.incident = incident
         uow.audit(SYSTEM, "incident_opened", instance_id=instance.id, task=incident["task"],
                   subject=f"{instance.subject_type}:{instance.subject_id}", after=incident)
+
+    def terminate(self, uow: UnitOfWork, instance: ProcessInstance, outcome: str, actor: Actor,
+                  reason: str) -> Advance:
+        """End a running instance now with `outcome` (an officer's cancellation): every open task, timer
+        and wait is cancelled, its human-task rows with them; no service runs."""
+        if instance.status == "completed":
+            raise EngineError(f"instance {instance.id} has already ended ({instance.outcome})")
+        workflow = self.load(uow, instance)
+        workflow.cancel()
+        workflow.data[TERMINATED] = outcome
+        uow.audit(actor, "process_terminated", instance_id=instance.id,
+                  subject=f"{instance.subject_type}:{instance.subject_id}",
+                  before={"status": instance.status, "incident": instance.incident},
+                  after={"outcome": outcome, "reason": reason})
+        instance.status, instance.incident = "running", None
+        self.save(uow, instance, workflow)
+        return Advance(instance)
 
     def retry(self, uow: UnitOfWork, instance: ProcessInstance, actor: Actor) -> Advance:
         if instance.status != "incident":

@@ -67,9 +67,17 @@ def fire_due_timers() -> int:
     return fire(current_app())
 
 
-@flow(name="timers", description="Fire the BPMN timers that are due (SPEC §6).")
+@task(name="chase-tasks", retries=2, retry_delay_seconds=10, cache_policy=NO_CACHE)
+def chase_tasks() -> dict[str, int]:
+    from workflows.services.deadlines import chase_tasks as chase
+
+    return chase(current_app())
+
+
+@flow(name="timers", description="Fire the BPMN timers that are due; remind and escalate tasks past their "
+                                 "follow-up and due dates (SPEC §6).")
 def timers_flow() -> dict[str, Any]:
-    return {"timers_fired": fire_due_timers()}
+    return {"timers_fired": fire_due_timers(), **chase_tasks()}
 
 
 @task(name="deliver-outbox", cache_policy=NO_CACHE)

@@ -29,9 +29,10 @@ def payment_batch(app: App, partnership: str | None = None) -> dict[str, Any]:
 
 
 def timers(app: App) -> dict[str, Any]:
+    from workflows.services.deadlines import chase_tasks
     from workflows.services.lifecycle import fire_due_timers
 
-    return {"timers_fired": fire_due_timers(app)}
+    return {"timers_fired": fire_due_timers(app), **chase_tasks(app)}
 
 
 def outbox(app: App) -> dict[str, Any]:

@@ -3,35 +3,46 @@ notifications. A claim becomes paid only when the bank confirms the debit (camt.
 rejection (pain.002 RJCT with AC01, AC04, AM05..., or a returned transfer) sends the claim back to its
 exchange process for a bank-details correction.
 
-A bank file is applied completely, once, or not at all: one transaction; a file that is malformed,
-answers a payment we did not send (or did not release), repeats an answer already recorded, reports
-another amount, or was imported before (same MsgId or same bytes) is refused with a sentence saying
-why, and changes nothing.
+A bank file is applied completely, once, or not at all: one transaction; a file that is malformed or
+does not match the official XSD of its version (`reports.bankfiles`), answers a payment we did not send
+(or did not release), repeats an answer already recorded, reports another amount, or was imported before
+(same MsgId or same bytes) is refused with a sentence saying why, and changes nothing.
+
+Only a finance user of the partnership whose batch the file answers, or an administrator, imports a bank
+file; anyone else is refused, and the refusal is audited. The import's audit events name that user, and
+each exchange the bank answered gets a `bank_status_recorded` event in its process history.
 """
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from reports.bankfiles import BankFile, BankFileError, PaymentStatus, parse_bank_file
+from reports.bankfiles import MAX_BANK_FILE_BYTES, BankFile, BankFileError, PaymentStatus, parse_bank_file
 from workflows.app import App
-from workflows.audit import SYSTEM
-from workflows.db.models import Claim, ClaimStatus, Exchange
+from workflows.audit import Actor
+from workflows.db.models import Claim, ClaimStatus, Exchange, Partnership, User
 from workflows.db.process_models import BankFileImport, PaymentBatch, PaymentLine
-from workflows.services import ServiceError
+from workflows.services import NotFound, PermissionDenied, ServiceError
+from workflows.services.inbox import actor_of, get_user
 from workflows.services.lifecycle import deliver, instance_for
 from workflows.services.payment_files import SETTLED
 from workflows.uow import UnitOfWork
 
-MAX_BANK_FILE_BYTES = 20 * 1024 * 1024
 AWAITING = ("batched", "accepted")  # line statuses the bank may still answer
+IMPORTERS = ("finance", "administrator")  # the roles that may import a bank file
 
 
-def import_status(app: App, data: bytes, source: str = "bank file") -> dict[str, Any]:
-    """Apply a pain.002 or camt.054 once; return what it said (counts per outcome, exchanges)."""
+class _Refused(Exception):
+    """The user may not import this file; raised inside the import's transaction, audited after it."""
+
+
+def import_status(app: App, data: bytes, source: str, username: str) -> dict[str, Any]:
+    """`username` (finance of the batch's partnership, or an administrator) applies a pain.002 or camt.054
+    once; returns what it said (counts per outcome, exchanges)."""
+    actor, partnership_id = _importer(app, username, source)
     if len(data) > MAX_BANK_FILE_BYTES:
         raise ServiceError(f"{source}: {len(data):,} bytes is more than a bank file may have "
                            f"({MAX_BANK_FILE_BYTES:,}); refused")
@@ -39,13 +50,43 @@ def import_status(app: App, data: bytes, source: str = "bank file") -> dict[str,
         bank_file = parse_bank_file(data)
     except BankFileError as err:
         raise ServiceError(f"{source}: {err}; nothing was imported") from err
+    try:
+        return _import(app, bank_file, data, source, actor, partnership_id)
+    except _Refused as refused:
+        _refuse(app, actor, source, str(refused))
+
+
+def _importer(app: App, username: str, source: str) -> tuple[Actor, int | None]:
+    """The importing user's actor and partnership (None for an administrator); refuses other roles."""
+    with app.uow() as uow:
+        user = get_user(uow, username)
+        actor = actor_of(user)
+        partnership_id = user.partnership_id if user.role == "finance" else None
+    if actor.role not in IMPORTERS:
+        _refuse(app, actor, source, f"{username} is {actor.role}: only a finance officer or an administrator "
+                                    "imports bank files")
+    return actor, partnership_id
+
+
+def _refuse(app: App, actor: Actor, source: str, reason: str) -> NoReturn:
+    with app.uow() as audit_uow:
+        audit_uow.audit(actor, "bank_import_refused", subject=f"bank:{source}"[:60], after={"reason": reason})
+        audit_uow.commit()
+    raise PermissionDenied(f"{reason}; nothing was imported")
+
+
+def _import(app: App, bank_file: BankFile, data: bytes, source: str, actor: Actor,
+            partnership_id: int | None) -> dict[str, Any]:
     with app.uow() as uow:
         _refuse_repeat(uow, bank_file, source)
         batch = _original_batch(uow, bank_file, source)
-        outcome: dict[str, Any] = {"kind": bank_file.kind, "message_id": bank_file.message_id,
-                                   "answers_batch": batch.msg_id if batch else None, "accepted": 0,
-                                   "rejected": 0, "executed": 0, "pending": 0, "paid": [], "returned": [],
-                                   "warnings": []}
+        if batch is not None:
+            _check_partnership(uow, batch.id, actor, partnership_id)
+        outcome: dict[str, Any] = {"kind": bank_file.kind, "version": bank_file.version,
+                                   "message_id": bank_file.message_id, "sha256": bank_file.sha256,
+                                   "answers_batch": batch.msg_id if batch else None, "imported_by": actor.name,
+                                   "accepted": 0, "rejected": 0, "executed": 0, "pending": 0, "paid": [],
+                                   "returned": [], "warnings": []}
         touched: set[int] = set()
         for status in _statuses(uow, bank_file, batch, source):
             outcome[status.status] += 1
@@ -53,18 +94,48 @@ def import_status(app: App, data: bytes, source: str = "bank file") -> dict[str,
                 continue
             line = _line_for(uow, status, batch, source)
             touched.add(line.batch_id)
-            _apply(app, uow, line, status, outcome)
-        _settle(uow, touched)
+            _check_partnership(uow, line.batch_id, actor, partnership_id)
+            _apply(app, uow, line, status, outcome, actor, bank_file)
+        _settle(uow, touched, actor)
         uow.session.add(BankFileImport(kind=bank_file.kind, message_id=bank_file.message_id[:60],
                                        sha256=bank_file.sha256, imported_at=uow.now(), content=data,
                                        source=source[:200], original_msg_id=(batch.msg_id if batch else None)))
-        uow.audit(SYSTEM, "bank_file_imported", subject=f"bank:{bank_file.message_id}"[:60], after={
-            k: outcome[k] for k in ("kind", "answers_batch", "accepted", "rejected", "executed", "pending")})
+        uow.audit(actor, "bank_file_imported", subject=f"bank:{bank_file.message_id}"[:60], after={
+            k: outcome[k] for k in ("kind", "version", "sha256", "answers_batch", "accepted", "rejected",
+                                    "executed", "pending")})
         try:
             uow.commit()
         except IntegrityError:  # the same file imported at the same moment by someone else
             raise ServiceError(f"{source}: already imported (message {bank_file.message_id}); nothing changed") from None
         return outcome
+
+
+def _check_partnership(uow: UnitOfWork, batch_id: int, actor: Actor, partnership_id: int | None) -> None:
+    """A finance user imports answers to their own partnership's batches only."""
+    if actor.role == "administrator":
+        return
+    batch = uow.session.get(PaymentBatch, batch_id)
+    if batch.partnership_id != partnership_id:
+        code = uow.session.get(Partnership, batch.partnership_id).code
+        raise _Refused(f"{actor.name} is not a finance officer of partnership {code}, whose batch "
+                       f"{batch.msg_id} the file answers")
+
+
+def finance_user_for(app: App, data: bytes) -> str:
+    """The first active finance user of the partnership whose batch the bank file answers (the demo's
+    finance office imports the simulated bank's files as that user)."""
+    try:
+        original = parse_bank_file(data).original_msg_id
+    except BankFileError as err:
+        raise ServiceError(f"bank file: {err}") from err
+    with app.uow() as uow:
+        username = uow.session.scalars(
+            select(User.username).join(PaymentBatch, PaymentBatch.partnership_id == User.partnership_id)
+            .where(PaymentBatch.msg_id == original, User.role == "finance", User.active.is_(True))
+            .order_by(User.id)).first()
+    if username is None:
+        raise NotFound(f"bank file: no active finance user of the partnership of batch {original}")
+    return username
 
 
 def _refuse_repeat(uow: UnitOfWork, bank_file: BankFile, source: str) -> None:
@@ -124,9 +195,23 @@ def _line_for(uow: UnitOfWork, status: PaymentStatus, batch: PaymentBatch | None
     return line
 
 
-def _apply(app: App, uow: UnitOfWork, line: PaymentLine, status: PaymentStatus, outcome: dict[str, Any]) -> None:
+def _record(uow: UnitOfWork, exchange: Exchange, status: PaymentStatus, actor: Actor, bank_file: BankFile) -> None:
+    """The bank's answer in the exchange's own process history (`cxp instance show`)."""
+    try:
+        instance_id: int | None = instance_for(uow, "exchange", exchange.id).id
+    except NotFound:  # an exchange imported without a process: the event is still in the trail
+        instance_id = None
+    uow.audit(actor, "bank_status_recorded", subject=exchange.ref, instance_id=instance_id, after={
+        "status": status.status, "reason_code": status.reason_code, "reason": status.reason_text,
+        "amount": status.amount, "file": bank_file.version, "message_id": bank_file.message_id,
+        "sha256": bank_file.sha256})
+
+
+def _apply(app: App, uow: UnitOfWork, line: PaymentLine, status: PaymentStatus, outcome: dict[str, Any],
+           actor: Actor, bank_file: BankFile) -> None:
     claim = uow.session.get(Claim, line.claim_id)
     exchange = uow.session.get(Exchange, claim.exchange_id)
+    _record(uow, exchange, status, actor, bank_file)
     if status.status == "accepted":
         line.status = "accepted"
         return
@@ -134,32 +219,32 @@ def _apply(app: App, uow: UnitOfWork, line: PaymentLine, status: PaymentStatus, 
         line.status, line.reason_code = "rejected", status.reason_code
         line.reason_text = (status.reason_text or status.reason_code or "rejected by the bank")[:300]
         claim.status, claim.status_reason, claim.batch_id = ClaimStatus.REJECTED, line.reason_text, None
-        uow.audit(SYSTEM, "payment_rejected", subject=exchange.ref,
+        uow.audit(actor, "payment_rejected", subject=exchange.ref,
                   after={"code": status.reason_code, "reason": line.reason_text, "amount": line.amount})
         outcome["returned"].append({"exchange": exchange.ref, "code": status.reason_code, "reason": line.reason_text})
         _tell_process(app, uow, exchange, "payment_rejected", {
-            "rejection_code": status.reason_code or "RJCT", "rejection_reason": line.reason_text}, outcome)
+            "rejection_code": status.reason_code or "RJCT", "rejection_reason": line.reason_text}, outcome, actor)
         return
     line.status = "executed"
     claim.status, claim.paid_at = ClaimStatus.PAID, uow.now()
-    uow.audit(SYSTEM, "payment_executed", subject=exchange.ref, after={"amount": line.amount})
+    uow.audit(actor, "payment_executed", subject=exchange.ref, after={"amount": line.amount})
     outcome["paid"].append(exchange.ref)
     _tell_process(app, uow, exchange, "payment_confirmed", {
-        "paid_amount": str(line.amount), "paid_on": uow.now().date().isoformat()}, outcome)
+        "paid_amount": str(line.amount), "paid_on": uow.now().date().isoformat()}, outcome, actor)
 
 
 def _tell_process(app: App, uow: UnitOfWork, exchange: Exchange, message: str, payload: dict[str, Any],
-                  outcome: dict[str, Any]) -> None:
+                  outcome: dict[str, Any], actor: Actor) -> None:
     """Move the exchange process on; the bank's answer is recorded even if the process cannot take it."""
     try:
         with uow.session.begin_nested():
             deliver(app, uow, instance_for(uow, "exchange", exchange.id), message, payload)
     except ServiceError as err:
-        uow.audit(SYSTEM, "process_not_notified", subject=exchange.ref, after={"message": message, "problem": str(err)})
+        uow.audit(actor, "process_not_notified", subject=exchange.ref, after={"message": message, "problem": str(err)})
         outcome["warnings"].append(f"{exchange.ref}: {err}")
 
 
-def _settle(uow: UnitOfWork, batch_ids: set[int]) -> None:
+def _settle(uow: UnitOfWork, batch_ids: set[int], actor: Actor) -> None:
     """A batch whose every line the bank executed or rejected is settled."""
     for batch_id in sorted(batch_ids):
         uow.session.flush()
@@ -168,4 +253,4 @@ def _settle(uow: UnitOfWork, batch_ids: set[int]) -> None:
         if open_lines is None:
             batch = uow.session.get(PaymentBatch, batch_id)
             batch.status, batch.settled_at = SETTLED, uow.now()
-            uow.audit(SYSTEM, "batch_settled", subject=f"batch:{batch.msg_id}")
+            uow.audit(actor, "batch_settled", subject=f"batch:{batch.msg_id}")

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from workflows.app import App
 from workflows.audit import SYSTEM, Actor
-from workflows.db.models import Application, Exchange
+from workflows.db.models import Application, Call, Exchange
 from workflows.db.queue import take_next
 from workflows.db.process_models import ProcessInstance
 from workflows.engine.runner import Advance, EngineError
@@ -19,7 +19,7 @@ from workflows.uow import UnitOfWork
 FINAL_EXCHANGE_STATUS = {
     "end_ineligible": "ineligible", "end_rejected": "rejected", "end_withdrawn": "withdrawn",
     "end_not_matched": "not_matched", "end_closed_without_grant": "closed_without_grant",
-    "end_closed": "closed",
+    "end_closed": "closed", "end_cancelled": "cancelled",
 }
 
 
@@ -118,7 +118,9 @@ def advance_clock(app: App, delta: timedelta, step: timedelta = timedelta(days=1
     """Move the simulated clock forward, firing due timers as each step of time passes."""
     if delta <= timedelta(0):
         raise ServiceError("duration: must be positive")
-    fired = 0
+    from workflows.services.deadlines import chase_tasks
+
+    fired, chased = 0, {"reminded": 0, "escalated": 0}
     remaining = delta
     while remaining > timedelta(0):
         hop = min(step, remaining)
@@ -128,21 +130,23 @@ def advance_clock(app: App, delta: timedelta, step: timedelta = timedelta(days=1
             uow.commit()
         remaining -= hop
         fired += fire_due_timers(app)
+        for kind, n in chase_tasks(app).items():
+            chased[kind] += n
     with app.uow() as uow:
-        return {"now": uow.now().isoformat(), "timers_fired": fired}
+        return {"now": uow.now().isoformat(), "timers_fired": fired, **chased}
 
 
 def submit_application(app: App, uow: UnitOfWork, application: Application, actor: Actor = SYSTEM) -> ProcessInstance:
     """A submitted application starts its process: `exchange` for visitors, `hosting` for hosts."""
     if application.role == "host":
         return start(app, uow, "hosting", "application", application.id, {
+            "task_deadlines": task_deadlines(uow, uow.session.get(Call, application.call_id)),
             "application_id": application.id, "call_id": application.call_id,
             "host_org_id": application.organisation_id, "host_partnership_id": application.partnership_id,
             "subject_ref": f"HOST-{application.id:05d}",
         }, actor)
-    from workflows.db.models import Call
-
     call = uow.session.get(Call, application.call_id)
+    deadlines = task_deadlines(uow, call)
     exchange = Exchange(
         ref=f"EX-{application.id:06d}", call_id=application.call_id, visitor_application_id=application.id,
         visitor_org_id=application.organisation_id, visitor_partnership_id=application.partnership_id,
@@ -156,5 +160,14 @@ def submit_application(app: App, uow: UnitOfWork, application: Application, acto
         "exchange_id": exchange.id, "exchange_ref": exchange.ref, "application_id": application.id,
         "call_id": application.call_id, "visitor_org_id": application.organisation_id,
         "visitor_partnership_id": application.partnership_id, "format": application.format,
-        "matching_deadline": call.matching_deadline.isoformat(),
+        "matching_deadline": call.matching_deadline.isoformat(), "task_deadlines": deadlines,
     }, actor)
+
+
+def task_deadlines(uow: UnitOfWork, call: Call) -> dict[str, int]:
+    """The call's rule set's days for its processes' human tasks (`Engine._deadlines`)."""
+    from workflows.programme import Programme
+
+    rs = Programme(uow.session, uow.now(), None).rule_set(call.rule_set_version)
+    return {"officer": rs.officer_task_due_days, "applicant": rs.applicant_task_due_days,
+            "follow_up": rs.task_follow_up_days}

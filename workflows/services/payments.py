@@ -215,6 +215,9 @@ def create_batch(app: App, partnership_code: str) -> dict[str, Any]:
     crash_point("batch_after_commit")
     written = write_files(files)
     crash_point("batch_after_files")
+    from workflows.services.audit_trail import anchor
+
+    anchor(app, f"batch:{batch.msg_id}")  # the chains' heads, batch included, outside the database
     return {"partnership": partnership_code, "batch": batch.msg_id, "n_tx": batch.n_tx,
             "control_sum": str(batch.control_sum), "execution_date": batch.execution_date.isoformat(),
             "sha256": batch.file_sha256, "files": written, "held": held}

@@ -1,7 +1,7 @@
 """the demo's own progress, so that an interrupted `cxp demo` can continue
 
 Revision ID: 0006_demo_state
-Revises: 0003_inbox_order
+Revises: 0005_task_deadlines
 Create Date: 2026-12-01 10:45:00
 
 One row per database that holds a demo: its seed and size, whether it is still running, and what
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from workflows.db.base import UTCDateTime
 
 revision = "0006_demo_state"
-down_revision = "0003_inbox_order"
+down_revision = "0005_task_deadlines"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Prove the wheel: build it, install it (not editable) into a fresh virtualenv with the pinned
+# versions of constraints.txt, then, from a folder that is not the checkout, create a database,
+# run the whole demo on it and verify its audit trail. Exits non-zero on the first problem.
+#
+# Usage: tools/check_wheel.sh            (PYTHON=python3.11 tools/check_wheel.sh for another Python)
+# Called by `make check-wheel` and by CI. pip's cache makes re-runs quicker.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+PYTHON="${PYTHON:-python3}"
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/cxp-check-wheel.XXXXXX")"
+trap 'rm -rf "$TMP"' EXIT
+started=$SECONDS
+
+step() { echo "check-wheel: $* ($((SECONDS - started)) s)"; }
+
+step "fresh virtualenv in $TMP/venv"
+"$PYTHON" -m venv "$TMP/venv"
+VPY="$TMP/venv/bin/python"
+"$VPY" -m pip install --quiet --upgrade pip
+
+step "building the wheel"
+WHEEL="$("$VPY" "$ROOT/tools/build_wheel.py" "$TMP/dist")"
+step "installing $(basename "$WHEEL") with -c constraints.txt"
+"$VPY" -m pip install --quiet -c "$ROOT/constraints.txt" "$WHEEL"
+
+# nothing of the checkout on the way: another working directory, no PYTHONPATH, no editable install
+mkdir "$TMP/work"
+cd "$TMP/work"
+unset PYTHONPATH CXP_DATABASE_URL
+CXP="$TMP/venv/bin/cxp"
+DB="sqlite:///$TMP/work/w.db"
+"$VPY" - "$ROOT" <<'EOF'
+import sys
+from pathlib import Path
+import bpmn, workflows
+root = Path(sys.argv[1]).resolve()
+for module in (bpmn, workflows):
+    where = Path(module.__file__).resolve()
+    if where.is_relative_to(root):
+        sys.exit(f"check-wheel: {module.__name__} is imported from the checkout ({where}), not the wheel")
+EOF
+
+step "cxp init"
+"$CXP" init --db "$DB"
+step "cxp demo --json"
+"$CXP" demo --db "$DB" --json > demo.json
+"$VPY" "$ROOT/tools/check_demo_summary.py" demo.json
+step "cxp audit verify"
+"$CXP" audit verify --db "$DB"
+step "the wheel works"
