@@ -98,7 +98,7 @@ def test_demo_prints_final_states_total_paid_files_and_audit(demo: tuple[Cli, di
     states = document["exchanges_by_state"]
     assert set(states) <= {"ineligible", "rejected", "withdrawn", "not_matched", "cancelled",
                            "closed_without_grant", "closed"}
-    assert sum(states.values()) == document["exchanges"] == 30
+    assert sum(states.values()) == document["exchanges"] == 40  # the demo plan: 30 pool and 10 special visitors
     assert isinstance(document["total_paid_eur"], str)
     assert document["total_paid_eur"].count(".") == 1 and len(document["total_paid_eur"].split(".")[1]) == 2
     assert float(document["total_paid_eur"]) > 0
