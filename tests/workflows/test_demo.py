@@ -301,3 +301,22 @@ def test_a_killed_demo_continues_where_it_was(tmp_path: Path) -> None:
     third = subprocess.run(_cli(url, files), env=_env(files), capture_output=True, text=True, timeout=120)
     assert third.returncode == 2 and third.stdout == ""
     assert third.stderr.startswith("error: the database holds a finished demo (seed 3, size small")
+
+
+def test_the_mail_sink_runs_in_development_mode_only(tmp_path: Path) -> None:
+    from workflows.demo.delivery import MailRoom
+
+    production = App(Settings(database_url=f"sqlite:///{tmp_path}/p.db", files_dir=tmp_path / "p", mode="production",
+                              secret_key="a-real-secret-for-the-test", audit_key="a-real-audit-key-for-the-test"))
+    development = App(Settings(database_url=f"sqlite:///{tmp_path}/d.db", files_dir=tmp_path / "d"))
+    try:
+        assert MailRoom.for_app(production) is None
+        room = MailRoom.for_app(development)
+        assert room is not None
+        try:
+            assert room.sink.smtp.host == "127.0.0.1" and room.folder == str((tmp_path / "d" / "mail").resolve())
+        finally:
+            room.stop()
+    finally:
+        production.close()
+        development.close()
