@@ -233,9 +233,9 @@ def test_an_unknown_size_is_refused_before_anything_is_written(tmp_path: Path) -
 
 ENGINE_CACHE_DEFECT = pytest.mark.xfail(
     strict=True, raises=AssertionError,
-    reason="workflows/engine/spiff.py caches a completed task's JSON fragment by its own state only; its "
-           "delta is relative to its parent's data, which changed afterwards (submit_evidence), so the "
-           "incremental state differs from a full serialization (CXP_VERIFY_STATE=1)")
+    reason="workflows/engine/spiff.py keeps a completed task's JSON fragment while its parent's data changes "
+           "in place afterwards (submit_evidence under its BoundaryEventSplit), so the incremental state "
+           "differs from a full serialization (CXP_VERIFY_STATE=1)")
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, pytest.param(6, marks=ENGINE_CACHE_DEFECT), 9])
