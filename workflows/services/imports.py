@@ -171,7 +171,7 @@ def _message(error: Any) -> str:
 
 
 def _messages(err: ValidationError, source: str) -> str:
-    parts = [f"{record_path(e['loc'])}: {_message(e)}" for e in err.errors()[:20]]
+    parts = [f"{record_path(e['loc'])}: {_message(e)}" if e["loc"] else _message(e) for e in err.errors()[:20]]
     return f"{source}: " + "; ".join(parts)
 
 
