@@ -87,7 +87,7 @@ CASES: list[tuple[tuple[str, ...], str, dict[str, str]]] = [
     (("clock", "advance", "soon"), "duration: 'soon' is not a duration", {}),
     (("clock", "advance", "0d"), "duration: must be positive", {}),
     (("clock", "advance", "3d"), "CXP_MODE: the clock is advanced in development mode only",
-     {"CXP_MODE": "production", "CXP_SECRET_KEY": "s3cret"}),
+     {"CXP_MODE": "production", "CXP_SECRET_KEY": "s3cret", "CXP_AUDIT_KEY": "an-audit-key-of-sixteen+"}),
     # import
     (("import", "nothing.json"), "FILE: nothing.json does not exist", {}),
     (("import", "latin1.json"), "FILE: latin1.json is not UTF-8 text (byte 0xe8 at offset 30)", {}),

@@ -108,6 +108,7 @@ def test_the_clock_is_advanced_in_development_mode_only(
         programme: Programme, cxp: Cxp, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
     monkeypatch.setenv("CXP_MODE", "production")
     monkeypatch.setenv("CXP_SECRET_KEY", "a-real-secret")
+    monkeypatch.setenv("CXP_AUDIT_KEY", "an-audit-key-of-sixteen+")  # (production needs both keys)
     get_settings.cache_clear()
     before = cxp.json("clock", "show")
     code, out, err = cxp("clock", "advance", "3d")
