@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.workflows.builders import OFFICER, SECOND_OFFICER, Programme, approve, programme  # noqa: F401
+from tests.workflows.builders import OFFICER, SECOND_OFFICER, Programme, _org, approve, programme  # noqa: F401
 from workflows.app import App
+from workflows.db.models import Partnership
 from workflows.db.process_models import AuditEvent, HumanTask
 from workflows.services import Conflict
 from workflows.services.inbox import claim, complete_task, unclaim
@@ -53,6 +54,20 @@ def race(apps: list[App], users: list[str], task_id: int, action: Any, jitter: f
     return outcomes
 
 
+def new_application(programme: Programme, n: int) -> None:  # noqa: F811
+    """A visitor application of an organisation of its own (R-ELIG: one live application and one visit
+    per organisation), so that each round has a fresh `assess_application` task."""
+    with programme.app.uow() as uow:
+        north = uow.session.get(Partnership, programme.north_id)
+        organisation = _org(100 + n, f"Round{n} Cluster Liege", "BE", "Liège", 50.6326, 5.5797, north,
+                            "BE71096123456769")
+        uow.session.add(organisation)
+        uow.session.flush()
+        programme.visitor_org_id = organisation.id
+        uow.commit()
+    programme.submit_visitor_application()
+
+
 @pytest.fixture
 def second_app(programme: Programme, tmp_path: Path):  # type: ignore[no-untyped-def]  # noqa: F811
     other = App(Settings(database_url=programme.app.settings.database_url, files_dir=tmp_path / "files"))
@@ -65,7 +80,7 @@ def test_one_of_two_simultaneous_completions_wins_the_other_gets_the_conflict_ev
     rng = random.Random(7)
     apps = [programme.app, second_app]
     for n in range(ROUNDS):
-        programme.submit_visitor_application()
+        new_application(programme, n)
         task = programme.open_task("assess_application")
         completions_before = len(programme.events("task_completed"))
         outcomes = race(apps, [OFFICER, SECOND_OFFICER], task.id,
