@@ -47,6 +47,10 @@ def _print_result(name: str, result: dict[str, Any]) -> None:
             typer.echo(f"not made for {e['partnership']}: {e['error']}", err=True)
         if not result["batches"]:
             typer.echo("no claims were due for payment")
+    elif name == "kpi-report":
+        from workflows.cli.reports import print_kpi
+
+        print_kpi(result)
     elif name == "timers":
         typer.echo(f"{result['timers_fired']} timer(s) fired")
     else:
@@ -59,15 +63,15 @@ def _print_result(name: str, result: dict[str, Any]) -> None:
 
 @app.command("run")
 @handle_errors
-def run(name: str = typer.Argument(..., help="payment-batch | timers | outbox"),
-        partnership: Optional[str] = typer.Option(None, "--partnership", help="payment-batch: only this one"),
+def run(name: str = typer.Argument(..., help="payment-batch | kpi-report | timers | outbox"),
+        partnership: Optional[str] = typer.Option(None, "--partnership", help="payment-batch, kpi-report: only this one"),
         no_prefect: bool = typer.Option(False, "--no-prefect", help="run the job here, without Prefect"),
         db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
     """Run one scheduled job now."""
     if name not in FLOW_NAMES:
         raise CliError(f"NAME: {name!r} is not a flow here (flows: {', '.join(FLOW_NAMES)})")
-    if partnership and name != "payment-batch":
-        raise CliError("--partnership: only the payment-batch flow takes a partnership")
+    if partnership and name not in ("payment-batch", "kpi-report"):
+        raise CliError("--partnership: only the payment-batch and kpi-report flows take a partnership")
     if no_prefect:
         from workflows.flows.jobs import run_job
 
