@@ -207,8 +207,8 @@ def _share(part: int, whole: int) -> str:
 
 def _money_and_days(con: Any) -> list[KpiTable]:
     days = KpiTable("working_days", "Distribution of counted working days", ("working_days", "exchanges"),
-                    _q(con, "SELECT working_days::INT, count(*)::INT FROM ex WHERE working_days IS NOT NULL "
-                            "GROUP BY 1 ORDER BY 1"), ("working_days", "exchanges", None))
+                    _q(con, "SELECT working_days::INT, count(*)::INT FROM ex WHERE working_days IS NOT NULL AND ref IN "
+                            "(SELECT subject FROM ev WHERE action = 'evidence_recorded') GROUP BY 1 ORDER BY 1"), ("working_days", "exchanges", None))
     con.execute("""CREATE TEMP TABLE cl AS SELECT c.*, CAST(c.amount AS DECIMAL(18, 2)) AS eur,
             (SELECT count(*) FROM ev WHERE ev.action = 'budget_committed' AND ev.subject = c.ref) > 0 AS committed_,
             (SELECT min(ts) FROM ev WHERE ev.action = 'payment_executed' AND ev.subject = c.ref) AS paid

@@ -47,6 +47,7 @@ TEMPLATES = (
     "payment_rejected",
     "exchange_closed",
     "call_published",
+    "kpi_report",
 )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any, Sequence
 from zoneinfo import ZoneInfo
@@ -26,7 +26,8 @@ from workflows.services.payment_files import sha256, write_atomically
 from workflows.uow import UnitOfWork
 
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-EVENT_ACTIONS = ("exchange_status", "application_status", "task_completed", "budget_committed", "payment_executed")
+EVENT_ACTIONS = ("exchange_status", "application_status", "task_completed", "evidence_recorded", "budget_committed",
+                 "payment_executed")
 MIME = {".html": "text/html", ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         ".csv": "text/csv", ".zip": "application/zip"}
 
@@ -111,6 +112,11 @@ def select_rows(uow: UnitOfWork, cutoff: datetime) -> Any:
         tasks=arrow_table("tasks", _columns(tasks, 6)), events=arrow_table("events", _columns(events, 7)))
 
 
+def _as_of(period: Period, now: datetime) -> datetime:
+    """The month's end, or — for the month under way — now, this very moment's changes included."""
+    return min(period.cutoff, now + timedelta(microseconds=1))
+
+
 def _naive(moment: datetime | None) -> datetime | None:
     return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment is not None else None
 
@@ -121,7 +127,7 @@ def kpi_tables(app: App, period: str | None = None, partnership: str | None = No
 
     with app.uow() as uow:
         chosen = parse_period(period, uow.now(), app.settings.timezone)
-        as_of = min(chosen.cutoff, uow.now())
+        as_of = _as_of(chosen, uow.now())
         if partnership:
             _partnership(uow, partnership)
         rows = select_rows(uow, as_of)
@@ -150,7 +156,7 @@ def kpi_report(app: App, period: str | None = None, partnership: str | None = No
     target_dir = _out_dir(out_dir)
     with app.uow() as uow:
         chosen = parse_period(period, uow.now(), app.settings.timezone)
-        as_of = min(chosen.cutoff, uow.now())
+        as_of = _as_of(chosen, uow.now())
         scopes: list[str | None] = [partnership] if partnership else [None, *sorted(
             uow.session.scalars(select(Partnership.code)))]
         if partnership:
