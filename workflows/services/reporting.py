@@ -7,9 +7,11 @@ month in the programme's time zone; the report is as of the month's end, or now 
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Sequence
 from zoneinfo import ZoneInfo
@@ -19,8 +21,7 @@ from sqlalchemy import select
 from workflows import outbox
 from workflows.app import App
 from workflows.audit import SYSTEM
-from workflows.db.models import Application, Call, Claim, Exchange, Organisation, Partnership, User, call_partnerships
-from workflows.db.process_models import HumanTask
+from workflows.db.models import Call, Partnership, User, call_partnerships
 from workflows.services import NotFound, ServiceError
 from workflows.services.payment_files import sha256, write_atomically
 from workflows.uow import UnitOfWork
@@ -54,62 +55,105 @@ def parse_period(value: str | None, now: datetime, zone: str) -> Period:
     return Period(f"{year:04d}-{month:02d}", cutoff)
 
 
+def _json_field(dialect: str, column: str, *path: str) -> str:
+    """`column`'s JSON field at `path` as text, extracted by the database."""
+    if dialect == "postgresql":
+        head = "".join(f"->'{p}'" for p in path[:-1])
+        return f"({column}{head}->>'{path[-1]}')"
+    return f"json_extract({column}, '$.{'.'.join(path)}')"
+
+
 def _events_sql(dialect: str) -> str:
     """The audit events the KPIs read, by their existing columns, JSON fields extracted by the database."""
-    if dialect == "postgresql":
-        status, decision = "data_after->>'status'", "data_after->'form'->>'decision'"
-    else:
-        status, decision = "json_extract(data_after, '$.status')", "json_extract(data_after, '$.form.decision')"
     actions = ", ".join(f"'{a}'" for a in EVENT_ACTIONS)
-    return (f"SELECT id, occurred_at, action, subject, task, {status}, {decision} FROM audit_events "
+    return (f"SELECT id, occurred_at, action, subject, task, {_json_field(dialect, 'data_after', 'status')}, "
+            f"{_json_field(dialect, 'data_after', 'form', 'decision')} FROM audit_events "
             f"WHERE action IN ({actions}) AND occurred_at < %(cutoff)s ORDER BY id")
+
+
+def _row_sql(dialect: str) -> dict[str, str]:
+    """The programme's rows as the KPIs need them, joined and extracted by the database."""
+    days = _json_field(dialect, "x.working_days", "working_days")
+    return {
+        "exchanges": "SELECT x.ref, p.code, c.code, x.format, v.country, h.country, v.org_type, v.sectors, "
+                     f"v.region_category, h.region_category, {days}, x.created_at FROM exchanges x "
+                     "JOIN partnerships p ON p.id = x.visitor_partnership_id JOIN calls c ON c.id = x.call_id "
+                     "JOIN organisations v ON v.id = x.visitor_org_id LEFT JOIN organisations h ON h.id = x.host_org_id "
+                     "WHERE x.created_at < %(cutoff)s ORDER BY x.ref",
+        "applications": "SELECT a.id, p.code, a.role, a.format, o.org_type, o.country, a.sectors, a.submitted_at "
+                        "FROM applications a JOIN partnerships p ON p.id = a.partnership_id "
+                        "JOIN organisations o ON o.id = a.organisation_id WHERE a.submitted_at < %(cutoff)s ORDER BY a.id",
+        "claims": "SELECT x.ref, c.code, p.code, k.amount FROM claims k JOIN exchanges x ON x.id = k.exchange_id "
+                  "JOIN calls c ON c.id = k.call_id JOIN partnerships p ON p.id = k.partnership_id ORDER BY k.id",
+        "tasks": "SELECT t.task_spec, p.code, t.subject_ref, t.due_at, t.created_at, t.completed_at FROM human_tasks t "
+                 "LEFT JOIN partnerships p ON p.id = t.partnership_id "
+                 "WHERE t.due_at IS NOT NULL AND t.created_at < %(cutoff)s ORDER BY t.id",
+        "events": _events_sql(dialect),
+    }
+
+
+def _driver_rows(conn: Any, sql: str, cutoff: datetime) -> list[Any]:
+    """Rows read by the driver's own cursor, inside the unit of work's transaction (no per-value
+    processing): datetimes come as the driver gives them (SQLite: UTC text) and become Arrow timestamps
+    in one pass."""
+    params: Any = ()
+    if "%(cutoff)s" in sql:
+        if conn.dialect.name == "postgresql":
+            params = {"cutoff": cutoff}
+        else:
+            sql = sql.replace("%(cutoff)s", "?")
+            params = (cutoff.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds"),)
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql, params) if params else cursor.execute(sql)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
     return [list(c) for c in zip(*rows)] if rows else [[] for _ in range(width)]
 
 
+def _sector_text() -> Any:
+    """A JSON list of sectors (text on SQLite, a list on PostgreSQL) as sorted ';'-joined text, memoised."""
+    seen: dict[Any, str] = {}
+
+    def convert(value: Any) -> str:
+        key = value if isinstance(value, str) or value is None else tuple(value)
+        if key not in seen:
+            items = json.loads(value) if isinstance(value, str) else (value or [])
+            seen[key] = ";".join(sorted(items or ()))
+        return seen[key]
+    return convert
+
+
 def select_rows(uow: UnitOfWork, cutoff: datetime) -> Any:
     """Every row the KPIs of any scope need, up to `cutoff`, as Arrow tables (`reports.kpi.KpiRows`)."""
     from reports.kpi import KpiRows, arrow_table
 
+    conn = uow.connection
+    sql = _row_sql(conn.dialect.name)
+    sectors = _sector_text()
+    tables: dict[str, Any] = {}
+    for name, width, text_column in (("exchanges", 12, 7), ("applications", 8, 6), ("claims", 4, None),
+                                     ("tasks", 6, None), ("events", 7, None)):
+        columns = _columns(_driver_rows(conn, sql[name], cutoff), width)
+        if text_column is not None:
+            columns[text_column] = [sectors(v) for v in columns[text_column]]
+        if name == "exchanges":
+            columns[10] = [int(v) if v is not None else None for v in columns[10]]
+        if name == "claims":
+            columns[3] = [f"{Decimal(str(v)):.2f}" for v in columns[3]]
+        tables[name] = arrow_table(name, columns)
     s = uow.session
     codes = {r[0]: r[1] for r in s.execute(select(Partnership.id, Partnership.code))}
-    orgs = {o.id: o for o in s.scalars(select(Organisation))}
-    calls = {c.id: c for c in s.scalars(select(Call))}
-    exchanges = []
-    for x in s.scalars(select(Exchange).where(Exchange.created_at < cutoff).order_by(Exchange.ref)):
-        v, h = orgs[x.visitor_org_id], orgs.get(x.host_org_id)
-        exchanges.append((x.ref, codes[x.visitor_partnership_id], calls[x.call_id].code, x.format, v.country,
-                          h.country if h else None, v.org_type, ";".join(sorted(v.sectors or ())), v.region_category,
-                          h.region_category if h else None,
-                          (x.working_days or {}).get("working_days"), _naive(x.created_at)))
-    apps = [(a.id, codes[a.partnership_id], a.role, a.format, orgs[a.organisation_id].org_type,
-             orgs[a.organisation_id].country, ";".join(sorted(a.sectors or ())), _naive(a.submitted_at))
-            for a in s.scalars(select(Application).where(Application.submitted_at < cutoff).order_by(Application.id))]
-    refs = {r[0]: r[1] for r in s.execute(select(Exchange.id, Exchange.ref))}
-    claims = [(refs[c.exchange_id], calls[c.call_id].code, codes[c.partnership_id], f"{c.amount:.2f}")
-              for c in s.scalars(select(Claim).order_by(Claim.id))]
     members: dict[int, set[str]] = {}
     for call_id, partnership_id in s.execute(select(call_partnerships.c.call_id, call_partnerships.c.partnership_id)):
         members.setdefault(call_id, set()).add(codes[partnership_id])
-    call_rows = [(c.code, f"{c.budget:.2f}", ";".join(sorted(members.get(c.id, set()) | {codes[c.lead_partnership_id]})))
-                 for c in sorted(calls.values(), key=lambda c: c.code)]
-    tasks = [(t.task_spec, codes.get(t.partnership_id), t.subject_ref, _naive(t.due_at), _naive(t.created_at),
-              _naive(t.completed_at))
-             for t in s.scalars(select(HumanTask).where(HumanTask.due_at.is_not(None), HumanTask.created_at < cutoff)
-                                .order_by(HumanTask.id))]
-    conn = uow.connection
-    bound = cutoff if conn.dialect.name == "postgresql" else cutoff.replace(tzinfo=None).isoformat(" ", "microseconds")
-    sql = _events_sql(conn.dialect.name)
-    if conn.dialect.paramstyle == "qmark":
-        events = conn.exec_driver_sql(sql.replace("%(cutoff)s", "?"), (bound,)).fetchall()
-    else:
-        events = conn.exec_driver_sql(sql, {"cutoff": bound}).fetchall()
-    return KpiRows(
-        exchanges=arrow_table("exchanges", _columns(exchanges, 12)), applications=arrow_table("applications", _columns(apps, 8)),
-        claims=arrow_table("claims", _columns(claims, 4)), calls=arrow_table("calls", _columns(call_rows, 3)),
-        tasks=arrow_table("tasks", _columns(tasks, 6)), events=arrow_table("events", _columns(events, 7)))
+    calls = [(c.code, f"{c.budget:.2f}", ";".join(sorted(members.get(c.id, set()) | {codes[c.lead_partnership_id]})))
+             for c in s.scalars(select(Call).order_by(Call.code))]
+    return KpiRows(calls=arrow_table("calls", _columns(calls, 3)), **tables)
 
 
 def _as_of(period: Period, now: datetime) -> datetime:
