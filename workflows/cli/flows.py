@@ -1,12 +1,13 @@
 """`cxp flows ...`: the scheduled jobs of SPEC §6.
 
-    cxp flows run payment-batch|timers|outbox [--partnership P] [--no-prefect] [--db URL] [--json]
+    cxp flows run payment-batch|kpi-report|timers|outbox [--partnership P] [--no-prefect] [--db URL] [--json]
     cxp flows serve [--check] [--json]
 
 `run` runs one flow now, as a Prefect flow run (against `PREFECT_API_URL`, or a temporary local
 Prefect server when none is set — which takes several seconds to start); `--no-prefect` runs the same
 job in this process without Prefect. `serve` serves every flow on its schedule (payment-batch:
-`CXP_PAYMENT_BATCH_CRON`, default Mondays 06:00, in `CXP_TIMEZONE`); `--check` only prints them.
+`CXP_PAYMENT_BATCH_CRON`, default Mondays 06:00; kpi-report: `CXP_KPI_REPORT_CRON`, default the 1st
+of the month at 07:00; in `CXP_TIMEZONE`); `--check` only prints them.
 Prefect is imported only by these commands.
 """
 from __future__ import annotations
