@@ -62,7 +62,7 @@ def diagram_svg(bpmn_xml: str, completed: Iterable[str] = (), active: Iterable[s
 
 
 def _shape(kind: str, name: str, x: float, y: float, w: float, h: float, colour: str, highlighted: bool) -> str:
-    fill = f'{colour}33' if highlighted else "white"
+    fill = f'{colour}55' if highlighted else "white"
     label = escape(name)
     if kind in ("participant", "lane"):
         title = f'<text x="{x + 12:g}" y="{y + h / 2:g}" transform="rotate(-90 {x + 12:g} {y + h / 2:g})" ' \
@@ -78,7 +78,7 @@ def _shape(kind: str, name: str, x: float, y: float, w: float, h: float, colour:
         return (f'<polygon points="{cx:g},{y:g} {x + w:g},{cy:g} {cx:g},{y + h:g} {x:g},{cy:g}" fill="{fill}" '
                 f'stroke="{colour}" stroke-width="2"/><text x="{cx:g}" y="{y - 6:g}" text-anchor="middle">{label}</text>')
     return (f'<rect x="{x:g}" y="{y:g}" width="{w:g}" height="{h:g}" rx="10" fill="{fill}" stroke="{colour}" '
-            f'stroke-width="2"/><text x="{x + w / 2:g}" y="{y + h / 2 + 4:g}" text-anchor="middle">{_short(label)}</text>')
+            f'stroke-width="2"/><text x="{x + w / 2:g}" y="{y + h / 2 + 4:g}" text-anchor="middle">{escape(_short(name))}</text>')
 
 
 def _short(label: str, room: int = 22) -> str:

@@ -82,8 +82,11 @@ def test_the_zip_is_sorted_and_timeless_and_the_draw_follows_the_seed() -> None:
 
 def test_the_diagram_is_drawn_from_the_bpmn_coordinates_with_the_completed_path_coloured() -> None:
     xml = (Path(__file__).resolve().parents[2] / "bpmn" / "exchange.bpmn").read_text(encoding="utf-8")
+    from lxml import etree
+
     svg = diagram_svg(xml, completed=["start"], active=[])
     assert svg.startswith("<svg") and svg.count(DONE) >= 1 and "<script" not in svg
+    assert etree.fromstring(svg.encode()).tag == "{http://www.w3.org/2000/svg}svg"  # well-formed: names escaped
     assert diagram_svg(xml).count(DONE) == 0
 
 
