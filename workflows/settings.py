@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     mail_sender: str = "ClusterXchange <noreply@clusterxchange.local>"
     finance_email: str = "finance@clusterxchange.local"
     payment_batch_cron: str = Field("0 6 * * 1", description="payment-batch schedule, in `timezone`")
+    kpi_report_cron: str = Field("0 7 1 * *", description="kpi-report schedule (monthly), in `timezone`")
     timers_every_minutes: int = Field(5, ge=1, description="timers flow: fire due BPMN timers")
     outbox_every_minutes: int = Field(2, ge=1, description="outbox flow: deliver queued emails")
 

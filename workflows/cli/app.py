@@ -13,6 +13,7 @@ import typer
 from workflows.cli import exchanges as exchanges_cli
 from workflows.cli import flows as flows_cli
 from workflows.cli import payments as payments_cli
+from workflows.cli import reports as reports_cli
 from workflows.cli import rules as rules_cli
 from workflows.cli.common import app_for, handle_errors, read_data
 from workflows.cli.errors import EXIT_CODES_HELP, EXIT_INPUT, EXIT_NOT_OK, CliError, echo_json, fail
@@ -23,6 +24,7 @@ app.add_typer(rules_cli.app, name="rules", help="Programme rules: working days, 
 app.add_typer(flows_cli.app, name="flows", help="Scheduled jobs (Prefect): run one now, or serve the schedules.")
 app.add_typer(payments_cli.app, name="payments", help="Payment batches and the bank's answers.")
 app.add_typer(exchanges_cli.app, name="exchange", help="Cancel a running exchange, ask for or decide an extension.")
+app.add_typer(reports_cli.app, name="reports", help="KPI report, publication extract, FSTP report.")
 task_app = typer.Typer(no_args_is_help=True, help="Claim, release and complete one human task.")
 instance_app = typer.Typer(no_args_is_help=True, help="Process instances: state, open tasks, history.")
 clock_app = typer.Typer(no_args_is_help=True, help="Simulated time (demo and tests): fires due timers.")
@@ -31,6 +33,7 @@ app.add_typer(task_app, name="task")
 app.add_typer(instance_app, name="instance")
 app.add_typer(clock_app, name="clock")
 app.add_typer(audit_app, name="audit")
+reports_cli.register(audit_app)
 
 DbOption = typer.Option(None, "--db", help="database URL (default: CXP_DATABASE_URL or sqlite:///var/cxp.db); "
                                           "only init and demo create a database")
