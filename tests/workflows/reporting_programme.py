@@ -29,13 +29,13 @@ def paid_then_ineligible(prog: Programme) -> tuple[str, str]:
     ref = prog.exchange_ref
     first = create_batch(prog.app, "CXP-NORTH")["batch"]
     release_batch(prog.app, first, FINANCE)
-    import_status(prog.app, make_pain002(first, {ref: "AC04"}, "PSR-1", bank_time(prog)), "PSR-1.xml")
+    import_status(prog.app, make_pain002(first, {ref: "AC04"}, "PSR-1", bank_time(prog)), "PSR-1.xml", FINANCE)
     prog.complete("correct_bank_details", VISITOR, {"iban": GOOD_IBAN, "bic": None, "account_holder": "Nova Cluster"})
     prog.complete("verify_bank_details", FINANCE, {"verified": True, "comment": "Checked."})
     second = create_batch(prog.app, "CXP-NORTH")["batch"]
     release_batch(prog.app, second, FINANCE)
     prog.advance(timedelta(days=12))
     import_status(prog.app, make_camt054([(ref, Decimal("1100.00"))], "NTF-2", bank_time(prog), "BE68539007547034",
-                                         original_msg_id=second), "NTF-2.xml")
+                                         original_msg_id=second), "NTF-2.xml", FINANCE)
     prog.submit_visitor_application()
     return ref, prog.exchange_ref

@@ -45,8 +45,15 @@ def _events(uow: UnitOfWork, exchange: Exchange, instance_ids: list[int]) -> lis
     return list(uow.session.scalars(select(AuditEvent).where(where).order_by(AuditEvent.id)))
 
 
-def _event_view(e: AuditEvent) -> dict[str, Any]:
-    ok = audit._digest({name: getattr(e, name) for name in audit.HASHED}) == e.hash
+def _hash_ok(keyed: audit.Keyed, e: AuditEvent) -> bool:
+    """Whether the event's own hash matches its content: keyed (HMAC), or plain SHA-256 for an event of
+    the global chain written before migration 0004 (the whole chain's check is `audit.verify`)."""
+    values = {name: getattr(e, name) for name in audit.KEYED}
+    return keyed.event(values) == e.hash or (e.chain == audit.GLOBAL and audit.plain_digest(values) == e.hash)
+
+
+def _event_view(e: AuditEvent, keyed: audit.Keyed) -> dict[str, Any]:
+    ok = _hash_ok(keyed, e)
     change = f"{e.data_before} → {e.data_after}" if e.data_before is not None else f"{e.data_after}"
     return {"id": e.id, "at": _at(e.occurred_at), "actor": e.actor, "role": e.actor_role, "action": e.action,
             "task": e.task, "change": change[:400], "hash": e.hash, "prev_hash": e.prev_hash, "hash_ok": ok}
@@ -138,8 +145,8 @@ def audit_file_data(uow: UnitOfWork, ref: str) -> dict[str, Any]:
                   "reasons": claim.computation.get("reasons", [])} if claim else None,
         "approvals": [a for a in _approvals(events) if not a["task"].startswith("sign_")],
         "payments": payments, "bank_files": bank, "process": process, "diagram": diagram,
-        "chain": audit.verify(s).to_dict(), "events": [_event_view(e) for e in events],
-        "events_ok": all(_event_view(e)["hash_ok"] for e in events),
+        "chain": audit.verify(s).to_dict(), "events": [_event_view(e, uow.trail.keyed) for e in events],
+        "events_ok": all(_hash_ok(uow.trail.keyed, e) for e in events),
     }
 
 
