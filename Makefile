@@ -8,7 +8,8 @@ DEMO_DB = sqlite:///var/demo.db
 .PHONY: install run test bench lint-bpmn check-wheel constraints clean
 
 # the versions CI tested: constraints.txt pins every distribution (refresh it with `make constraints`)
-$(VENV)/.installed: pyproject.toml constraints.txt
+$(VENV)/.installed: pyproject.toml constraints.txt tools/system_deps.sh
+	bash tools/system_deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'

@@ -143,11 +143,16 @@ def main(argv: list[str] | None = None) -> int:
 
         claims = 1_000 if args.quick else 10_000
         report["payment_batch"] = isolated(payment_batch.run, claims)
+        from benchmarks import kpi
+
+        events = 100_000 if args.quick else 1_000_000
+        report["kpi_report"] = isolated(kpi.run, events)
         # ENGINEERING: how each figure grows from 1x to 10x the data
         report["growth_1x_to_10x"] = {
             "engine_persisted_sqlite": growth(engine_persisted_in, "exchanges", "seconds", n // 2, 5 * n, tmp),
             "payment_batch": growth(payment_batch.run, "claims", "ours_s", claims // 10, claims,
                                     large_result=report["payment_batch"]),
+            "kpi_report": growth(kpi.run, "events", "ours_s", events // 10, events, large_result=report["kpi_report"]),
             "inbox_query_sqlite": growth(inbox.run, "open_tasks", "ours_ms", open_tasks // 10, open_tasks,
                                          large_result=report["inbox_query"]["sqlite"]),
         }

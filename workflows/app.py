@@ -15,11 +15,16 @@ if TYPE_CHECKING:  # the engine (SpiffWorkflow) is imported only by commands tha
 
 
 class App:
-    def __init__(self, settings: Settings | None = None, database_url: str | None = None) -> None:
+    """`database_url` overrides the settings' (their files folder follows it unless set explicitly);
+    with `create=False` a SQLite file that does not exist is refused (`DatabaseUnavailable`) rather
+    than created — only `cxp init` and `cxp demo` make a database."""
+
+    def __init__(self, settings: Settings | None = None, database_url: str | None = None,
+                 create: bool = True) -> None:
         self.settings = settings or get_settings()
         if database_url:
-            self.settings = self.settings.model_copy(update={"database_url": database_url})
-        self.db = make_engine(self.settings.database_url)
+            self.settings = self.settings.with_database(database_url)
+        self.db = make_engine(self.settings.database_url, create=create)
         self.sessions = make_session_factory(self.db)
         install(self.sessions)  # the audit trail of a unit of work follows its session's transactions
 

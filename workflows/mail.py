@@ -50,6 +50,7 @@ TEMPLATES = (
     "call_published",
     "task_reminder",
     "task_overdue",
+    "kpi_report",
 )
 
 

@@ -1,10 +1,12 @@
 """One Settings class for the whole product (pydantic-settings: environment variables and `.env`)."""
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-secret-change-me"
@@ -18,7 +20,8 @@ class Settings(BaseSettings):
 
     mode: str = Field("development", description="development | production")
     database_url: str = Field("sqlite:///var/cxp.db", description="SQLAlchemy URL; SQLite by default")
-    files_dir: Path = Field(Path("var/files"), description="evidence, payment files, reports")
+    files_dir: Path = Field(None, validate_default=False,  # type: ignore[arg-type]
+                            description="evidence, payment files, reports (absolute; default: see default_files_dir)")
     timezone: str = "Europe/Brussels"
     secret_key: str = DEV_SECRET
     audit_key: str = Field(DEV_AUDIT_KEY, min_length=16,
@@ -32,8 +35,36 @@ class Settings(BaseSettings):
     mail_sender: str = "ClusterXchange <noreply@clusterxchange.local>"
     finance_email: str = "finance@clusterxchange.local"
     payment_batch_cron: str = Field("0 6 * * 1", description="payment-batch schedule, in `timezone`")
+    kpi_report_cron: str = Field("0 7 1 * *", description="kpi-report schedule (monthly), in `timezone`")
     timers_every_minutes: int = Field(5, ge=1, description="timers flow: fire due BPMN timers")
     outbox_every_minutes: int = Field(2, ge=1, description="outbox flow: deliver queued emails")
+
+    @field_validator("mode")
+    @classmethod
+    def _known_mode(cls, value: str) -> str:
+        if value not in ("development", "production"):
+            raise ValueError(f"{value!r} is not a mode (development, production)")
+        return value
+
+    @model_validator(mode="after")
+    def _absolute_files_dir(self) -> "Settings":
+        """Resolved once, here: never relative to whatever folder a later command runs in. A default
+        is kept out of `model_fields_set`, so `with_database` derives it again for another database."""
+        if self.files_dir is None:
+            self.__dict__["files_dir"] = default_files_dir(self.database_url)
+        else:
+            self.files_dir = Path(self.files_dir).expanduser().resolve()
+        return self
+
+    @property
+    def development(self) -> bool:
+        return self.mode == "development"
+
+    def with_database(self, database_url: str) -> "Settings":
+        """These settings on another database; a files folder not set explicitly follows it."""
+        values: dict[str, Any] = self.model_dump(include=self.model_fields_set)
+        values["database_url"] = database_url
+        return type(self).model_validate(values)
 
     @model_validator(mode="after")
     def _no_default_secrets_in_production(self) -> "Settings":
@@ -47,6 +78,24 @@ class Settings(BaseSettings):
     def anchor_path(self) -> Path:
         """Where the audit anchors are appended (`audit_anchor_path`, else under `files_dir`)."""
         return self.audit_anchor_path or self.files_dir / "audit" / "anchors.jsonl"
+
+
+def default_files_dir(database_url: str) -> Path:
+    """`<folder of the SQLite file>/files` for a SQLite database on disk (`make run`: var/files next to
+    var/demo.db); else `$XDG_DATA_HOME/clusterxchange/files` (default `~/.local/share/...`)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from workflows.db.base import sqlite_file
+
+    try:
+        path = sqlite_file(make_url(database_url))
+    except ArgumentError:  # a malformed URL is named when an engine is made for it
+        path = None
+    if path is not None:
+        return path.expanduser().resolve().parent / "files"
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home).expanduser().resolve() / "clusterxchange" / "files"
 
 
 @lru_cache(maxsize=1)

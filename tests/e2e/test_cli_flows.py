@@ -67,7 +67,7 @@ def test_run_without_prefect_makes_the_batch_and_names_its_files(tmp_path: Path)
 
 
 def test_unknown_flows_and_misplaced_options_are_named(tmp_path: Path) -> None:
-    assert "'kpi' is not a flow here (flows: payment-batch, timers, outbox)" in one_line_error(
+    assert "'kpi' is not a flow here (flows: payment-batch, kpi-report, timers, outbox)" in one_line_error(
         cxp(tmp_path, "run", "kpi", "--no-prefect"))
-    assert "--partnership: only the payment-batch flow" in one_line_error(
+    assert "--partnership: only the payment-batch and kpi-report flows" in one_line_error(
         cxp(tmp_path, "run", "outbox", "--partnership", "CXP-NORTH", "--no-prefect"))

@@ -83,8 +83,40 @@ def test_init_deploys_the_processes_once(cli: Cli) -> None:
 
 @pytest.mark.parametrize("command", [("tasks", "--json"), ("audit", "verify")])
 def test_commands_on_an_uninitialised_database_say_to_run_init(cli: Cli, command: tuple[str, ...]) -> None:
+    import sqlite3
+
+    sqlite3.connect(cli.folder / "cxp.db").close()  # an empty database file: no schema
     message = cli.fails(*command, code=2)
     assert "the database is not initialised" in message and "run `cxp init`" in message
+
+
+READ_COMMANDS = [("tasks",), ("task", "show", "1"), ("task", "claim", "1", "--user", "u"),
+                 ("task", "complete", "1", "--user", "u"), ("instance", "show", "1"),
+                 ("instance", "retry", "1", "--user", "u"), ("clock", "show"), ("clock", "advance", "1d"),
+                 ("audit", "verify"), ("payments", "batches"), ("import", "x.json"),
+                 ("flows", "run", "timers"), ("flows", "run", "timers", "--no-prefect")]
+
+
+@pytest.mark.parametrize("command", READ_COMMANDS, ids=" ".join)
+def test_a_command_on_a_sqlite_file_that_does_not_exist_refuses_and_creates_nothing(
+        cli: Cli, command: tuple[str, ...]) -> None:
+    url = f"sqlite:///{cli.folder}/var/x.db"
+    if command == ("task", "show", "1"):
+        command = ("tasks", "--user", "u")  # (there is no `task show`: the inbox with a user instead)
+    done = cli.run(*command, "--db", url)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == f"error: --db: {url} does not exist; run cxp init --db {url} first\n"
+    assert not (cli.folder / "var").exists()
+    env_only = cli.run(*command, python=())
+    assert "CXP_DATABASE_URL: " in env_only.stderr and env_only.returncode == 2
+    assert sorted(p.name for p in cli.folder.iterdir()) == []
+
+
+def test_init_creates_the_database_and_its_folder(cli: Cli) -> None:
+    url = f"sqlite:///{cli.folder}/var/new.db"
+    assert cli.ok("init", "--db", url)["processes_deployed"]
+    assert (cli.folder / "var" / "new.db").is_file()
+    assert cli.ok("clock", "show", "--db", url)["simulated"] is False
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from datetime import datetime, timezone
+from importlib.resources import as_file
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from workflows import audit
 from workflows.app import App
 from workflows.db.base import make_engine
 from workflows.db.process_models import AuditEvent
-from workflows.db.schema import alembic_config
+from workflows.db.schema import MIGRATIONS, alembic_config
 from workflows.services.audit_trail import verify_trail
 from workflows.services.setup import init_database
 from workflows.settings import Settings
@@ -35,8 +36,8 @@ OLD_HEAD = table("audit_chain_head", column("id"), column("last_event_id"), colu
 def write_old_trail(url: str, n: int) -> None:
     """A database at revision 0003 holding `n` events chained the old way."""
     engine = make_engine(url)
-    config = alembic_config(url)
-    with engine.begin() as conn:
+    with as_file(MIGRATIONS) as folder, engine.begin() as conn:
+        config = alembic_config(url, str(folder))
         config.attributes["connection"] = conn
         command.upgrade(config, "0003_inbox_order")
         previous = audit.GENESIS

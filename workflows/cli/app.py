@@ -14,16 +14,18 @@ from workflows.cli import doctor as doctor_cli
 from workflows.cli import exchanges as exchanges_cli
 from workflows.cli import flows as flows_cli
 from workflows.cli import payments as payments_cli
+from workflows.cli import reports as reports_cli
 from workflows.cli import rules as rules_cli
 from workflows.cli.common import app_for, handle_errors, read_data
-from workflows.cli.errors import CliError, echo_json, fail
+from workflows.cli.errors import EXIT_CODES_HELP, EXIT_INPUT, EXIT_NOT_OK, CliError, echo_json, fail
 
 app = typer.Typer(name="cxp", help="ClusterXchange grant orchestrator.", no_args_is_help=True,
-                  add_completion=False, pretty_exceptions_enable=False)
+                  add_completion=False, pretty_exceptions_enable=False, epilog=EXIT_CODES_HELP)
 app.add_typer(rules_cli.app, name="rules", help="Programme rules: working days, grant amounts.")
 app.add_typer(flows_cli.app, name="flows", help="Scheduled jobs (Prefect): run one now, or serve the schedules.")
 app.add_typer(payments_cli.app, name="payments", help="Payment batches and the bank's answers.")
 app.add_typer(exchanges_cli.app, name="exchange", help="Cancel a running exchange, ask for or decide an extension.")
+app.add_typer(reports_cli.app, name="reports", help="KPI report, publication extract, FSTP report.")
 task_app = typer.Typer(no_args_is_help=True, help="Claim, release and complete one human task.")
 instance_app = typer.Typer(no_args_is_help=True, help="Process instances: state, open tasks, history.")
 clock_app = typer.Typer(no_args_is_help=True, help="Simulated time (demo and tests): fires due timers.")
@@ -32,9 +34,11 @@ app.add_typer(task_app, name="task")
 app.add_typer(instance_app, name="instance")
 app.add_typer(clock_app, name="clock")
 app.add_typer(audit_app, name="audit")
+reports_cli.register(audit_app)
 app.command("doctor")(doctor_cli.doctor)
 
-DbOption = typer.Option(None, "--db", help="database URL (default: CXP_DATABASE_URL or sqlite:///var/cxp.db)")
+DbOption = typer.Option(None, "--db", help="database URL (default: CXP_DATABASE_URL or sqlite:///var/cxp.db); "
+                                          "only init and demo create a database")
 JsonOption = typer.Option(False, "--json", help="print one JSON document")
 
 
@@ -44,7 +48,7 @@ def init(db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
     """Create or upgrade the schema, load the rule sets and deploy the process versions."""
     from workflows.services.setup import init_database
 
-    result = init_database(app_for(db))
+    result = init_database(app_for(db, create=True))
     if json_out:
         echo_json(result)
     else:
@@ -62,7 +66,7 @@ def demo(db: Optional[str] = DbOption, seed: int = typer.Option(7, "--seed"),
     holding an unfinished demo, continue it."""
     from workflows.demo.run import run_demo
 
-    result = run_demo(app_for(db), seed=seed, size=size, progress=not json_out,
+    result = run_demo(app_for(db, create=True), seed=seed, size=size, progress=not json_out,
                       say=lambda line: typer.echo(line, err=True))
     if json_out:
         echo_json(result)
@@ -105,22 +109,26 @@ def tasks(user: Optional[str] = typer.Option(None, "--user"), role: Optional[str
 
 @task_app.command("claim")
 @handle_errors
-def task_claim(task_id: int, user: str = typer.Option(..., "--user"), db: Optional[str] = DbOption) -> None:
-    """Take a task so that nobody else works on it."""
+def task_claim(task_id: int, user: str = typer.Option(..., "--user"), db: Optional[str] = DbOption,
+               json_out: bool = JsonOption) -> None:
+    """Take a task so that nobody else works on it (exit 4 if someone else changed it meanwhile)."""
     from workflows.services.inbox import claim
+    from workflows.services.views import task_view
 
-    claim(app_for(db), task_id, user)
-    typer.echo(f"task {task_id} claimed by {user}")
+    view = task_view(claim(app_for(db), task_id, user))
+    echo_json(view) if json_out else typer.echo(f"task {task_id} claimed by {user}")
 
 
 @task_app.command("unclaim")
 @handle_errors
-def task_unclaim(task_id: int, user: str = typer.Option(..., "--user"), db: Optional[str] = DbOption) -> None:
-    """Give a claimed task back to the team."""
+def task_unclaim(task_id: int, user: str = typer.Option(..., "--user"), db: Optional[str] = DbOption,
+                 json_out: bool = JsonOption) -> None:
+    """Give a claimed task back to the team (exit 4 if someone else changed it meanwhile)."""
     from workflows.services.inbox import unclaim
+    from workflows.services.views import task_view
 
-    unclaim(app_for(db), task_id, user)
-    typer.echo(f"task {task_id} released")
+    view = task_view(unclaim(app_for(db), task_id, user))
+    echo_json(view) if json_out else typer.echo(f"task {task_id} released")
 
 
 @task_app.command("complete")
@@ -128,7 +136,8 @@ def task_unclaim(task_id: int, user: str = typer.Option(..., "--user"), db: Opti
 def task_complete(task_id: int, user: str = typer.Option(..., "--user"),
                   data: str = typer.Option("{}", "--data", help="JSON, or @FILE"),
                   db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
-    """Complete a task with its form data (validated; refused with field messages)."""
+    """Complete a task with its form data (validated; refused with field messages; exit 4 when it was
+    completed or changed by someone else meanwhile)."""
     from workflows.services.inbox import complete_task
 
     result = complete_task(app_for(db), task_id, user, read_data(data))
@@ -136,15 +145,18 @@ def task_complete(task_id: int, user: str = typer.Option(..., "--user"),
                                                   f"is {result['instance_status']}")
 
 
+InstanceArgument = typer.Argument(..., metavar="INSTANCE", help="instance id (12) or exchange reference (EX-000123)")
+
+
 @instance_app.command("show")
 @handle_errors
-def instance_show(instance_id: int, db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+def instance_show(instance: str = InstanceArgument, db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
     """State, open tasks and history of one process instance."""
-    from workflows.services.views import instance_view
+    from workflows.services.views import instance_view, resolve_instance
 
     cxp = app_for(db)
     with cxp.uow() as uow:
-        view = instance_view(uow, instance_id)
+        view = instance_view(uow, resolve_instance(uow, instance))
     if json_out:
         echo_json(view)
     else:
@@ -155,12 +167,26 @@ def instance_show(instance_id: int, db: Optional[str] = DbOption, json_out: bool
 
 @instance_app.command("retry")
 @handle_errors
-def instance_retry(instance_id: int, user: str = typer.Option(..., "--user"), db: Optional[str] = DbOption) -> None:
-    """Retry the failed step of an instance with an open incident."""
+def instance_retry(instance: str = InstanceArgument, user: str = typer.Option(..., "--user"),
+                   db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+    """Retry the failed step of an instance with an open incident; exit 1 (and the incident printed)
+    when the incident is still open afterwards."""
     from workflows.services.incidents import retry
+    from workflows.services.views import resolve_instance
 
-    result = retry(app_for(db), instance_id, user)
-    typer.echo(f"instance {instance_id} is {result['status']}")
+    cxp = app_for(db)
+    with cxp.uow() as uow:
+        instance_id = resolve_instance(uow, instance)
+    result = retry(cxp, instance_id, user)
+    if json_out:
+        echo_json({"instance": instance_id, **result})
+    else:
+        typer.echo(f"instance {instance_id} is {result['status']}")
+        if result["incident"]:
+            incident = result["incident"]
+            typer.echo(f"incident still open at {incident.get('task')}: {incident.get('error')}")
+    if result["incident"]:
+        raise typer.Exit(EXIT_NOT_OK)
 
 
 @clock_app.command("show")
@@ -176,7 +202,8 @@ def clock_show(db: Optional[str] = DbOption, json_out: bool = JsonOption) -> Non
 @clock_app.command("advance")
 @handle_errors
 def clock_advance(duration: str, db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
-    """Move simulated time forward by DURATION (3d, 2w, 12h, P7D) and fire due timers."""
+    """Move simulated time forward by DURATION (3d, 2w, 12h, P7D) and fire due timers (development
+    mode only: CXP_MODE=development)."""
     from workflows.clock import parse_duration
     from workflows.services.lifecycle import advance_clock
 
@@ -184,7 +211,11 @@ def clock_advance(duration: str, db: Optional[str] = DbOption, json_out: bool = 
         delta = parse_duration(duration)
     except ValueError as err:
         raise CliError(f"duration: {err}") from None
-    result = advance_clock(app_for(db), delta)
+    cxp = app_for(db)
+    if cxp.settings.mode != "development":
+        raise CliError(f"CXP_MODE: the clock is advanced in development mode only, and this is {cxp.settings.mode} "
+                       "mode (cxp clock show still tells the time)")
+    result = advance_clock(cxp, delta)
     echo_json(result) if json_out else typer.echo(f"now {result['now']}; {result['timers_fired']} timer(s) fired")
 
 
@@ -208,14 +239,26 @@ def audit_verify(db: Optional[str] = DbOption, json_out: bool = JsonOption) -> N
         raise typer.Exit(1)
 
 
-def main() -> Any:
-    """Console entry point: expected errors become one line on stderr and a non-zero exit."""
+def main(args: list[str] | None = None) -> int:
+    """Console entry point: expected errors — and the command line's own usage errors — become one
+    line on stderr and a non-zero exit."""
+    from typer._click import exceptions as usage  # typer's own copy of click's exceptions
+
     try:
-        return app()
+        code = app(args=args, standalone_mode=False)
+    except usage.NoArgsIsHelpError as err:  # `cxp`, `cxp task`: the help, as asked
+        typer.echo(err.ctx.get_help() if err.ctx else str(err))
+        return EXIT_INPUT
+    except usage.UsageError as err:  # an unknown command or option, a missing or malformed value
+        where = f" (see {err.ctx.command_path} --help)" if err.ctx else ""
+        fail(f"{err.format_message().rstrip('.')}{where}", EXIT_INPUT)
+    except usage.ClickException as err:  # a file argument that cannot be opened, …
+        fail(err.format_message(), err.exit_code)
     except CliError as err:
         fail(str(err), err.exit_code)
-    except KeyboardInterrupt:  # pragma: no cover - interactive only
+    except (KeyboardInterrupt, typer.Abort):  # pragma: no cover - interactive only
         fail("interrupted", 130)
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,20 +1,66 @@
-"""Shared helpers of the CLI commands: the app for --db, error translation, --data parsing."""
+"""Shared helpers of the CLI commands: the app for --db, error translation, --data parsing.
+
+Exit codes: 0 done; 1 done, but the outcome is not ok (`audit verify` found a changed chain, `instance
+retry` left the incident open, a payment batch could not be made); 2 bad input (one sentence naming the
+option, argument or field); 3 refused (the user may not do this; audited); 4 conflict (the record was
+changed by someone else meanwhile, or the database was busy: nothing was written, look again and retry).
+"""
 from __future__ import annotations
 
 import functools
 import json
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
-from workflows.cli.errors import CliError
+from workflows.cli.errors import EXIT_CONFLICT, EXIT_REFUSED, CliError
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from workflows.app import App
+    from workflows.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def app_for(db: str | None):  # type: ignore[no-untyped-def]
-    from workflows.app import App
+def settings_message(err: "ValidationError") -> str:
+    """A settings error as the environment variable a person sets: `CXP_SMTP_PORT: ...`."""
+    first = err.errors()[0]
+    message = str(first["msg"]).removeprefix("Value error, ")
+    field = "".join(str(p) for p in first["loc"][:1])
+    return f"CXP_{field.upper()}: {message}" if field else message
 
-    return App(database_url=db)
+
+def cli_settings() -> "Settings":
+    """The settings (environment and `.env`); a bad value is one sentence naming its variable."""
+    from pydantic import ValidationError
+
+    from workflows.settings import get_settings
+
+    try:
+        return get_settings()
+    except ValidationError as err:
+        raise CliError(settings_message(err)) from None
+
+
+def app_for(db: str | None, create: bool = False) -> "App":
+    """The application on `--db` (else CXP_DATABASE_URL). A database is created only with `create`
+    (`init`, `demo`); a malformed URL, a missing SQLite file or a server that does not answer is one
+    sentence naming where the URL came from."""
+    from workflows.app import App
+    from workflows.db.base import DatabaseUnavailable, check_connection
+
+    field = "--db" if db else "CXP_DATABASE_URL"
+    try:
+        application = App(cli_settings(), database_url=db, create=create)
+    except DatabaseUnavailable as err:
+        raise CliError(f"{field}: {err}") from None
+    try:
+        check_connection(application.db)
+    except DatabaseUnavailable as err:
+        application.close()
+        raise CliError(f"{field}: {err}") from None
+    return application
 
 
 def handle_errors(fn: F) -> F:
@@ -26,23 +72,30 @@ def handle_errors(fn: F) -> F:
 
         from rules.errors import RuleInputError
         from workflows.engine.errors import DefinitionError
-        from workflows.services import PermissionDenied, ServiceError
+        from workflows.services import Conflict, PermissionDenied, ServiceError
 
         try:
             return fn(*args, **kwargs)
         except PermissionDenied as err:
-            raise CliError(f"refused: {err}", 3) from None
+            raise CliError(f"refused: {err}", EXIT_REFUSED) from None
+        except Conflict as err:
+            raise CliError(f"conflict: {err}", EXIT_CONFLICT) from None
         except (ServiceError, RuleInputError, DefinitionError) as err:
             raise CliError(str(err)) from None
         except (OperationalError, ProgrammingError) as err:
-            text = str(err.orig) if getattr(err, "orig", None) else str(err)
-            if "database is locked" in text:
-                raise CliError("the database is busy with another change: nothing was written, try again") from None
-            if "no such table" in text or "does not exist" in text:
-                raise CliError(f"the database is not initialised or not upgraded ({text.splitlines()[0]}): run `cxp init`") from None
-            raise CliError(f"database error: {text.splitlines()[0]}") from None
+            raise database_error(err) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def database_error(err: Exception) -> CliError:
+    text = str(getattr(err, "orig", None) or err)
+    first = text.splitlines()[0] if text else type(err).__name__
+    if "database is locked" in text:
+        return CliError("the database is busy with another change: nothing was written, try again", EXIT_CONFLICT)
+    if "no such table" in text or "does not exist" in text:
+        return CliError(f"the database is not initialised or not upgraded ({first}): run `cxp init`")
+    return CliError(f"database error: {first}")
 
 
 def read_data(value: str) -> dict[str, Any]:
@@ -53,7 +106,7 @@ def read_data(value: str) -> dict[str, Any]:
         path = Path(value[1:])
         if not path.is_file():
             raise CliError(f"--data: file {path} does not exist")
-        text, source = path.read_text(encoding="utf-8"), str(path)
+        text, source = read_text(path, "--data"), str(path)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
@@ -61,3 +114,13 @@ def read_data(value: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise CliError(f"{source}: expected a JSON object")
     return data
+
+
+def read_text(path: Path, field: str) -> str:
+    """A file given on the command line as UTF-8 text; else one sentence naming the byte."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise CliError(f"{field}: {path.name} is not UTF-8 text "
+                       f"(byte 0x{data[err.start]:02x} at offset {err.start})") from None

@@ -1,13 +1,15 @@
 """`cxp flows ...`: the scheduled jobs of SPEC §6.
 
-    cxp flows run payment-batch|timers|outbox [--partnership P] [--no-prefect] [--db URL] [--json]
-    cxp flows serve [--check] [--json]
+    cxp flows run payment-batch|kpi-report|timers|outbox [--partnership P] [--no-prefect] [--db URL] [--json]
+    cxp flows serve [--check] [--db URL] [--json]
 
 `run` runs one flow now, as a Prefect flow run (against `PREFECT_API_URL`, or a temporary local
 Prefect server when none is set — which takes several seconds to start); `--no-prefect` runs the same
 job in this process without Prefect. `serve` serves every flow on its schedule (payment-batch:
-`CXP_PAYMENT_BATCH_CRON`, default Mondays 06:00, in `CXP_TIMEZONE`); `--check` only prints them.
-Prefect is imported only by these commands.
+`CXP_PAYMENT_BATCH_CRON`, default Mondays 06:00; kpi-report: `CXP_KPI_REPORT_CRON`, default the 1st
+of the month at 07:00; in `CXP_TIMEZONE`); `--check` only prints them.
+Both refuse a database that does not exist (only `cxp init` and `cxp demo` create one), before
+Prefect starts. Prefect is imported only by these commands.
 """
 from __future__ import annotations
 
@@ -16,13 +18,21 @@ from typing import Any, Optional
 
 import typer
 
-from workflows.cli.common import app_for, handle_errors
+from workflows.cli.common import app_for, handle_errors, settings_message
 from workflows.cli.errors import CliError, echo_json
 from workflows.flows import FLOW_NAMES
 
 app = typer.Typer(no_args_is_help=True)
 
 DbOption = typer.Option(None, "--db", help="database URL (default: CXP_DATABASE_URL or sqlite:///var/cxp.db)")
+
+
+def _database_for_flows(db: str | None) -> None:
+    """Check the database the flows will use (they read it from their settings, so `--db` goes into
+    CXP_DATABASE_URL); a missing or unusable one is refused here, before Prefect starts."""
+    app_for(db).close()
+    if db:
+        os.environ["CXP_DATABASE_URL"] = db  # the flow reads its settings; the URL is no flow parameter
 JsonOption = typer.Option(False, "--json", help="print one JSON document")
 
 
@@ -47,6 +57,10 @@ def _print_result(name: str, result: dict[str, Any]) -> None:
             typer.echo(f"not made for {e['partnership']}: {e['error']}", err=True)
         if not result["batches"]:
             typer.echo("no claims were due for payment")
+    elif name == "kpi-report":
+        from workflows.cli.reports import print_kpi
+
+        print_kpi(result)
     elif name == "timers":
         typer.echo(f"{result['timers_fired']} timer(s) fired, {result['reminded']} task(s) reminded, "
                    f"{result['escalated']} escalated")
@@ -60,22 +74,21 @@ def _print_result(name: str, result: dict[str, Any]) -> None:
 
 @app.command("run")
 @handle_errors
-def run(name: str = typer.Argument(..., help="payment-batch | timers | outbox"),
-        partnership: Optional[str] = typer.Option(None, "--partnership", help="payment-batch: only this one"),
+def run(name: str = typer.Argument(..., help="payment-batch | kpi-report | timers | outbox"),
+        partnership: Optional[str] = typer.Option(None, "--partnership", help="payment-batch, kpi-report: only this one"),
         no_prefect: bool = typer.Option(False, "--no-prefect", help="run the job here, without Prefect"),
         db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
     """Run one scheduled job now."""
     if name not in FLOW_NAMES:
         raise CliError(f"NAME: {name!r} is not a flow here (flows: {', '.join(FLOW_NAMES)})")
-    if partnership and name != "payment-batch":
-        raise CliError("--partnership: only the payment-batch flow takes a partnership")
+    if partnership and name not in ("payment-batch", "kpi-report"):
+        raise CliError("--partnership: only the payment-batch and kpi-report flows take a partnership")
     if no_prefect:
         from workflows.flows.jobs import run_job
 
         result = run_job(name, app_for(db), partnership)
     else:
-        if db:
-            os.environ["CXP_DATABASE_URL"] = db  # the flow reads its settings; the URL is no flow parameter
+        _database_for_flows(db)
         _quiet_prefect()
         from workflows.flows.definitions import FLOWS
 
@@ -92,14 +105,22 @@ def run(name: str = typer.Argument(..., help="payment-batch | timers | outbox"),
 @app.command("serve")
 @handle_errors
 def serve(check: bool = typer.Option(False, "--check", help="print the schedules and exit"),
-          json_out: bool = JsonOption) -> None:
+          db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
     """Serve every flow on its schedule with Prefect, until interrupted."""
+    from pydantic import ValidationError
+
+    from workflows.settings import Settings
+
+    if not check:
+        _database_for_flows(db)
     _quiet_prefect()
     from workflows.flows.definitions import describe, serve_all
-    from workflows.settings import Settings
 
     try:
         settings = Settings()
+    except ValidationError as err:
+        raise CliError(settings_message(err)) from None
+    try:
         plan = describe(settings)
     except ValueError as err:  # a cron string or time zone Prefect does not accept
         raise CliError(f"schedule: {err}") from None

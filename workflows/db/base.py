@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Engine, MetaData, Numeric, TypeDecorator, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 
 NAMING = {
@@ -108,33 +109,100 @@ def _begin(conn: Any) -> None:
     conn.connection.dbapi_connection.execute("BEGIN")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+class DatabaseUnavailable(Exception):
+    """A database URL that cannot be used — malformed, an unknown driver, a SQLite file that does not
+    exist (when it may not be created), no server — with one sentence for a person (the caller names
+    where the URL came from: `--db`, `CXP_DATABASE_URL`)."""
+
+
+URL_EXAMPLES = "examples: sqlite:///var/cxp.db, postgresql+psycopg://user@host/db"
+DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg", "postgresql+psycopg2")
+
+
+def parse_database_url(url: str) -> URL:
+    """The parsed URL of a database this product runs on, or `DatabaseUnavailable`."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseUnavailable(f"{url!r} is not a database URL ({URL_EXAMPLES})") from None
+    if parsed.drivername not in DRIVERS:
+        raise DatabaseUnavailable(f"{url!r} names the database driver {parsed.drivername!r}, which ClusterXchange "
+                                  f"does not run on (drivers: {', '.join(DRIVERS)}; {URL_EXAMPLES})")
+    return parsed
+
+
+def sqlite_file(url: str | URL) -> Path | None:
+    """The file of a SQLite URL on disk; None for in-memory databases and other back ends."""
+    parsed = url if isinstance(url, URL) else make_url(url)
+    path = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    return Path(path)
+
+
+def make_engine(url: str, create: bool = True, **kwargs: Any) -> Engine:
     """An engine for `url`: SQLite files get WAL, foreign keys and a `WalCheckpointer`
-    (`engine.cxp_checkpointer`, stopped by `dispose`); their folder is created."""
-    if url.startswith("sqlite"):
-        path = make_url(url).database or ""
-        on_disk = bool(path) and path != ":memory:" and not path.startswith("file:")
-        if on_disk:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
-        # pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN itself.
-        event.listen(engine, "begin", _begin)
-        if on_disk:
-            with engine.connect():  # the file exists, in WAL mode, before the checkpointer opens it
-                pass
-            checkpointer = WalCheckpointer(path)
-            engine.cxp_checkpointer = checkpointer  # type: ignore[attr-defined]
-            weakref.finalize(engine, checkpointer.stop)
-            dispose = engine.dispose
+    (`engine.cxp_checkpointer`, stopped by `dispose`). With `create` a missing SQLite file and its
+    folder are created; without, a missing file is `DatabaseUnavailable` and nothing is made."""
+    parsed = parse_database_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        kwargs.setdefault("connect_args", {"connect_timeout": 10})
+        return create_engine(parsed, pool_pre_ping=True, **kwargs)
+    path = sqlite_file(parsed)
+    if path is not None:
+        if not create and not path.is_file():
+            shown = parsed.render_as_string()
+            raise DatabaseUnavailable(f"{shown} does not exist; run cxp init --db {shown} first")
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(parsed, **kwargs)
+    event.listen(engine, "connect", _sqlite_pragmas)
+    # pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN itself.
+    event.listen(engine, "begin", _begin)
+    if path is not None:
+        _open_sqlite_file(engine, path)
+        checkpointer = WalCheckpointer(str(path))
+        engine.cxp_checkpointer = checkpointer  # type: ignore[attr-defined]
+        weakref.finalize(engine, checkpointer.stop)
+        dispose = engine.dispose
 
-            def dispose_and_stop(close: bool = True) -> None:
-                dispose(close)
-                checkpointer.stop()
+        def dispose_and_stop(close: bool = True) -> None:
+            dispose(close)
+            checkpointer.stop()
 
-            engine.dispose = dispose_and_stop  # type: ignore[method-assign]
-        return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+        engine.dispose = dispose_and_stop  # type: ignore[method-assign]
+    return engine
+
+
+def _open_sqlite_file(engine: Engine, path: Path) -> None:
+    """Connect once, so that the file exists in WAL mode before the checkpointer opens it."""
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as err:
+        engine.dispose()
+        reason = str(err.orig).splitlines()[0] if err.orig is not None else str(err)
+        if "not a database" in reason:
+            raise DatabaseUnavailable(f"{path} is not a SQLite database file") from None
+        raise DatabaseUnavailable(f"{path} cannot be opened as a SQLite database ({reason})") from None
+
+
+def check_connection(engine: Engine) -> None:
+    """Connect once to a database server; a sentence naming the server or database when that fails."""
+    if engine.dialect.name == "sqlite":
+        return
+    url = engine.url
+    where = f"{url.host or 'localhost'}:{url.port or 5432}"
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as err:
+        reason = " ".join(str(err.orig if err.orig is not None else err).split())
+        if f'database "{url.database}" does not exist' in reason:
+            raise DatabaseUnavailable(f"database {url.database!r} does not exist on the server at {where}; "
+                                      f"create it (createdb {url.database}), then run cxp init") from None
+        if "authentication failed" in reason or "no pg_hba.conf entry" in reason:
+            raise DatabaseUnavailable(f"the server at {where} refused user {url.username!r} ({reason})") from None
+        raise DatabaseUnavailable(f"no database server answers at {where} ({reason})") from None
 
 
 def make_session_factory(engine: Engine) -> sessionmaker:

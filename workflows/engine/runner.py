@@ -83,6 +83,10 @@ class EngineError(Exception):
     """An expected refusal (wrong state, unknown message, …) with a message for a person."""
 
 
+class TaskNoLongerOpen(EngineError):
+    """The user task was completed (or cancelled) by another transaction meanwhile: a lost race."""
+
+
 @dataclass
 class Outgoing:
     subject_type: str
@@ -381,7 +385,7 @@ class Engine:
         workflow = self.load(uow, instance)
         task = spiff.ready_manual_task(workflow, task_guid)
         if task is None or not self._close_task_row(uow, task_guid, form.get("completed_by")):
-            raise EngineError("this task is no longer open")
+            raise TaskNoLongerOpen("this task is no longer open")
         task.data.update(form)
         task.data[task.task_spec.name] = dict(form)
         with spiff.using_clock(uow.now):

@@ -5,4 +5,4 @@
 - `workflows.flows.definitions`: the Prefect flows — thin: a handful of tasks that call the same
   services — and their schedules, served together by `cxp flows serve`.
 """
-FLOW_NAMES = ("payment-batch", "timers", "outbox")
+FLOW_NAMES = ("payment-batch", "kpi-report", "timers", "outbox")

@@ -60,6 +60,20 @@ def payment_batch_flow(partnership: str | None = None) -> dict[str, Any]:
     return summarise([r for r in results if not r.get("error")], recovered, errors)
 
 
+@task(name="kpi-report", task_run_name="kpi-report-{period}", retries=2, retry_delay_seconds=30,
+      cache_policy=NO_CACHE)
+def make_kpi_report(period: str | None, partnership: str | None) -> dict[str, Any]:
+    """Every scope's report from one read of the rows, written and mailed in one unit of work."""
+    from workflows.services.reporting import kpi_report
+
+    return kpi_report(current_app(), period, partnership)
+
+
+@flow(name="kpi-report", description="The monthly KPI report, programme-wide and per partnership (SPEC §6).")
+def kpi_report_flow(partnership: str | None = None, period: str | None = None) -> dict[str, Any]:
+    return make_kpi_report(period, partnership)
+
+
 @task(name="fire-due-timers", retries=2, retry_delay_seconds=10, cache_policy=NO_CACHE)
 def fire_due_timers() -> int:
     from workflows.services.lifecycle import fire_due_timers as fire
@@ -95,7 +109,7 @@ def outbox_flow() -> dict[str, Any]:
 
 
 FLOWS: dict[str, Callable[..., dict[str, Any]]] = {
-    "payment-batch": payment_batch_flow, "timers": timers_flow, "outbox": outbox_flow,
+    "payment-batch": payment_batch_flow, "kpi-report": kpi_report_flow, "timers": timers_flow, "outbox": outbox_flow,
 }
 
 
@@ -105,6 +119,7 @@ def schedules(settings: Settings) -> dict[str, Any]:
 
     return {
         "payment-batch": Cron(settings.payment_batch_cron, timezone=settings.timezone),
+        "kpi-report": Cron(settings.kpi_report_cron, timezone=settings.timezone),
         "timers": Interval(timedelta(minutes=settings.timers_every_minutes), timezone=settings.timezone),
         "outbox": Interval(timedelta(minutes=settings.outbox_every_minutes), timezone=settings.timezone),
     }

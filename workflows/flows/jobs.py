@@ -28,6 +28,12 @@ def payment_batch(app: App, partnership: str | None = None) -> dict[str, Any]:
     return run_payment_batches(app, partnership)
 
 
+def kpi_report(app: App, partnership: str | None = None) -> dict[str, Any]:
+    from workflows.services.reporting import kpi_report as report
+
+    return report(app, partnership=partnership)
+
+
 def timers(app: App) -> dict[str, Any]:
     from workflows.services.deadlines import chase_tasks
     from workflows.services.lifecycle import fire_due_timers
@@ -47,6 +53,8 @@ def run_job(name: str, app: App, partnership: str | None = None) -> dict[str, An
     """Run one job now, in this process, without Prefect."""
     if name == "payment-batch":
         return payment_batch(app, partnership)
+    if name == "kpi-report":
+        return kpi_report(app, partnership)
     if name == "timers":
         return timers(app)
     if name == "outbox":

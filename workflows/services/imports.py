@@ -1,5 +1,8 @@
 """`cxp import`: partnerships, users, organisations, calls and applications from JSON (or CSV),
-validated with pydantic and written in one transaction — a bad record writes nothing."""
+validated with pydantic and written in one transaction — a bad record writes nothing. Every message
+names its record by its path in the file (`organisations[2].country`, counted from 0); a code, legal
+id or username already used — earlier in the file or in the database — is refused before anything
+is written."""
 from __future__ import annotations
 
 import csv
@@ -12,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from workflows.app import App
 from workflows.audit import SYSTEM
@@ -128,6 +132,12 @@ class ApplicationIn(_In):
     date_to: date
     sectors: list[str] = []
     wished_countries: list[str] = []
+
+    @field_validator("wished_countries")
+    @classmethod
+    def _countries(cls, v: list[str]) -> list[str]:
+        return [_country(c) for c in v]
+
     capacity: int = Field(0, ge=0, le=50)
     motivation: str = ""
     declaration_given: bool = False
@@ -142,18 +152,42 @@ class ImportFile(_In):
     applications: list[ApplicationIn] = []
 
 
+def record_path(loc: tuple[Any, ...]) -> str:
+    """`("organisations", 2, "country")` as `organisations[2].country`."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _message(error: Any) -> str:
+    """Pydantic's message, or the rule's own sentence without its field name (the path names it)."""
+    from rules.errors import RuleInputError
+
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, RuleInputError):
+        return cause.message
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
 def _messages(err: ValidationError, source: str) -> str:
-    parts = []
-    for e in err.errors()[:20]:
-        where = ".".join(str(p) for p in e["loc"])
-        parts.append(f"{where}: {e['msg']}")
+    parts = [f"{record_path(e['loc'])}: {_message(e)}" if e["loc"] else _message(e) for e in err.errors()[:20]]
     return f"{source}: " + "; ".join(parts)
+
+
+def _read_text(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ServiceError(f"FILE: {path.name} is not UTF-8 text (byte 0x{data[err.start]:02x} at offset "
+                           f"{err.start})") from None
 
 
 def load(path: Path) -> ImportFile:
     if not path.is_file():
         raise ServiceError(f"FILE: {path} does not exist")
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path)
     try:
         if path.suffix.lower() == ".csv":
             kind = path.stem.split("_")[0].lower()
@@ -172,10 +206,42 @@ def load(path: Path) -> ImportFile:
         raise ServiceError(f"{path.name}: not valid JSON ({err})") from None
 
 
+# What must be unique, per section of the file: (section, key field, model, what it is, its name).
+_UNIQUE = (
+    ("partnerships", "code", Partnership, "partnership", "name"),
+    ("organisations", "legal_id", Organisation, "organisation", "legal_name"),
+    ("users", "username", User, "user", "display_name"),
+    ("calls", "code", Call, "call", "title"),
+)
+
+
+def check_unique(s: Session, data: ImportFile) -> None:
+    """Refuse a key used twice in the file, or already used in the database, naming both records."""
+    for section, key, model, what, name in _UNIQUE:
+        records = getattr(data, section)
+        first: dict[str, int] = {}
+        for i, record in enumerate(records):
+            value = getattr(record, key)
+            if value in first:
+                earlier = records[first[value]]
+                raise ServiceError(f"{section}[{i}].{key}: {value!r} is already used by {what} "
+                                   f"{getattr(earlier, name)!r} ({section}[{first[value]}] of this file)")
+            first[value] = i
+        if not first:
+            continue
+        column = getattr(model, key)
+        existing = s.scalars(select(model).where(column.in_(list(first))).order_by(column)).first()
+        if existing is not None:
+            value = getattr(existing, key)
+            raise ServiceError(f"{section}[{first[value]}].{key}: {value!r} is already used by {what} "
+                               f"{getattr(existing, name)!r}")
+
+
 def import_file(app: App, file: str) -> dict[str, Any]:
     data = load(Path(file))
     with app.uow() as uow:
         s = uow.session
+        check_unique(s, data)
 
         def one(model: Any, column: Any, key: str, what: str) -> Any:
             row = s.scalars(select(model).where(column == key)).first()
@@ -186,25 +252,26 @@ def import_file(app: App, file: str) -> dict[str, Any]:
         for p in data.partnerships:
             s.add(Partnership(**p.model_dump()))
         s.flush()
-        for o in data.organisations:
+        for i, o in enumerate(data.organisations):
             fields = o.model_dump(exclude={"partnership"})
             s.add(Organisation(**fields, partnership_id=one(Partnership, Partnership.code, o.partnership,
-                                                            "organisations.partnership").id))
+                                                            f"organisations[{i}].partnership").id))
         s.flush()
-        for u in data.users:
+        for i, u in enumerate(data.users):
             s.add(User(username=u.username, display_name=u.display_name, email=u.email, role=u.role,
-                       partnership_id=one(Partnership, Partnership.code, u.partnership, "users.partnership").id
+                       partnership_id=one(Partnership, Partnership.code, u.partnership, f"users[{i}].partnership").id
                        if u.partnership else None,
                        organisation_id=one(Organisation, Organisation.legal_id, u.organisation,
-                                           "users.organisation").id if u.organisation else None))
+                                           f"users[{i}].organisation").id if u.organisation else None))
         calls = []
-        for c in data.calls:
+        for i, c in enumerate(data.calls):
             if s.get(RuleSetRecord, c.rule_set_version) is None:
-                raise ServiceError(f"calls.rule_set_version: unknown rule set '{c.rule_set_version}'")
+                raise ServiceError(f"calls[{i}].rule_set_version: unknown rule set '{c.rule_set_version}'")
             if c.closes_on < c.opens_on:
-                raise ServiceError(f"calls.closes_on: {c.code} closes before it opens")
-            lead = one(Partnership, Partnership.code, c.lead_partnership, "calls.lead_partnership")
-            members = [one(Partnership, Partnership.code, code, "calls.partnerships") for code in c.partnerships]
+                raise ServiceError(f"calls[{i}].closes_on: {c.code} closes before it opens")
+            lead = one(Partnership, Partnership.code, c.lead_partnership, f"calls[{i}].lead_partnership")
+            members = [one(Partnership, Partnership.code, code, f"calls[{i}].partnerships[{j}]")
+                       for j, code in enumerate(c.partnerships)]
             call = Call(code=c.code, title=c.title, lead_partnership_id=lead.id, opens_on=c.opens_on,
                         closes_on=c.closes_on, matching_deadline=c.matching_deadline, budget=c.budget,
                         rule_set_version=c.rule_set_version, formats=list(c.formats), status="draft",
@@ -217,11 +284,11 @@ def import_file(app: App, file: str) -> dict[str, Any]:
             start(app, uow, "call", "call", call.id, {"call_id": call.id, "partnership_id": call.lead_partnership_id,
                                                       "subject_ref": call.code})
         submitted = 0
-        for a in data.applications:
+        for i, a in enumerate(data.applications):
             if a.date_to < a.date_from:
-                raise ServiceError(f"applications.date_to: before date_from for {a.organisation}")
-            call = one(Call, Call.code, a.call, "applications.call")
-            org = one(Organisation, Organisation.legal_id, a.organisation, "applications.organisation")
+                raise ServiceError(f"applications[{i}].date_to: before date_from for {a.organisation}")
+            call = one(Call, Call.code, a.call, f"applications[{i}].call")
+            org = one(Organisation, Organisation.legal_id, a.organisation, f"applications[{i}].organisation")
             row = Application(**a.model_dump(exclude={"call", "organisation"}), call_id=call.id,
                               organisation_id=org.id, partnership_id=org.partnership_id, submitted_at=uow.now())
             s.add(row)

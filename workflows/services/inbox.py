@@ -1,13 +1,23 @@
 """Human tasks: the inbox, claim/unclaim/reassign, and completion with the permission checks of
-SPEC §5 and R-4EYES. A refusal is audited (and committed) even though nothing else changes."""
+SPEC §5 and R-4EYES. A refusal is audited (and committed) even though nothing else changes.
+
+A claim, release or completion that loses its task to someone else — the task is no longer open when
+read, its row was closed or re-assigned by a concurrent transaction, the instance was saved meanwhile
+(the optimistic lock), a unique row was written twice — raises `Conflict` with one message, writes
+nothing and is not audited as a refusal. On SQLite these use cases take the write lock first (they
+wait for each other, then read what the winner wrote); on PostgreSQL the loser's conditional UPDATE
+waits for the winner's row lock and then changes nothing."""
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping, NamedTuple
+from typing import Any, Callable, Mapping, NamedTuple, TypeVar
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from rules.four_eyes import ActionContext, check_action
 from workflows.app import App
@@ -15,8 +25,10 @@ from workflows.audit import Actor
 from workflows.db.models import Claim, ConflictDeclaration, Exchange, User
 from workflows.db.prepared import Prepared
 from workflows.db.process_models import HumanTask, ProcessInstance
-from workflows.services import NotFound, PermissionDenied, ServiceError
+from workflows.services import NotFound, PermissionDenied, ServiceError, task_conflict
 from workflows.uow import UnitOfWork
+
+T = TypeVar("T")
 
 FOUR_EYES_ACTIONS = {"validate_evidence": "validate_evidence", "approve_payment": "approve_payment",
                      "verify_bank_details": "verify_bank_details"}
@@ -133,10 +145,14 @@ def list_tasks(uow: UnitOfWork, username: str | None = None, role: str | None = 
     return [InboxTask(*row) for row in prepared.rows(uow.connection, **params, limit=limit, offset=offset)]
 
 
-def _refuse(app: App, task: HumanTask, user: User, reason: str) -> None:
+def _refuse(app: App, uow: UnitOfWork, task: HumanTask, user: User, reason: str) -> None:
+    """Audit the refusal in a transaction of its own, once the refused one is rolled back (nothing of
+    it is kept, and its write lock is let go)."""
+    actor, after = actor_of(user), {"human_task": task.id, "reason": reason}
+    where = {"instance_id": task.instance_id, "task": task.task_spec, "subject": task.subject_ref}
+    uow.rollback()
     with app.uow() as audit_uow:
-        audit_uow.audit(actor_of(user), "task_refused", instance_id=task.instance_id, task=task.task_spec,
-                        subject=task.subject_ref, after={"human_task": task.id, "reason": reason})
+        audit_uow.audit(actor, "task_refused", **where, after=after)
         audit_uow.commit()
     raise PermissionDenied(reason)
 
@@ -155,9 +171,7 @@ def _completed_by(uow: UnitOfWork, instance_id: int, task_spec: str) -> frozense
 
 
 def permission_problem(uow: UnitOfWork, task: HumanTask, user: User, data: Mapping[str, Any] | None) -> str | None:
-    """Why `user` may not complete `task` (lane, partnership, assignee, R-4EYES), or None."""
-    if task.status != "open":
-        return f"task {task.id} is {task.status}, not open"
+    """Why `user` may not complete the open `task` (lane, partnership, assignee, R-4EYES), or None."""
     if task.assignee_id is not None and task.assignee_id != user.id:
         return f"task {task.id} is claimed by someone else"
     if user.role != task.role and user.role != "administrator":
@@ -189,13 +203,56 @@ def permission_problem(uow: UnitOfWork, task: HumanTask, user: User, data: Mappi
     return None
 
 
+def _open_task(uow: UnitOfWork, task_id: int) -> HumanTask:
+    task = get_task(uow, task_id)
+    if task.status != "open":
+        raise task_conflict(task_id)
+    return task
+
+
+def _write_lock(uow: UnitOfWork) -> None:
+    """SQLite: take the database's write lock before reading anything, waiting for a writer under the
+    busy timeout. A transaction that reads first and writes later cannot wait — SQLite refuses its write
+    at once (SQLITE_BUSY) whenever another writer went first — and would lose on data it read before."""
+    if uow.connection.dialect.name == "sqlite":
+        uow.connection.exec_driver_sql("UPDATE human_tasks SET id = id WHERE 0")
+
+
+def _lost_race_is_conflict(task_id: int, use_case: Callable[[], T]) -> T:
+    """Run `use_case` (one transaction); a race lost to another transaction is the task's `Conflict`."""
+    from workflows.engine.runner import TaskNoLongerOpen  # SpiffWorkflow: not on the inbox's path
+
+    try:
+        return use_case()
+    except (TaskNoLongerOpen, StaleDataError, IntegrityError) as err:
+        raise task_conflict(task_id) from err
+
+
+_ASSIGN = update(_HT).where(_HT.c.id == bindparam("task_id"), _HT.c.status == "open")
+
+
+def _assign(uow: UnitOfWork, task: HumanTask, user_id: int | None) -> None:
+    """Set the assignee if the row is still open and still has the assignee read: else a lost race."""
+    loaded = task.assignee_id
+    unchanged = _HT.c.assignee_id.is_(None) if loaded is None else _HT.c.assignee_id == loaded
+    changed = uow.connection.execute(_ASSIGN.where(unchanged).values(assignee_id=user_id), {"task_id": task.id})
+    if changed.rowcount != 1:
+        raise task_conflict(task.id)
+    set_committed_value(task, "assignee_id", user_id)
+
+
 def claim(app: App, task_id: int, username: str) -> HumanTask:
+    return _lost_race_is_conflict(task_id, lambda: _claim(app, task_id, username))
+
+
+def _claim(app: App, task_id: int, username: str) -> HumanTask:
     with app.uow() as uow:
-        task, user = get_task(uow, task_id), get_user(uow, username)
+        _write_lock(uow)
+        task, user = _open_task(uow, task_id), get_user(uow, username)
         problem = permission_problem(uow, task, user, None)
         if problem:
-            _refuse(app, task, user, problem)
-        task.assignee_id = user.id
+            _refuse(app, uow, task, user, problem)
+        _assign(uow, task, user.id)
         uow.audit(actor_of(user), "task_claimed", instance_id=task.instance_id, task=task.task_spec,
                   subject=task.subject_ref, after={"human_task": task.id})
         uow.commit()
@@ -203,11 +260,16 @@ def claim(app: App, task_id: int, username: str) -> HumanTask:
 
 
 def unclaim(app: App, task_id: int, username: str) -> HumanTask:
+    return _lost_race_is_conflict(task_id, lambda: _unclaim(app, task_id, username))
+
+
+def _unclaim(app: App, task_id: int, username: str) -> HumanTask:
     with app.uow() as uow:
-        task, user = get_task(uow, task_id), get_user(uow, username)
+        _write_lock(uow)
+        task, user = _open_task(uow, task_id), get_user(uow, username)
         if task.assignee_id not in (user.id, None) and user.role != "administrator":
-            _refuse(app, task, user, f"task {task.id} is claimed by someone else")
-        task.assignee_id = None
+            _refuse(app, uow, task, user, f"task {task.id} is claimed by someone else")
+        _assign(uow, task, None)
         uow.audit(actor_of(user), "task_unclaimed", instance_id=task.instance_id, task=task.task_spec,
                   subject=task.subject_ref)
         uow.commit()
@@ -216,14 +278,19 @@ def unclaim(app: App, task_id: int, username: str) -> HumanTask:
 
 def complete_task(app: App, task_id: int, username: str, data: Mapping[str, Any]) -> dict[str, Any]:
     """Validate the form, check who may act, run the task and advance — all or nothing."""
+    return _lost_race_is_conflict(task_id, lambda: _complete(app, task_id, username, data))
+
+
+def _complete(app: App, task_id: int, username: str, data: Mapping[str, Any]) -> dict[str, Any]:
     from tasks.forms import FormError, validate_form
     from workflows.services.form_context import form_context
 
     with app.uow() as uow:
-        task, user = get_task(uow, task_id), get_user(uow, username)
+        _write_lock(uow)
+        task, user = _open_task(uow, task_id), get_user(uow, username)
         problem = permission_problem(uow, task, user, data)  # before the form: no hints to outsiders
         if problem:
-            _refuse(app, task, user, problem)
+            _refuse(app, uow, task, user, problem)
         try:
             form = validate_form(task.task_spec, dict(data), form_context(uow, task, app.settings.timezone))
         except FormError as err:

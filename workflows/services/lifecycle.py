@@ -12,7 +12,7 @@ from workflows.audit import SYSTEM, Actor
 from workflows.db.models import Application, Call, Exchange
 from workflows.db.queue import take_next
 from workflows.db.process_models import ProcessInstance
-from workflows.engine.runner import Advance, EngineError
+from workflows.engine.runner import Advance, EngineError, TaskNoLongerOpen
 from workflows.services import NotFound, ServiceError
 from workflows.uow import UnitOfWork
 
@@ -85,8 +85,12 @@ def _subject_name(uow: UnitOfWork, instance: ProcessInstance) -> str:
 
 
 def complete(app: App, uow: UnitOfWork, instance: ProcessInstance, task_guid: str, form: Mapping[str, Any]) -> None:
+    """Run the user task and deliver what it sent; `TaskNoLongerOpen` (a lost race) is left to the
+    caller, who names the task."""
     try:
         _settle(app, uow, app.engine.complete(uow, instance, task_guid, form))
+    except TaskNoLongerOpen:
+        raise
     except EngineError as err:
         raise ServiceError(str(err)) from err
 

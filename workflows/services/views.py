@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from workflows.db.process_models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
-from workflows.services import NotFound
+from workflows.services import NotFound, ServiceError
 from workflows.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -21,6 +21,27 @@ def task_view(task: "HumanTask | InboxTask") -> dict[str, Any]:
         "due_at": task.due_at.isoformat() if task.due_at else None, "status": task.status,
         "created_at": task.created_at.isoformat(),
     }
+
+
+def resolve_instance(uow: UnitOfWork, reference: str) -> int:
+    """The id of the instance `reference` names: its id (12) or its exchange's reference (EX-000123,
+    the exchange's latest process)."""
+    from workflows.db.models import Exchange
+
+    text = reference.strip()
+    if text.isdigit():
+        return int(text)
+    if text.upper().startswith("EX-"):
+        exchange_id = uow.session.scalar(select(Exchange.id).where(Exchange.ref == text.upper()))
+        if exchange_id is None:
+            raise NotFound(f"exchange {text.upper()} does not exist")
+        instance_id = uow.session.scalar(select(ProcessInstance.id).where(
+            ProcessInstance.subject_type == "exchange", ProcessInstance.subject_id == exchange_id,
+        ).order_by(ProcessInstance.id.desc()).limit(1))
+        if instance_id is None:
+            raise NotFound(f"exchange {text.upper()} has no process")
+        return int(instance_id)
+    raise ServiceError(f"INSTANCE: {reference!r} is neither an instance id (12) nor an exchange reference (EX-000123)")
 
 
 def instance_view(uow: UnitOfWork, instance_id: int, history_limit: int = 500) -> dict[str, Any]:

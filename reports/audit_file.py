@@ -1,0 +1,53 @@
+"""The audit file of one exchange (SPEC §7): an HTML and a PDF summary, the process diagram and the
+data they show, in one ZIP that is the same bytes for the same records."""
+from __future__ import annotations
+
+import json
+import os
+from contextlib import contextmanager
+from importlib import resources
+from typing import Any, Iterator
+
+from reports.archive import zip_bytes
+
+
+def render_html(data: dict[str, Any]) -> str:
+    from jinja2 import Environment
+
+    source = resources.files("reports").joinpath("templates/audit_file.html.j2").read_text(encoding="utf-8")
+    return Environment(autoescape=True, keep_trailing_newline=True).from_string(source).render(**data)
+
+
+@contextmanager
+def _fixed_font_timestamps() -> Iterator[None]:
+    """The PDF embeds font subsets whose `head` table fontTools stamps with the current time, unless
+    SOURCE_DATE_EPOCH is set (the reproducible-builds convention): fixed while the PDF is written."""
+    before = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = "315532800"  # 1980-01-01, as the ZIP entries
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = before
+
+
+def render_pdf(html: str) -> bytes:
+    import weasyprint
+
+    with _fixed_font_timestamps():
+        return weasyprint.HTML(string=html).write_pdf()
+
+
+def audit_zip(data: dict[str, Any]) -> tuple[str, bytes]:
+    """(file name, ZIP bytes): summary.html, summary.pdf, diagram.svg and audit-file.json."""
+    html = render_html(data)
+    record = {k: v for k, v in data.items() if k != "diagram"}
+    entries = {
+        "summary.html": html.encode("utf-8"),
+        "summary.pdf": render_pdf(html),
+        "diagram.svg": data["diagram"].encode("utf-8"),
+        "audit-file.json": json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8"),
+    }
+    return f"audit-{data['x']['ref']}.zip", zip_bytes(entries)

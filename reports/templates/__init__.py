@@ -1,0 +1,1 @@
+"""Templates of the reports (HTML summaries), shipped as package data."""
