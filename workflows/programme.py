@@ -269,6 +269,10 @@ class Programme:
                 continue
             exchange = self.s.scalars(select(Exchange).where(
                 Exchange.visitor_application_id == p.visitor_application_id)).one()
+            if not self._waits_for_a_match(exchange):  # its deadline passed, or it was cancelled meanwhile
+                p.status = "expired"
+                self._change("proposal_expired", exchange.ref, None, {"proposal": p.id, "status": exchange.status})
+                continue
             host_app = self.s.get(Application, p.host_application_id)
             p.status = "sent"
             self.set_application_status(p.visitor_application_id, "proposed")
@@ -278,6 +282,11 @@ class Programme:
                 "host_name": host_app.organisation.legal_name, "score": str(p.score),
             })
         return out
+
+    def _waits_for_a_match(self, exchange: Exchange) -> bool:
+        instance = self.s.scalars(select(ProcessInstance).where(
+            ProcessInstance.subject_type == "exchange", ProcessInstance.subject_id == exchange.id)).first()
+        return instance is not None and "match_proposed" in (instance.waiting_messages or [])
 
     def record_match_answer(self, exchange_id: int, proposal_id: int, accepted: bool, answers: dict) -> None:
         exchange = self._exchange(exchange_id)

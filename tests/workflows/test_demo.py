@@ -231,14 +231,8 @@ def test_an_unknown_size_is_refused_before_anything_is_written(tmp_path: Path) -
         engine.dispose()
 
 
-ENGINE_CACHE_DEFECT = pytest.mark.xfail(
-    strict=True, raises=AssertionError,
-    reason="workflows/engine/spiff.py keeps a completed task's JSON fragment while its parent's data changes "
-           "in place afterwards (submit_evidence under its BoundaryEventSplit), so the incremental state "
-           "differs from a full serialization (CXP_VERIFY_STATE=1)")
-
-
-@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, pytest.param(6, marks=ENGINE_CACHE_DEFECT), 9])
+# seeds 6 and 8 once showed a finished task whose data Spiff changed in place after it was encoded
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6, 8, 9])
 def test_the_small_demo_finishes_for_every_seed(seed: int, tmp_path: Path) -> None:
     app = App(Settings(database_url=f"sqlite:///{tmp_path}/cxp.db", files_dir=tmp_path / "files"))
     try:

@@ -173,3 +173,17 @@ def test_an_officers_feasible_override_replaces_the_proposal_before_it_is_sent(p
     assert overridden["host_application_id"] == offer_id and overridden["by"] == programme.users[OFFICER]
     with programme.app.uow() as uow:
         assert uow.session.scalars(select(AuditEvent.action).where(AuditEvent.action == "match_override_refused")).all() == []
+
+
+def test_a_proposal_for_an_exchange_that_no_longer_waits_for_one_expires(programme: Programme):
+    exchange = apply(programme)  # waits for its assessment, not for a match (a deadline passed, say)
+    with programme.app.uow() as uow:
+        uow.session.add(MatchProposal(call_id=programme.call_id, round=1, score=Decimal("50"), explanation={},
+                                      visitor_application_id=exchange.visitor_application_id,
+                                      host_application_id=programme.host_application_id, status="proposed",
+                                      created_at=uow.now()))
+        uow.session.flush()
+        assert _records(uow).release_proposals(programme.call_id, 1, set()) == []
+        assert uow.session.scalars(select(MatchProposal.status)).all() == ["expired"]
+        uow.commit()
+    assert programme.events("proposal_expired")[0].subject == exchange.ref

@@ -246,13 +246,22 @@ def _fragment_key(task: Any) -> tuple[Any, ...] | None:
     """What a task's serialized form depends on beyond what never changes (its id, parent and spec),
     or None when it must be encoded every time.
 
-    * A settled (completed or cancelled) task changes only when Spiff drops or adds its children.
+    * A settled (completed or cancelled) task changes only when Spiff drops or adds its children — or
+      when its parent's data changes, since its own data is written as a delta from its parent's.
+      Under a parent still open it is encoded every time; under a settled one the parent's data is
+      watched by identity and size: Spiff adds keys to a settled parent's data in place (the split of
+      a boundary event gains the data of the task it guards when that task runs, seen in the demo).
     * A task with no data of its own (a predicted one, mostly) is written as the keys it does not take
       from its parent, so it depends on those keys only.
     """
     state = task._state
     if state & _SETTLED:
-        return (state, task.last_state_change, tuple(task._children))
+        parent = task.workflow.tasks.get(task._parent) if task._parent is not None else None
+        if parent is None:
+            return (state, task.last_state_change, tuple(task._children))
+        if not parent._state & _SETTLED:
+            return None
+        return (state, task.last_state_change, tuple(task._children), id(parent.data), len(parent.data))
     if not task.data and not task.internal_data and task._parent is not None:
         parent = task.workflow.tasks.get(task._parent)
         if parent is not None:
@@ -275,6 +284,12 @@ def _task_fragments(workflow: BpmnWorkflow) -> list[str]:
             if hit is not None and hit[0] == key:
                 parts.append(hit[1])
                 continue
+        if key is not None and task._state & _SETTLED and "cxp_own_data" not in task.__dict__:
+            # Spiff's joins merge nested values by reference, so a finished task's data can share
+            # lists and dicts that a later merge changes in place: a finished task keeps its own copy,
+            # as its encoded fragment does.
+            task.data = copy.deepcopy(task.data)
+            task.__dict__["cxp_own_data"] = True
         fragment = f'"{_sid(task)}":{_task_json(task, texts)}'
         if key is not None:
             cache[task] = (key, fragment)
