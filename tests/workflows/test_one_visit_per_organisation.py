@@ -123,7 +123,7 @@ def test_matching_never_proposes_an_organisation_with_a_pending_proposal_elsewhe
 
 
 def test_an_officers_override_to_a_host_in_the_visitors_country_is_refused(programme: Programme):
-    exchange = apply(programme)
+    exchange = programme.submit_visitor_application().assessed().exchange()  # waiting for a match
     with programme.app.uow() as uow:
         s = uow.session
         s.get(Application, exchange.visitor_application_id).status = "awaiting_match"
@@ -148,7 +148,7 @@ def test_an_officers_override_to_a_host_in_the_visitors_country_is_refused(progr
 
 
 def test_an_officers_feasible_override_replaces_the_proposal_before_it_is_sent(programme: Programme):
-    exchange = apply(programme)
+    exchange = programme.submit_visitor_application().assessed().exchange()  # waiting for a match
     with programme.app.uow() as uow:
         s = uow.session
         s.get(Application, exchange.visitor_application_id).status = "awaiting_match"
