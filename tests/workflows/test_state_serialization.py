@@ -83,8 +83,10 @@ def test_the_check_mode_catches_a_stale_fragment(spec_key: str, monkeypatch) -> 
     workflow = next(w for i, w in enumerate(steps(spec_key)) if i == 3)
     monkeypatch.setattr(spiff, "VERIFY_INCREMENTAL", False)
     spiff.dump_state(workflow)
-    settled = next(t for t in workflow.tasks.values() if t.state == TaskState.COMPLETED and t.parent is not None)
-    settled.data["tampered"] = True  # a settled task's data never changes; if it did, the cache would hide it
+    settled = next(t for t in workflow.tasks.values() if t.state == TaskState.COMPLETED and t.parent is not None
+                   and t.parent.state == TaskState.COMPLETED and t.data)  # cached: finished under finished
+    # a settled task's data never changes; if a value did (its keys are watched), the cache would hide it
+    settled.data[next(iter(settled.data))] = "tampered"
     assert "tampered" not in spiff.dump_state(workflow)
     monkeypatch.setattr(spiff, "VERIFY_INCREMENTAL", True)
     with pytest.raises(AssertionError, match="differs from a full serialization"):
