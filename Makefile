@@ -30,7 +30,7 @@ run: install
 	$(CXP) audit verify --db $(DEMO_DB)
 	@echo ""
 	@echo "Explore it:  export CXP_DATABASE_URL=$(DEMO_DB)"
-	@echo "             $(CXP) instance show 12     # a closed exchange: state, open tasks, history"
+	@echo "             $(CXP) instance show EX-000012  # a closed exchange: state, open tasks, history"
 	@echo "             $(CXP) tasks --role officer # the officers' inbox"
 
 ## test: install, then run every test (SQLite, and PostgreSQL where it answers; bpmnlint)
