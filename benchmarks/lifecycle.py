@@ -45,7 +45,8 @@ FORMS: list[tuple[str, dict[str, Any]]] = [
 CANNED = {
     "check_eligibility": {"eligible": True, "eligibility_reasons": []},
     "record_match_answers": {"match_accepted": True},
-    "check_commitment": {"commitment_ok": True, "arrival": ARRIVE.isoformat(), "departure": DEPART.isoformat()},
+    "check_commitment": {"commitment_ok": True, "arrival": ARRIVE.isoformat(), "departure": DEPART.isoformat(),
+                         "signatures_due": datetime.combine(ARRIVE, datetime.min.time(), BRUSSELS).isoformat()},
     "start_visit": {"visit_end": datetime(2027, 3, 13, 18, tzinfo=BRUSSELS).isoformat()},
     "open_evidence_window": {"evidence_due_at": datetime(2027, 3, 28, 18, tzinfo=BRUSSELS).isoformat(),
                              "evidence_reminder_at": datetime(2027, 3, 23, 18, tzinfo=BRUSSELS).isoformat()},

@@ -85,3 +85,19 @@ def test_a_bare_name_in_the_task_data_is_read_without_the_script_engine() -> Non
     workflow = SimpleNamespace(script_engine=SimpleNamespace(evaluate=no_evaluation))
     task = SimpleNamespace(data={"visitor_partnership_id": 2})
     assert Engine._evaluate(workflow, task, "visitor_partnership_id") == 2
+
+
+def test_a_task_property_naming_data_not_there_yet_is_unknown_without_evaluating_it() -> None:
+    """Evaluating a missing name makes SpiffWorkflow build an exception with spelling suggestions: on
+    the engine's path (four signature tasks due at `signatures_due`) that cost a fifth of a step."""
+    from types import SimpleNamespace
+
+    from workflows.engine.runner import Engine
+
+    calls: list[str] = []
+    workflow = SimpleNamespace(script_engine=SimpleNamespace(evaluate=lambda task, expr: calls.append(expr)))
+    task = SimpleNamespace(data={"arrival": "2027-02-07"})
+    assert Engine._evaluate(workflow, task, "signatures_due") is None
+    assert Engine._evaluate(workflow, task, "arrival") == "2027-02-07"
+    assert Engine._evaluate(workflow, task, "match['host_partnership_id']") is None and calls
+    assert calls == ["match['host_partnership_id']"]

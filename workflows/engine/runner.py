@@ -286,8 +286,8 @@ class Engine:
     def _evaluate(workflow: Any, task: Any, expression: str | None) -> Any:
         if not expression:
             return None
-        if expression in task.data and expression.isidentifier():
-            return task.data[expression]  # a bare name (most of them): what evaluating it gives
+        if expression.isidentifier():  # a bare name (most of them): what evaluating it gives, or unknown
+            return task.data.get(expression)  # (not yet there: evaluating would raise, at a great cost)
         try:
             return workflow.script_engine.evaluate(task, expression)
         except Exception:  # a property naming data not there yet is simply unknown

@@ -6,6 +6,7 @@ import copy
 import functools
 import json
 import os
+import pickle
 from contextvars import ContextVar
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from types import ModuleType
@@ -269,6 +270,15 @@ def _fragment_key(task: Any) -> tuple[Any, ...] | None:
     return None
 
 
+def _own_copy(data: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of task data: through pickle (C, several times faster than `copy.deepcopy` on plain
+    data), else `copy.deepcopy`."""
+    try:
+        return pickle.loads(pickle.dumps(data, pickle.HIGHEST_PROTOCOL))  # noqa: S301 - our own data
+    except Exception:  # something pickle cannot copy
+        return copy.deepcopy(data)
+
+
 def _task_fragments(workflow: BpmnWorkflow) -> list[str]:
     """`"<task id>":{task}` for every task. Fragments whose inputs did not change (`_fragment_key`)
     are kept on the in-memory workflow, so a step re-encodes only the tasks it touched instead of the
@@ -288,7 +298,7 @@ def _task_fragments(workflow: BpmnWorkflow) -> list[str]:
             # Spiff's joins merge nested values by reference, so a finished task's data can share
             # lists and dicts that a later merge changes in place: a finished task keeps its own copy,
             # as its encoded fragment does.
-            task.data = copy.deepcopy(task.data)
+            task.data = _own_copy(task.data)
             task.__dict__["cxp_own_data"] = True
         fragment = f'"{_sid(task)}":{_task_json(task, texts)}'
         if key is not None:
