@@ -286,8 +286,12 @@ class Engine:
     def _evaluate(workflow: Any, task: Any, expression: str | None) -> Any:
         if not expression:
             return None
-        if expression.isidentifier():  # a bare name (most of them): what evaluating it gives, or unknown
-            return task.data.get(expression)  # (not yet there: evaluating would raise, at a great cost)
+        if expression.isidentifier():  # a bare name (most of them): what evaluating it gives
+            if expression in task.data:
+                return task.data[expression]
+            environment = getattr(workflow.script_engine, "environment", None)
+            if expression not in getattr(environment, "globals", ()):
+                return None  # data not there yet: evaluating would raise, at a great cost
         try:
             return workflow.script_engine.evaluate(task, expression)
         except Exception:  # a property naming data not there yet is simply unknown
