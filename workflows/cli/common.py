@@ -117,10 +117,12 @@ def read_data(value: str) -> dict[str, Any]:
 
 
 def read_text(path: Path, field: str) -> str:
-    """A file given on the command line as UTF-8 text; else one sentence naming the byte."""
-    data = path.read_bytes()
+    """A file given on the command line as UTF-8 text; else one sentence naming the byte (the one
+    reader of `cxp import`, `workflows.services.imports.read_utf8`)."""
+    from workflows.services import ServiceError
+    from workflows.services.imports import read_utf8
+
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise CliError(f"{field}: {path.name} is not UTF-8 text "
-                       f"(byte 0x{data[err.start]:02x} at offset {err.start})") from None
+        return read_utf8(path, field)
+    except ServiceError as err:
+        raise CliError(str(err)) from None

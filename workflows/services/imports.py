@@ -175,19 +175,20 @@ def _messages(err: ValidationError, source: str) -> str:
     return f"{source}: " + "; ".join(parts)
 
 
-def _read_text(path: Path) -> str:
+def read_utf8(path: Path, field: str = "FILE") -> str:
+    """A file a person gives as UTF-8 text; else one sentence naming the first byte that is not."""
     data = path.read_bytes()
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise ServiceError(f"FILE: {path.name} is not UTF-8 text (byte 0x{data[err.start]:02x} at offset "
+        raise ServiceError(f"{field}: {path.name} is not UTF-8 text (byte 0x{data[err.start]:02x} at offset "
                            f"{err.start})") from None
 
 
 def load(path: Path) -> ImportFile:
     if not path.is_file():
         raise ServiceError(f"FILE: {path} does not exist")
-    text = _read_text(path)
+    text = read_utf8(path)
     try:
         if path.suffix.lower() == ".csv":
             kind = path.stem.split("_")[0].lower()
