@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from workflows.db.process_models import HumanTask, PaymentBatch, ProcessInstance
     from workflows.uow import UnitOfWork
 
-READ_ALL = frozenset({"auditor", "administrator"})
+READ_ALL = frozenset({"auditor", "administrator", "system"})  # the system: flows and timers
 PARTNERSHIP_ROLES = frozenset({"officer", "finance"})
 
 
