@@ -26,7 +26,9 @@ from workflows.db.models import (
     Application, Call, ConflictDeclaration, Exchange, MatchProposal, Organisation, Partnership, User,
 )
 from workflows.db.process_models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance
+from workflows.services.access import Principal, principal_by_name
 from workflows.services.inbox import complete_task
+from workflows.services.outputs import CompletionOut
 from workflows.services.lifecycle import advance_clock, deliver, instance_for, submit_application
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -189,9 +191,13 @@ class Programme:
             }
 
     # -- acting --------------------------------------------------------------------------------------
+    def principal(self, username: str) -> Principal:
+        """The user `username` as the principal an entry point resolves from `--user` or a session."""
+        return principal_by_name(self.app, username)
+
     def complete(self, spec: str, username: str, data: dict[str, Any],
-                 instance_id: int | None = None) -> dict[str, Any]:
-        return complete_task(self.app, self.open_task(spec, instance_id).id, username, data)
+                 instance_id: int | None = None) -> CompletionOut:
+        return complete_task(self.app, self.open_task(spec, instance_id).id, self.principal(username), data)
 
     def advance(self, delta: timedelta) -> dict[str, Any]:
         return advance_clock(self.app, delta)
@@ -321,7 +327,7 @@ def build_programme(app: App) -> Programme:
         prog.host_application_id = host_app.id
         prog.users = {u.username: u.id for u in people}
         hosting_id = hosting.id
-    complete_task(app, prog.open_task("approve_host", hosting_id).id, SOUTH_OFFICER,
+    complete_task(app, prog.open_task("approve_host", hosting_id).id, principal_by_name(app, SOUTH_OFFICER),
                   {"decision": "approve", "comment": "Clear offer."})
     return prog
 

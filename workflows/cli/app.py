@@ -16,7 +16,7 @@ from workflows.cli import flows as flows_cli
 from workflows.cli import payments as payments_cli
 from workflows.cli import reports as reports_cli
 from workflows.cli import rules as rules_cli
-from workflows.cli.common import app_for, handle_errors, read_data
+from workflows.cli.common import app_for, handle_errors, principal_for_option, read_data
 from workflows.cli.errors import EXIT_CODES_HELP, EXIT_INPUT, EXIT_NOT_OK, CliError, echo_json, fail
 
 app = typer.Typer(name="cxp", help="ClusterXchange grant orchestrator.", no_args_is_help=True,
@@ -89,22 +89,28 @@ def import_(file: str = typer.Argument(..., help="JSON file: partnerships, organ
 
 @app.command()
 @handle_errors
-def tasks(user: Optional[str] = typer.Option(None, "--user"), role: Optional[str] = typer.Option(None, "--role"),
-          limit: int = typer.Option(50, "--limit", min=1, max=1000), db: Optional[str] = DbOption,
-          json_out: bool = JsonOption) -> None:
+def tasks(user: Optional[str] = typer.Option(None, "--user", help="whose inbox (default: every open task)"),
+          role: Optional[str] = typer.Option(None, "--role"),
+          process: Optional[str] = typer.Option(None, "--process", help="process id, e.g. exchange_lifecycle"),
+          task: Optional[str] = typer.Option(None, "--task", help="task id, e.g. assess_application"),
+          status: str = typer.Option("open", "--status", help="open | claimed | unclaimed | mine | overdue"),
+          sort: str = typer.Option("due", "--sort", help="due, -due, created, -created, task, -task"),
+          page: int = typer.Option(1, "--page", min=1),
+          limit: int = typer.Option(50, "--limit", min=1, max=200, help="tasks per page"),
+          db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
     """The task inbox (open tasks), soonest due first."""
     from workflows.services.inbox import list_tasks
-    from workflows.services.views import task_view
 
     cxp = app_for(db)
-    with cxp.uow() as uow:
-        rows = [task_view(t) for t in list_tasks(uow, user, role, limit=limit)]
+    found = list_tasks(cxp, principal_for_option(cxp, user), role=role, process=process, task=task,
+                       status=status, sort=sort, page=page, page_size=limit)
+    document = found.model_dump(mode="json")
     if json_out:
-        echo_json({"tasks": rows})
+        echo_json(document)
     else:
         from workflows.cli.render import print_tasks
 
-        print_tasks(rows)
+        print_tasks(document["tasks"])
 
 
 @task_app.command("claim")
@@ -113,10 +119,10 @@ def task_claim(task_id: int, user: str = typer.Option(..., "--user"), db: Option
                json_out: bool = JsonOption) -> None:
     """Take a task so that nobody else works on it (exit 4 if someone else changed it meanwhile)."""
     from workflows.services.inbox import claim
-    from workflows.services.views import task_view
 
-    view = task_view(claim(app_for(db), task_id, user))
-    echo_json(view) if json_out else typer.echo(f"task {task_id} claimed by {user}")
+    cxp = app_for(db)
+    view = claim(cxp, task_id, principal_for_option(cxp, user))
+    echo_json(view.model_dump(mode="json")) if json_out else typer.echo(f"task {task_id} claimed by {user}")
 
 
 @task_app.command("unclaim")
@@ -125,10 +131,24 @@ def task_unclaim(task_id: int, user: str = typer.Option(..., "--user"), db: Opti
                  json_out: bool = JsonOption) -> None:
     """Give a claimed task back to the team (exit 4 if someone else changed it meanwhile)."""
     from workflows.services.inbox import unclaim
-    from workflows.services.views import task_view
 
-    view = task_view(unclaim(app_for(db), task_id, user))
-    echo_json(view) if json_out else typer.echo(f"task {task_id} released")
+    cxp = app_for(db)
+    view = unclaim(cxp, task_id, principal_for_option(cxp, user))
+    echo_json(view.model_dump(mode="json")) if json_out else typer.echo(f"task {task_id} released")
+
+
+@task_app.command("reassign")
+@handle_errors
+def task_reassign(task_id: int, to: str = typer.Option(..., "--to", help="the colleague who takes it over"),
+                  user: str = typer.Option(..., "--user"), db: Optional[str] = DbOption,
+                  json_out: bool = JsonOption) -> None:
+    """Hand an open task to a colleague of the same role and partnership (an administrator: to anyone
+    with the task's role)."""
+    from workflows.services.inbox import reassign
+
+    cxp = app_for(db)
+    view = reassign(cxp, task_id, principal_for_option(cxp, user), to)
+    echo_json(view.model_dump(mode="json")) if json_out else typer.echo(f"task {task_id} reassigned to {to}")
 
 
 @task_app.command("complete")
@@ -140,9 +160,11 @@ def task_complete(task_id: int, user: str = typer.Option(..., "--user"),
     completed or changed by someone else meanwhile)."""
     from workflows.services.inbox import complete_task
 
-    result = complete_task(app_for(db), task_id, user, read_data(data))
-    echo_json(result) if json_out else typer.echo(f"task {task_id} completed; instance {result['instance']} "
-                                                  f"is {result['instance_status']}")
+    cxp = app_for(db)
+    form = read_data(data)
+    result = complete_task(cxp, task_id, principal_for_option(cxp, user), form)
+    echo_json(result.model_dump(mode="json")) if json_out else typer.echo(
+        f"task {task_id} completed; instance {result.instance} is {result.instance_status}")
 
 
 InstanceArgument = typer.Argument(..., metavar="INSTANCE", help="instance id (12) or exchange reference (EX-000123)")
@@ -150,13 +172,16 @@ InstanceArgument = typer.Argument(..., metavar="INSTANCE", help="instance id (12
 
 @instance_app.command("show")
 @handle_errors
-def instance_show(instance: str = InstanceArgument, db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+def instance_show(instance: str = InstanceArgument,
+                  user: Optional[str] = typer.Option(None, "--user", help="who reads (default: the system)"),
+                  db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
     """State, open tasks and history of one process instance."""
     from workflows.services.views import instance_view, resolve_instance
 
     cxp = app_for(db)
+    principal = principal_for_option(cxp, user)
     with cxp.uow() as uow:
-        view = instance_view(uow, resolve_instance(uow, instance))
+        view = instance_view(uow, principal, resolve_instance(uow, principal, instance)).model_dump(mode="json")
     if json_out:
         echo_json(view)
     else:
@@ -175,17 +200,18 @@ def instance_retry(instance: str = InstanceArgument, user: str = typer.Option(..
     from workflows.services.views import resolve_instance
 
     cxp = app_for(db)
+    principal = principal_for_option(cxp, user)
     with cxp.uow() as uow:
-        instance_id = resolve_instance(uow, instance)
-    result = retry(cxp, instance_id, user)
+        instance_id = resolve_instance(uow, principal, instance)
+    result = retry(cxp, instance_id, principal)
     if json_out:
-        echo_json({"instance": instance_id, **result})
+        echo_json(result.model_dump(mode="json"))
     else:
-        typer.echo(f"instance {instance_id} is {result['status']}")
-        if result["incident"]:
-            incident = result["incident"]
+        typer.echo(f"instance {instance_id} is {result.status}")
+        if result.incident:
+            incident = result.incident
             typer.echo(f"incident still open at {incident.get('task')}: {incident.get('error')}")
-    if result["incident"]:
+    if result.incident:
         raise typer.Exit(EXIT_NOT_OK)
 
 

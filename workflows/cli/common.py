@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from pydantic import ValidationError
 
     from workflows.app import App
+    from workflows.services.access import Principal
     from workflows.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -61,6 +62,14 @@ def app_for(db: str | None, create: bool = False) -> "App":
         application.close()
         raise CliError(f"{field}: {err}") from None
     return application
+
+
+def principal_for_option(app: "App", user: str | None) -> "Principal":
+    """Who acts: the active user named by `--user`, resolved once; without `--user` the operator at
+    the console, as the system (it reads every partnership and is in no task's lane)."""
+    from workflows.services import access
+
+    return access.SYSTEM if user is None else access.principal_by_name(app, user)
 
 
 def handle_errors(fn: F) -> F:

@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from workflows.cli.common import app_for, handle_errors
+from workflows.cli.common import app_for, handle_errors, principal_for_option
 from workflows.cli.errors import CliError, echo_json
 from workflows.cli.rules import _date
 
@@ -31,13 +31,14 @@ def cancel(ref: str = typer.Argument(..., help="the exchange's reference, EX-…
     """Cancel a running exchange (during the visit: discontinue it; the closing report is still asked for)."""
     from workflows.services.exchanges import cancel_exchange
 
-    result = cancel_exchange(app_for(db), ref, user, reason)
+    cxp = app_for(db)
+    result = cancel_exchange(cxp, ref, principal_for_option(cxp, user), reason)
     if json_out:
-        echo_json(result)
-    elif result["action"] == "discontinued":
+        echo_json(result.model_dump(mode="json"))
+    elif result.action == "discontinued":
         typer.echo(f"{ref}: the visit is discontinued; the closing report is still asked for")
     else:
-        typer.echo(f"{ref}: cancelled at stage {result['stage']}; its open tasks and budget commitment are released")
+        typer.echo(f"{ref}: cancelled at stage {result.stage}; its open tasks and budget commitment are released")
 
 
 @app.command("extend")
@@ -49,9 +50,10 @@ def extend(ref: str = typer.Argument(..., help="the exchange's reference, EX-…
     """Ask to extend the visit (at most one month in all); the host consents and an officer decides."""
     from workflows.services.exchanges import request_extension
 
-    result = request_extension(app_for(db), ref, user, _date("--until", until), reason)
-    echo_json(result) if json_out else typer.echo(
-        f"{ref}: extension to {result['requested_departure']} requested; the host is asked to consent")
+    cxp = app_for(db)
+    result = request_extension(cxp, ref, principal_for_option(cxp, user), _date("--until", until), reason)
+    echo_json(result.model_dump(mode="json")) if json_out else typer.echo(
+        f"{ref}: extension to {result.requested_departure} requested; the host is asked to consent")
 
 
 @app.command("decide-extension")
@@ -65,6 +67,7 @@ def decide(ref: str = typer.Argument(..., help="the exchange's reference, EX-…
 
     if approve is None:
         raise CliError("--approve/--refuse: say which decision you take")
-    result = decide_extension(app_for(db), ref, user, approve, comment)
-    echo_json(result) if json_out else typer.echo(
-        f"{ref}: extension {'approved' if approve else 'refused'} (task {result['task']})")
+    cxp = app_for(db)
+    result = decide_extension(cxp, ref, principal_for_option(cxp, user), approve, comment)
+    echo_json(result.model_dump(mode="json")) if json_out else typer.echo(
+        f"{ref}: extension {'approved' if approve else 'refused'} (task {result.task})")

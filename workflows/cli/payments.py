@@ -15,13 +15,14 @@ from typing import Any, Optional
 
 import typer
 
-from workflows.cli.common import app_for, handle_errors
+from workflows.cli.common import app_for, handle_errors, principal_for_option
 from workflows.cli.errors import CliError, echo_json
 
 app = typer.Typer(no_args_is_help=True)
 
 DbOption = typer.Option(None, "--db", help="database URL (default: CXP_DATABASE_URL or sqlite:///var/cxp.db)")
 JsonOption = typer.Option(False, "--json", help="print one JSON document")
+ReaderOption = typer.Option(None, "--user", help="who reads (default: the system, every partnership)")
 
 
 def _print_batches(rows: list[dict[str, Any]]) -> None:
@@ -39,24 +40,26 @@ def _print_batches(rows: list[dict[str, Any]]) -> None:
 @handle_errors
 def batches(status: Optional[str] = typer.Option(None, "--status", help="created | released | settled"),
             partnership: Optional[str] = typer.Option(None, "--partnership", help="partnership code"),
-            db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+            user: Optional[str] = ReaderOption, db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
     """Every payment batch, newest first, with how the bank answered its transfers."""
     from workflows.services.payments import list_batches
 
     if status is not None and status not in ("created", "released", "settled"):
         raise CliError(f"--status: {status!r} is not a batch status (created, released, settled)")
-    rows = list_batches(app_for(db), status, partnership)
+    cxp = app_for(db)
+    rows = [b.model_dump(mode="json") for b in list_batches(cxp, principal_for_option(cxp, user), status, partnership)]
     echo_json({"batches": rows}) if json_out else _print_batches(rows)
 
 
 @app.command("show")
 @handle_errors
-def show(batch: str = typer.Argument(..., help="the batch's MsgId"), db: Optional[str] = DbOption,
-         json_out: bool = JsonOption) -> None:
+def show(batch: str = typer.Argument(..., help="the batch's MsgId"), user: Optional[str] = ReaderOption,
+         db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
     """One batch with its transfers and the bank's answer to each."""
     from workflows.services.payments import batch_detail
 
-    view = batch_detail(app_for(db), batch)
+    cxp = app_for(db)
+    view = batch_detail(cxp, principal_for_option(cxp, user), batch).model_dump(mode="json")
     if json_out:
         echo_json(view)
         return
@@ -74,8 +77,10 @@ def release(batch: str = typer.Argument(..., help="the batch's MsgId"),
     """Release a batch to the bank (not by anyone who approved one of its payments)."""
     from workflows.services.payments import release_batch
 
-    result = release_batch(app_for(db), batch, user)
-    echo_json(result) if json_out else typer.echo(f"batch {batch} released by {user}; upload {result['file']}")
+    cxp = app_for(db)
+    result = release_batch(cxp, batch, principal_for_option(cxp, user))
+    echo_json(result.model_dump(mode="json")) if json_out else typer.echo(
+        f"batch {batch} released by {user}; upload {result.file}")
 
 
 @app.command("export")
@@ -109,7 +114,8 @@ def import_status(file: Path = typer.Argument(..., help="a pain.002 status repor
 
     if not file.is_file():
         raise CliError(f"FILE: {file} does not exist or is not a file")
-    result = apply_bank_file(app_for(db), file.read_bytes(), file.name, user)
+    cxp = app_for(db)
+    result = apply_bank_file(cxp, file.read_bytes(), file.name, principal_for_option(cxp, user)).model_dump(mode="json")
     if json_out:
         echo_json(result)
         return

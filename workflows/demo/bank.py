@@ -23,6 +23,7 @@ from reports.bankfiles import make_camt054, make_pain002
 from workflows.app import App
 from workflows.db.models import Claim, Partnership, User
 from workflows.db.process_models import PaymentBatch, PaymentLine
+from workflows.services.access import principal_by_name
 from workflows.services.payments import CREATED, RELEASED, import_status, release_batch, run_payment_batches
 
 
@@ -78,7 +79,7 @@ class SimulatedBank:
                 todo.append((batch.msg_id, releaser))
         for msg_id, releaser in todo:
             if releaser is not None:
-                release_batch(self.app, msg_id, releaser)
+                release_batch(self.app, msg_id, principal_by_name(self.app, releaser))
 
     # ---- the bank --------------------------------------------------------------------------------
     def _answer(self, today: date, scenarios: dict[str, Any]) -> None:
@@ -122,7 +123,7 @@ class SimulatedBank:
         self.files_written.append(str(path))
         from workflows.services.bank_feedback import finance_user_for  # the batch's finance office imports it
 
-        import_status(self.app, content, path.name, finance_user_for(self.app, content))
+        import_status(self.app, content, path.name, principal_by_name(self.app, finance_user_for(self.app, content)))
 
 
 __all__ = ["SimulatedBank"]

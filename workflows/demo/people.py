@@ -20,6 +20,7 @@ from workflows.demo import state
 from workflows.demo.actors import answer
 from workflows.demo.data import BRUSSELS, Scenario
 from workflows.demo.hours import act_at, next_working_day
+from workflows.services.access import Principal, principal_by_name
 from workflows.services.calls import raise_budget
 from workflows.services.exchanges import cancel_exchange, request_extension
 from workflows.services.inbox import complete_task
@@ -32,6 +33,13 @@ class People:
         self.app, self.seed, self.scenarios = app, seed, scenarios
         self.acts: set[str] = set()
         self._moments: dict[int, datetime] = {}
+        self._principals: dict[str, Principal] = {}
+
+    def _as(self, username: str) -> Principal:
+        """The demo person `username` as the principal the entry points resolve (once per person)."""
+        if username not in self._principals:
+            self._principals[username] = principal_by_name(self.app, username)
+        return self._principals[username]
 
     # ---- facts a person looks at -----------------------------------------------------------------
     def _facts(self, uow: Any, task: HumanTask) -> dict[str, Any]:
@@ -131,7 +139,7 @@ class People:
             if not jobs:
                 return done
             for task_id, spec, username, form in jobs:
-                complete_task(self.app, task_id, username, form)
+                complete_task(self.app, task_id, self._as(username), form)
                 if spec == "review_proposals" and form.get("reassign"):
                     self._act(SAME_COUNTRY_ACT)
                 done += 1
@@ -157,10 +165,10 @@ class People:
         for ref, departure, username in due:
             kind = self.scenarios.get(ref, Scenario()).kind
             if kind == "extension":
-                request_extension(self.app, ref, username, departure + timedelta(days=7),
+                request_extension(self.app, ref, self._as(username), departure + timedelta(days=7),
                                   "The host invited us to a second matchmaking round.")
             elif kind == "cancelled":
-                cancel_exchange(self.app, ref, username, "Our delegate fell ill and had to return home.")
+                cancel_exchange(self.app, ref, self._as(username), "Our delegate fell ill and had to return home.")
 
     # ---- the administrator -----------------------------------------------------------------------
     def budget_office(self, today: date) -> None:
@@ -187,5 +195,5 @@ class People:
                 if new > call.budget:
                     todo.append((call.code, new))
         for code, new in todo:
-            raise_budget(self.app, code, "admin", f"{new:.2f}",
+            raise_budget(self.app, code, self._as("admin"), f"{new:.2f}",
                          "The partners confirmed their co-funding: the budget covers the waiting grants.")

@@ -226,3 +226,170 @@ def batch_scope(principal: Principal) -> ColumnElement[bool]:
     if principal.role in PARTNERSHIP_ROLES and principal.partnership_id is not None:
         return PaymentBatch.partnership_id == principal.partnership_id
     return false()
+
+
+# --- acting on tasks -----------------------------------------------------------------------------
+
+FOUR_EYES_ACTIONS = {"validate_evidence": "validate_evidence", "approve_payment": "approve_payment",
+                     "verify_bank_details": "verify_bank_details"}
+
+
+def _conflicts(uow: "UnitOfWork", principal: Principal) -> frozenset[int]:
+    """The organisations the principal declared a conflict of interest with."""
+    from workflows.db.models import ConflictDeclaration
+
+    if principal.user_id is None:
+        return frozenset()
+    return frozenset(uow.session.scalars(select(ConflictDeclaration.organisation_id).where(
+        ConflictDeclaration.user_id == principal.user_id)))
+
+
+def _file_orgs(uow: "UnitOfWork", instance: "ProcessInstance") -> frozenset[int]:
+    from workflows.db.models import Exchange
+
+    if instance.subject_type != "exchange":
+        return frozenset()
+    exchange = uow.session.get(Exchange, instance.subject_id)
+    return frozenset(o for o in (exchange.visitor_org_id, exchange.host_org_id) if o is not None)
+
+
+def _completed_by(uow: "UnitOfWork", instance_id: int, task_spec: str) -> frozenset[int]:
+    from workflows.db.process_models import HumanTask
+
+    return frozenset(uow.session.scalars(select(HumanTask.completed_by).where(
+        HumanTask.instance_id == instance_id, HumanTask.task_spec == task_spec,
+        HumanTask.status == "completed", HumanTask.completed_by.is_not(None))))
+
+
+def lane_problem(principal: Principal, task: "HumanTask | Any") -> str | None:
+    """Why the principal is not in the task's lane (role, organisation, partnership), or None."""
+    if principal.role != task.role and principal.role != "administrator":
+        return f"task {task.id} belongs to the {task.lane} lane ({task.role}); {principal.username} is {principal.role}"
+    if principal.role == "applicant" and principal.organisation_id != task.organisation_id:
+        return f"task {task.id} belongs to another organisation"
+    if principal.role in PARTNERSHIP_ROLES and task.partnership_id not in (None, principal.partnership_id):
+        return f"task {task.id} belongs to another partnership"
+    return None
+
+
+def task_action_problem(uow: "UnitOfWork", principal: Principal, task: "HumanTask",
+                        data: Any = None) -> str | None:
+    """Why the principal may not claim or complete the open `task` (assignee, lane, partnership,
+    R-4EYES and, for an approved override, the second person), or None."""
+    from rules.four_eyes import ActionContext, check_action
+    from workflows.db.models import Claim
+    from workflows.db.process_models import ProcessInstance
+
+    if task.assignee_id is not None and task.assignee_id != principal.user_id:
+        return f"task {task.id} is claimed by someone else"
+    problem = lane_problem(principal, task)
+    if problem:
+        return problem
+    actor_id = principal.user_id or 0
+    instance = uow.session.get(ProcessInstance, task.instance_id)
+    decision = check_action(ActionContext(
+        action=FOUR_EYES_ACTIONS.get(task.task_spec, "complete_task"), actor_id=actor_id,
+        file_org_ids=_file_orgs(uow, instance), actor_conflicts=_conflicts(uow, principal),
+        evidence_validators=_completed_by(uow, instance.id, "validate_evidence"),
+        payment_approvers=_completed_by(uow, instance.id, "approve_payment")))
+    if not decision.ok:
+        return " ".join(r.message for r in decision.reasons)
+    if task.task_spec == "approve_payment" and (data or {}).get("decision") == "approve":
+        claim = uow.session.scalars(select(Claim).where(Claim.exchange_id == instance.subject_id)).first()
+        if claim is not None and claim.override:
+            proposers = frozenset(p for p in [claim.override.get("proposed_by")] if p is not None)
+            override = check_action(ActionContext(action="approve_override", actor_id=actor_id,
+                                                  override_proposers=proposers))
+            if not override.ok:
+                return " ".join(r.message for r in override.reasons)
+    return None
+
+
+def task_release_problem(principal: Principal, task: "HumanTask") -> str | None:
+    """Why the principal may not give the open `task` back to its team: someone else's claim (an
+    administrator may release anyone's), or not in the task's lane."""
+    if principal.role != "administrator" and task.assignee_id not in (None, principal.user_id):
+        return f"task {task.id} is claimed by someone else"
+    return lane_problem(principal, task)
+
+
+def reassign_problem(principal: Principal, task: "HumanTask", to: Principal) -> str | None:
+    """Why the principal may not hand the open `task` to `to`: an officer or finance user hands a task
+    of their partnership to a colleague of the same role and partnership; an administrator to anyone
+    who has the task's role (and its partnership or organisation)."""
+    if principal.role == "administrator":
+        if to.role != task.role:
+            return f"{to.username} is {to.role}; task {task.id} needs a {task.role}"
+        return lane_problem(to, task)
+    if principal.role not in PARTNERSHIP_ROLES:
+        return f"{principal.username} is {principal.role} and may not reassign tasks"
+    problem = lane_problem(principal, task)
+    if problem:
+        return problem
+    if (to.role, to.partnership_id) != (principal.role, principal.partnership_id):
+        return f"{to.username} is not a {principal.role} of {principal.username}'s partnership"
+    return lane_problem(to, task)
+
+
+def refuse_task(app: "App", uow: "UnitOfWork", principal: Principal, task: "HumanTask", reason: str,
+                action: str = "task_refused") -> NoReturn:
+    """`refuse` for an action on a task: the audit event names its instance, task and subject."""
+    refuse(app, uow, principal, reason, action, instance_id=task.instance_id, task=task.task_spec,
+           subject=task.subject_ref, after={"human_task": task.id})
+
+
+# --- acting on exchanges, batches, bank files ----------------------------------------------------
+
+def exchange_action_problem(uow: "UnitOfWork", principal: Principal, exchange: "Exchange",
+                            applicants: bool = True) -> str | None:
+    """The two organisations (when `applicants`) and the officers of their partnerships (or an
+    administrator) may act on a running exchange; not an officer who declared a conflict of interest
+    with either organisation (R-4EYES)."""
+    from rules.four_eyes import ActionContext, check_action
+
+    orgs = frozenset(o for o in (exchange.visitor_org_id, exchange.host_org_id) if o is not None)
+    if principal.role == "applicant" and applicants and principal.organisation_id in orgs:
+        return None
+    if principal.role == "administrator" or (principal.role == "officer" and principal.partnership_id in (
+            exchange.visitor_partnership_id, exchange.host_partnership_id)):
+        decision = check_action(ActionContext(action="cancel_exchange", actor_id=principal.user_id or 0,
+                                              file_org_ids=orgs, actor_conflicts=_conflicts(uow, principal)))
+        return None if decision.ok else " ".join(r.message for r in decision.reasons)
+    who = "the exchange's partnership officers" + (" and organisations" if applicants else "")
+    return f"{principal.username} may not act on exchange {exchange.ref}: only {who} may"
+
+
+def release_problem(uow: "UnitOfWork", principal: Principal, batch: "PaymentBatch") -> str | None:
+    """A finance user of the batch's partnership who approved none of its payments and declared no
+    conflict with any of its organisations releases it (R-4EYES)."""
+    from rules.four_eyes import ActionContext, check_action
+    from workflows.db.models import Claim, Exchange
+    from workflows.db.process_models import PaymentLine
+
+    if principal.role != "finance" or principal.partnership_id != batch.partnership_id:
+        return f"{principal.username} is not a finance officer of the partnership of batch {batch.msg_id}"
+    claims = select(Claim).join(PaymentLine, PaymentLine.claim_id == Claim.id).where(
+        PaymentLine.batch_id == batch.id).subquery()
+    approvers = frozenset(a for a in uow.session.scalars(select(claims.c.approved_by)) if a is not None)
+    orgs = frozenset(uow.session.scalars(select(Exchange.visitor_org_id).join(
+        claims, claims.c.exchange_id == Exchange.id)))
+    decision = check_action(ActionContext(action="release_batch", actor_id=principal.user_id or 0,
+                                          file_org_ids=orgs, actor_conflicts=_conflicts(uow, principal),
+                                          payment_approvers=approvers))
+    return None if decision.ok else " ".join(r.message for r in decision.reasons)
+
+
+BANK_IMPORTERS = ("finance", "administrator")
+
+
+def bank_import_problem(principal: Principal, batch: "PaymentBatch | None" = None,
+                        partnership_code: str = "") -> str | None:
+    """Only a finance user (of the partnership whose batch the file answers) or an administrator
+    imports a bank file."""
+    if principal.role not in BANK_IMPORTERS:
+        return (f"{principal.username} is {principal.role}: only a finance officer or an administrator "
+                "imports bank files")
+    if batch is not None and principal.role == "finance" and batch.partnership_id != principal.partnership_id:
+        return (f"{principal.username} is not a finance officer of partnership {partnership_code}, whose batch "
+                f"{batch.msg_id} the file answers")
+    return None

@@ -18,20 +18,14 @@ from workflows.db.models import (
 from workflows.db.process_models import (
     AuditEvent, BankFileImport, HumanTask, PaymentBatch, PaymentLine, ProcessDefinition, ProcessInstance,
 )
-from workflows.services import NotFound, ServiceError
+from workflows.services import ServiceError, access
+from workflows.services.access import SYSTEM, Principal
 from workflows.services.payment_files import sha256, write_atomically
 from workflows.uow import UnitOfWork
 
 DECISION_TASKS = ("assess_application", "provide_information", "review_extension", "validate_evidence",
                   "approve_payment", "verify_bank_details")
 COMPLETED, ACTIVE_STATES = 64, (16, 32)  # SpiffWorkflow TaskState: COMPLETED; READY, STARTED
-
-
-def _exchange(uow: UnitOfWork, ref: str) -> Exchange:
-    found = uow.session.scalars(select(Exchange).where(Exchange.ref == ref)).first()
-    if found is None:
-        raise NotFound(f"EXCHANGE: no exchange '{ref}'")
-    return found
 
 
 def _at(moment: Any) -> str:
@@ -103,10 +97,10 @@ def _approvals(events: list[AuditEvent]) -> list[dict[str, Any]]:
     return out
 
 
-def audit_file_data(uow: UnitOfWork, ref: str) -> dict[str, Any]:
-    """Everything the audit file shows, read in one unit of work."""
+def audit_file_data(uow: UnitOfWork, ref: str, principal: Principal = SYSTEM) -> dict[str, Any]:
+    """Everything the audit file of an exchange the principal may see shows, read in one unit of work."""
     s = uow.session
-    x = _exchange(uow, ref)
+    x = access.visible_exchange(uow, principal, ref)
     call, app_row = s.get(Call, x.call_id), s.get(Application, x.visitor_application_id)
     visitor = s.get(Organisation, x.visitor_org_id)
     host = s.get(Organisation, x.host_org_id) if x.host_org_id else None
@@ -150,15 +144,15 @@ def audit_file_data(uow: UnitOfWork, ref: str) -> dict[str, Any]:
     }
 
 
-def export_audit_file(app: App, ref: str, out_dir: str | Path) -> dict[str, Any]:
-    """Write the exchange's audit file ZIP to `out_dir`; its path and SHA-256."""
+def export_audit_file(app: App, ref: str, out_dir: str | Path, principal: Principal = SYSTEM) -> dict[str, Any]:
+    """Write the audit file ZIP of an exchange the principal may see to `out_dir`; its path and SHA-256."""
     from reports.audit_file import audit_zip
 
     target = Path(out_dir).resolve()
     if target.exists() and not target.is_dir():
         raise ServiceError(f"--out: {target} is not a folder")
     with app.uow() as uow:
-        data = audit_file_data(uow, ref)
+        data = audit_file_data(uow, ref, principal)
     name, content = audit_zip(data)
     path = target / name
     write_atomically(path, content)

@@ -25,63 +25,57 @@ from workflows.app import App
 from workflows.audit import Actor
 from workflows.db.models import Claim, ClaimStatus, Exchange, Partnership, User
 from workflows.db.process_models import BankFileImport, PaymentBatch, PaymentLine
-from workflows.services import NotFound, PermissionDenied, ServiceError
-from workflows.services.inbox import actor_of, get_user
+from workflows.services import FieldError, Invalid, NotFound, Refused, ServiceError, access
+from workflows.services.access import Principal
 from workflows.services.lifecycle import deliver, instance_for
+from workflows.services.outputs import BankImportOut
 from workflows.services.payment_files import SETTLED
 from workflows.uow import UnitOfWork
 
 AWAITING = ("batched", "accepted")  # line statuses the bank may still answer
-IMPORTERS = ("finance", "administrator")  # the roles that may import a bank file
 
 
 class _Refused(Exception):
     """The user may not import this file; raised inside the import's transaction, audited after it."""
 
 
-def import_status(app: App, data: bytes, source: str, username: str) -> dict[str, Any]:
-    """`username` (finance of the batch's partnership, or an administrator) applies a pain.002 or camt.054
-    once; returns what it said (counts per outcome, exchanges)."""
-    actor, partnership_id = _importer(app, username, source)
+def import_status(app: App, data: bytes, source: str, principal: Principal) -> BankImportOut:
+    """`principal` (finance of the batch's partnership, or an administrator) applies a pain.002 or
+    camt.054 once; returns what it said (counts per outcome, exchanges)."""
+    problem = access.bank_import_problem(principal)
+    if problem:
+        _refuse(app, principal, source, problem)
     if len(data) > MAX_BANK_FILE_BYTES:
-        raise ServiceError(f"{source}: {len(data):,} bytes is more than a bank file may have "
-                           f"({MAX_BANK_FILE_BYTES:,}); refused")
+        raise _bad_file(f"{source}: {len(data):,} bytes is more than a bank file may have "
+                        f"({MAX_BANK_FILE_BYTES:,}); refused")
     try:
         bank_file = parse_bank_file(data)
     except BankFileError as err:
-        raise ServiceError(f"{source}: {err}; nothing was imported") from err
+        raise _bad_file(f"{source}: {err}; nothing was imported") from err
     try:
-        return _import(app, bank_file, data, source, actor, partnership_id)
+        return BankImportOut(**_import(app, bank_file, data, source, principal))
     except _Refused as refused:
-        _refuse(app, actor, source, str(refused))
+        _refuse(app, principal, source, str(refused))
 
 
-def _importer(app: App, username: str, source: str) -> tuple[Actor, int | None]:
-    """The importing user's actor and partnership (None for an administrator); refuses other roles."""
-    with app.uow() as uow:
-        user = get_user(uow, username)
-        actor = actor_of(user)
-        partnership_id = user.partnership_id if user.role == "finance" else None
-    if actor.role not in IMPORTERS:
-        _refuse(app, actor, source, f"{username} is {actor.role}: only a finance officer or an administrator "
-                                    "imports bank files")
-    return actor, partnership_id
+def _bad_file(message: str) -> Invalid:
+    return Invalid(message, [FieldError(("file",), message)])
 
 
-def _refuse(app: App, actor: Actor, source: str, reason: str) -> NoReturn:
-    with app.uow() as audit_uow:
-        audit_uow.audit(actor, "bank_import_refused", subject=f"bank:{source}"[:60], after={"reason": reason})
-        audit_uow.commit()
-    raise PermissionDenied(f"{reason}; nothing was imported")
+def _refuse(app: App, principal: Principal, source: str, reason: str) -> NoReturn:
+    try:
+        access.refuse(app, None, principal, reason, "bank_import_refused", subject=f"bank:{source}"[:60])
+    except Refused:
+        raise Refused(f"{reason}; nothing was imported") from None
 
 
-def _import(app: App, bank_file: BankFile, data: bytes, source: str, actor: Actor,
-            partnership_id: int | None) -> dict[str, Any]:
+def _import(app: App, bank_file: BankFile, data: bytes, source: str, principal: Principal) -> dict[str, Any]:
+    actor = principal.actor
     with app.uow() as uow:
         _refuse_repeat(uow, bank_file, source)
         batch = _original_batch(uow, bank_file, source)
         if batch is not None:
-            _check_partnership(uow, batch.id, actor, partnership_id)
+            _check_partnership(uow, batch.id, principal)
         outcome: dict[str, Any] = {"kind": bank_file.kind, "version": bank_file.version,
                                    "message_id": bank_file.message_id, "sha256": bank_file.sha256,
                                    "answers_batch": batch.msg_id if batch else None, "imported_by": actor.name,
@@ -94,7 +88,7 @@ def _import(app: App, bank_file: BankFile, data: bytes, source: str, actor: Acto
                 continue
             line = _line_for(uow, status, batch, source)
             touched.add(line.batch_id)
-            _check_partnership(uow, line.batch_id, actor, partnership_id)
+            _check_partnership(uow, line.batch_id, principal)
             _apply(app, uow, line, status, outcome, actor, bank_file)
         _settle(uow, touched, actor)
         uow.session.add(BankFileImport(kind=bank_file.kind, message_id=bank_file.message_id[:60],
@@ -110,15 +104,13 @@ def _import(app: App, bank_file: BankFile, data: bytes, source: str, actor: Acto
         return outcome
 
 
-def _check_partnership(uow: UnitOfWork, batch_id: int, actor: Actor, partnership_id: int | None) -> None:
+def _check_partnership(uow: UnitOfWork, batch_id: int, principal: Principal) -> None:
     """A finance user imports answers to their own partnership's batches only."""
-    if actor.role == "administrator":
-        return
     batch = uow.session.get(PaymentBatch, batch_id)
-    if batch.partnership_id != partnership_id:
-        code = uow.session.get(Partnership, batch.partnership_id).code
-        raise _Refused(f"{actor.name} is not a finance officer of partnership {code}, whose batch "
-                       f"{batch.msg_id} the file answers")
+    code = uow.session.get(Partnership, batch.partnership_id).code
+    problem = access.bank_import_problem(principal, batch, code)
+    if problem:
+        raise _Refused(problem)
 
 
 def finance_user_for(app: App, data: bytes) -> str:

@@ -1,5 +1,7 @@
-"""Human tasks: the inbox, claim/unclaim/reassign, and completion with the permission checks of
-SPEC §5 and R-4EYES. A refusal is audited (and committed) even though nothing else changes.
+"""Human tasks: the inbox, claim/unclaim/reassign, and completion. Who may see and do what is asked
+of `workflows.services.access`: a task the principal may not see answers `NotFound`, as an id that does
+not exist; one they see but may not act on (another lane, someone else's claim, R-4EYES, an auditor)
+is refused and the refusal audited (and committed) even though nothing else changes.
 
 A claim, release or completion that loses its task to someone else — the task is no longer open when
 read, its row was closed or re-assigned by a concurrent transaction, the instance was saved meanwhile
@@ -9,202 +11,191 @@ wait for each other, then read what the winner wrote); on PostgreSQL the loser's
 waits for the winner's row lock and then changes nothing."""
 from __future__ import annotations
 
+import contextlib
 import functools
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Mapping, NamedTuple, TypeVar
+from typing import Any, Callable, Iterator, Mapping, TypeVar
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from rules.four_eyes import ActionContext, check_action
 from workflows.app import App
-from workflows.audit import Actor
-from workflows.db.models import Claim, ConflictDeclaration, Exchange, User
+from workflows.db.models import ROLES, User
 from workflows.db.prepared import Prepared
 from workflows.db.process_models import HumanTask, ProcessInstance
-from workflows.services import NotFound, PermissionDenied, ServiceError, task_conflict
+from workflows.services import FieldError, Invalid, access, task_conflict
+from workflows.services.access import Principal
+from workflows.services.outputs import CompletionOut, InboxPage, TaskOut
 from workflows.uow import UnitOfWork
 
 T = TypeVar("T")
 
-FOUR_EYES_ACTIONS = {"validate_evidence": "validate_evidence", "approve_payment": "approve_payment",
-                     "verify_bank_details": "verify_bank_details"}
-
-
-def actor_of(user: User) -> Actor:
-    return Actor(user.id, user.username, user.role)
-
-
-def get_user(uow: UnitOfWork, username: str) -> User:
-    user = uow.session.scalars(select(User).where(User.username == username)).first()
-    if user is None or not user.active:
-        raise NotFound(f"user: no active user '{username}'")
-    return user
-
-
-def get_task(uow: UnitOfWork, task_id: int) -> HumanTask:
-    task = uow.session.get(HumanTask, task_id)
-    if task is None:
-        raise NotFound(f"task {task_id} does not exist")
-    return task
-
-
-class InboxTask(NamedTuple):
-    """One line of an inbox: the human-task row as read, not an ORM object (listing a page needs no
-    identity map, and building fifty ORM objects cost more than the query itself)."""
-
-    id: int
-    instance_id: int
-    task_guid: str
-    task_spec: str
-    name: str
-    lane: str
-    role: str
-    partnership_id: int | None
-    subject_ref: str | None
-    organisation_id: int | None
-    assignee_id: int | None
-    due_at: datetime | None
-    follow_up_at: datetime | None
-    status: str
-    created_at: datetime
-
+STATUSES = ("open", "claimed", "unclaimed", "mine", "overdue")
+SORTS = ("due", "-due", "created", "-created", "task", "-task")
+MAX_PAGE_SIZE = 200
 
 _HT = HumanTask.__table__
+_PI = ProcessInstance.__table__
 _USERS = User.__table__
-_VIEWER = Prepared(select(_USERS.c.id, _USERS.c.role, _USERS.c.partnership_id, _USERS.c.organisation_id,
-                          _USERS.c.active).where(_USERS.c.username == bindparam("username")))
+_PROCESS = select(_PI.c.process_id).where(_PI.c.id == _HT.c.instance_id).scalar_subquery()
+_ASSIGNEE = select(_USERS.c.username).where(_USERS.c.id == _HT.c.assignee_id).scalar_subquery()
+_ROW = ("id", "task_spec", "name", "lane", "role", "partnership_id", "organisation_id", "subject_ref",
+        "instance_id", "assignee_id", "due_at", "follow_up_at", "status", "created_at")
 
 
-@dataclass(frozen=True)
-class Viewer:
-    """Who looks at an inbox: what its filter needs of the user."""
-
-    id: int
-    role: str
-    partnership_id: int | None
-    organisation_id: int | None
-
-
-def get_viewer(uow: UnitOfWork, username: str) -> Viewer:
-    row = _VIEWER.first(uow.connection, username=username)
-    if row is None or not row[4]:
-        raise NotFound(f"user: no active user '{username}'")
-    return Viewer(*row[:4])
+@contextlib.contextmanager
+def reading(source: "App | UnitOfWork") -> Iterator[UnitOfWork]:
+    """The unit of work to read in: the given one, or one of the use case's own."""
+    if isinstance(source, UnitOfWork):
+        yield source
+        return
+    with source.uow() as uow:
+        yield uow
 
 
-def inbox_statement(viewer: Viewer | User | None = None, role: str | None = None,
-                    status: str = "open") -> tuple[Prepared, dict[str, Any]]:
-    """The inbox of `viewer` (everyone's when None), narrowed to `role`: soonest due first, no due date
-    last, then by id (the order of ix_human_tasks_inbox). The statement, prepared once per shape of
-    filter, and its parameters (`limit` and `offset` still to add)."""
-    params: dict[str, Any] = {"status": status}
+# --- the inbox -----------------------------------------------------------------------------------
+
+def _check_filters(role: str | None, status: str, sort: str, page: int, page_size: int) -> None:
+    if role is not None and role not in ROLES:
+        raise Invalid.field("role", f"{role!r} is not a role ({', '.join(ROLES)})")
+    if status not in STATUSES:
+        raise Invalid.field("status", f"{status!r} is not an inbox status ({', '.join(STATUSES)})")
+    if sort not in SORTS:
+        raise Invalid.field("sort", f"{sort!r} is not a sort order ({', '.join(SORTS)})")
+    if page < 1:
+        raise Invalid.field("page", "must be 1 or more")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise Invalid.field("page_size", f"must be between 1 and {MAX_PAGE_SIZE}")
+
+
+def inbox_statement(principal: Principal, role: str | None = None, process: str | None = None,
+                    task: str | None = None, status: str = "open", due_before: datetime | None = None,
+                    sort: str = "due") -> tuple[Prepared, Prepared, dict[str, Any]]:
+    """The inbox of `principal` (every open task for the system), narrowed by the filters: the page
+    statement and the counting one, each prepared once per shape of filter, and their parameters
+    (`now`, `limit` and `offset` still to add). The plain inbox reads in the order of
+    ix_human_tasks_inbox: soonest due first, no due date last, then by id."""
+    params: dict[str, Any] = {}
     shape: list[str] = []
-    if viewer is not None:
-        if viewer.role == "applicant":
+    if principal.user_id is not None:
+        if principal.role == "applicant":
             shape.append("organisation")
-            params.update(own_role="applicant", organisation_id=viewer.organisation_id)
-        elif viewer.role != "administrator" or role is None:
+            params.update(own_role="applicant", organisation_id=principal.organisation_id)
+        elif not (principal.reads_all and role is not None):
             shape.append("own_role")
-            params["own_role"] = viewer.role
-            if viewer.partnership_id is not None and viewer.role in ("officer", "finance"):
+            params["own_role"] = principal.role
+            if principal.role in access.PARTNERSHIP_ROLES:
                 shape.append("partnership")
-                params["partnership_id"] = viewer.partnership_id
-        shape.append("assignee")
-        params["user_id"] = viewer.id
-    if role is not None:
-        shape.append("role")
-        params["role"] = role
-    return _inbox_prepared(tuple(shape)), params
+                params["partnership_id"] = principal.partnership_id
+        params["user_id"] = principal.user_id
+        if not (principal.reads_all and role is not None and status in ("open", "overdue")):
+            shape.append(f"assignee:{status}")  # reading another lane: every open task of it
+    elif status in ("claimed", "unclaimed"):
+        shape.append(f"assignee:{status}")
+    if status == "overdue":
+        shape.append("overdue")
+    for name, value in (("role", role), ("process", process), ("task", task), ("due_before", due_before)):
+        if value is not None:
+            shape.append(name)
+            params[name] = value
+    page, counts = _inbox_prepared(tuple(shape), sort)
+    return page, counts, params
 
 
-@functools.lru_cache(maxsize=None)
-def _inbox_prepared(shape: tuple[str, ...]) -> Prepared:
-    query = select(*_HT.c[InboxTask._fields]).where(_HT.c.status == bindparam("status"))
+def _where(query: Any, shape: tuple[str, ...]) -> Any:
+    query = query.where(_HT.c.status == "open")
     if "organisation" in shape:
         query = query.where(_HT.c.role == bindparam("own_role"), _HT.c.organisation_id == bindparam("organisation_id"))
     if "own_role" in shape:
         query = query.where(_HT.c.role == bindparam("own_role"))
     if "partnership" in shape:
         query = query.where(_HT.c.partnership_id == bindparam("partnership_id"))
-    if "assignee" in shape:
-        query = query.where(or_(_HT.c.assignee_id.is_(None), _HT.c.assignee_id == bindparam("user_id")))
+    mine = _HT.c.assignee_id == bindparam("user_id")
+    assignee = {"assignee:open": or_(_HT.c.assignee_id.is_(None), mine),
+                "assignee:overdue": or_(_HT.c.assignee_id.is_(None), mine),
+                "assignee:unclaimed": _HT.c.assignee_id.is_(None), "assignee:mine": mine,
+                "assignee:claimed": _HT.c.assignee_id.is_not(None)}
+    for name, condition in assignee.items():
+        if name in shape:
+            query = query.where(condition)
+    if "overdue" in shape:
+        query = query.where(_HT.c.due_at < bindparam("now", type_=_HT.c.due_at.type))
     if "role" in shape:
         query = query.where(_HT.c.role == bindparam("role"))
-    query = query.order_by(_HT.c.due_at.is_(None), _HT.c.due_at, _HT.c.id)
-    return Prepared(query.limit(bindparam("limit")).offset(bindparam("offset")))
+    if "process" in shape:
+        query = query.where(_HT.c.instance_id.in_(select(_PI.c.id).where(_PI.c.process_id == bindparam("process"))))
+    if "task" in shape:
+        query = query.where(_HT.c.task_spec == bindparam("task"))
+    if "due_before" in shape:
+        query = query.where(_HT.c.due_at < bindparam("due_before", type_=_HT.c.due_at.type))
+    return query
 
 
-def list_tasks(uow: UnitOfWork, username: str | None = None, role: str | None = None,
-               limit: int = 50, offset: int = 0) -> list[InboxTask]:
-    viewer = get_viewer(uow, username) if username else None
-    prepared, params = inbox_statement(viewer, role)
-    return [InboxTask(*row) for row in prepared.rows(uow.connection, **params, limit=limit, offset=offset)]
+def _order(sort: str) -> list[Any]:
+    due, created, spec, ident = _HT.c.due_at, _HT.c.created_at, _HT.c.task_spec, _HT.c.id
+    return {"due": [due.is_(None), due, ident], "-due": [due.is_(None), due.desc(), ident.desc()],
+            "created": [created, ident], "-created": [created.desc(), ident.desc()],
+            "task": [spec, due.is_(None), due, ident], "-task": [spec.desc(), due.is_(None), due, ident]}[sort]
 
 
-def _refuse(app: App, uow: UnitOfWork, task: HumanTask, user: User, reason: str) -> None:
-    """Audit the refusal in a transaction of its own, once the refused one is rolled back (nothing of
-    it is kept, and its write lock is let go)."""
-    actor, after = actor_of(user), {"human_task": task.id, "reason": reason}
-    where = {"instance_id": task.instance_id, "task": task.task_spec, "subject": task.subject_ref}
-    uow.rollback()
-    with app.uow() as audit_uow:
-        audit_uow.audit(actor, "task_refused", **where, after=after)
-        audit_uow.commit()
-    raise PermissionDenied(reason)
+@functools.lru_cache(maxsize=None)
+def _inbox_prepared(shape: tuple[str, ...], sort: str) -> tuple[Prepared, Prepared]:
+    page = _where(select(*_HT.c[_ROW], _PROCESS, _ASSIGNEE), shape).order_by(*_order(sort))
+    counts = _where(select(_HT.c.task_spec, func.count()), shape).group_by(_HT.c.task_spec)
+    return Prepared(page.limit(bindparam("limit")).offset(bindparam("offset"))), Prepared(counts)
 
 
-def _file_orgs(uow: UnitOfWork, instance: ProcessInstance) -> frozenset[int]:
-    if instance.subject_type != "exchange":
-        return frozenset()
-    exchange = uow.session.get(Exchange, instance.subject_id)
-    return frozenset(o for o in (exchange.visitor_org_id, exchange.host_org_id) if o is not None)
+def _task_out(row: Any, now: datetime) -> TaskOut:
+    """A page row as a `TaskOut`, without validating again what the database typed (fifty rows)."""
+    due = row[10]
+    return TaskOut.model_construct(
+        id=row[0], task=row[1], name=row[2], lane=row[3], role=row[4], partnership_id=row[5],
+        organisation_id=row[6], subject=row[7], instance_id=row[8], assignee_id=row[9], due_at=due,
+        follow_up_at=row[11], status=row[12], created_at=row[13], process=row[14], assignee=row[15],
+        overdue=due is not None and due < now)
 
 
-def _completed_by(uow: UnitOfWork, instance_id: int, task_spec: str) -> frozenset[int]:
-    return frozenset(uow.session.scalars(select(HumanTask.completed_by).where(
-        HumanTask.instance_id == instance_id, HumanTask.task_spec == task_spec,
-        HumanTask.status == "completed", HumanTask.completed_by.is_not(None))))
+def list_tasks(source: "App | UnitOfWork", principal: Principal, *, role: str | None = None,
+               process: str | None = None, task: str | None = None, status: str = "open",
+               due_before: datetime | None = None, sort: str = "due", page: int = 1,
+               page_size: int = 50) -> InboxPage:
+    """The principal's inbox: the open tasks of their lane (and partnership, or organisation) that are
+    unclaimed or theirs (`status`: open | claimed | unclaimed | mine | overdue), filtered by `role`,
+    `process` id, `task` spec id and `due_before`, sorted (due, -due, created, -created, task, -task)
+    and paged (1-based, `page_size` 1..200). An auditor or administrator gives a `role` to read every
+    open task of that role, claimed or not; the system reads every open task."""
+    _check_filters(role, status, sort, page, page_size)
+    page_sql, counts_sql, params = inbox_statement(principal, role, process, task, status, due_before, sort)
+    with reading(source) as uow:
+        now = uow.now()
+        params["now"] = now
+        rows = page_sql.rows(uow.connection, **params, limit=page_size, offset=(page - 1) * page_size)
+        counts = {spec: n for spec, n in counts_sql.rows(uow.connection, **params)}
+    return InboxPage.model_construct(tasks=[_task_out(r, now) for r in rows], total=sum(counts.values()),
+                                     page=page, page_size=page_size, counts_by_task=counts)
 
 
-def permission_problem(uow: UnitOfWork, task: HumanTask, user: User, data: Mapping[str, Any] | None) -> str | None:
-    """Why `user` may not complete the open `task` (lane, partnership, assignee, R-4EYES), or None."""
-    if task.assignee_id is not None and task.assignee_id != user.id:
-        return f"task {task.id} is claimed by someone else"
-    if user.role != task.role and user.role != "administrator":
-        return f"task {task.id} belongs to the {task.lane} lane ({task.role}); {user.username} is {user.role}"
-    if user.role == "applicant" and user.organisation_id != task.organisation_id:
-        return f"task {task.id} belongs to another organisation"
-    if user.role in ("officer", "finance") and task.partnership_id not in (None, user.partnership_id):
-        return f"task {task.id} belongs to another partnership"
-    instance = uow.session.get(ProcessInstance, task.instance_id)
-    conflicts = frozenset(uow.session.scalars(select(ConflictDeclaration.organisation_id).where(
-        ConflictDeclaration.user_id == user.id)))
-    action = FOUR_EYES_ACTIONS.get(task.task_spec, "complete_task")
-    ctx = ActionContext(
-        action=action, actor_id=user.id, file_org_ids=_file_orgs(uow, instance), actor_conflicts=conflicts,
-        evidence_validators=_completed_by(uow, instance.id, "validate_evidence"),
-        payment_approvers=_completed_by(uow, instance.id, "approve_payment"),
-    )
-    decision = check_action(ctx)
-    if not decision.ok:
-        return " ".join(r.message for r in decision.reasons)
-    if task.task_spec == "approve_payment" and (data or {}).get("decision") == "approve":
-        claim = uow.session.scalars(select(Claim).where(Claim.exchange_id == instance.subject_id)).first()
-        if claim is not None and claim.override:
-            proposers = frozenset(p for p in [claim.override.get("proposed_by")] if p is not None)
-            override = check_action(ActionContext(action="approve_override", actor_id=user.id,
-                                                  override_proposers=proposers))
-            if not override.ok:
-                return " ".join(r.message for r in override.reasons)
-    return None
+def task_out(uow: UnitOfWork, task: HumanTask) -> TaskOut:
+    """One task row (ORM) as a `TaskOut`, with its process and its assignee's username."""
+    process = uow.session.scalar(select(ProcessInstance.process_id).where(ProcessInstance.id == task.instance_id))
+    assignee = uow.session.scalar(select(User.username).where(User.id == task.assignee_id)) \
+        if task.assignee_id is not None else None
+    due = task.due_at
+    return TaskOut(id=task.id, task=task.task_spec, name=task.name, lane=task.lane, role=task.role,
+                   partnership_id=task.partnership_id, organisation_id=task.organisation_id,
+                   subject=task.subject_ref, instance_id=task.instance_id, assignee_id=task.assignee_id,
+                   assignee=assignee, due_at=due, follow_up_at=task.follow_up_at,
+                   overdue=due is not None and due < uow.now(), status=task.status,
+                   created_at=task.created_at, process=process)
 
 
-def _open_task(uow: UnitOfWork, task_id: int) -> HumanTask:
-    task = get_task(uow, task_id)
+# --- claiming, releasing, reassigning, completing ------------------------------------------------
+
+def _open_task(uow: UnitOfWork, principal: Principal, task_id: int) -> HumanTask:
+    """The task if the principal sees it (else `NotFound`) and it is still open (else `Conflict`)."""
+    task = access.visible_task(uow, principal, task_id)
     if task.status != "open":
         raise task_conflict(task_id)
     return task
@@ -241,67 +232,110 @@ def _assign(uow: UnitOfWork, task: HumanTask, user_id: int | None) -> None:
     set_committed_value(task, "assignee_id", user_id)
 
 
-def claim(app: App, task_id: int, username: str) -> HumanTask:
-    return _lost_race_is_conflict(task_id, lambda: _claim(app, task_id, username))
+def _audit(uow: UnitOfWork, principal: Principal, action: str, task: HumanTask, **data: Any) -> None:
+    uow.audit(principal.actor, action, instance_id=task.instance_id, task=task.task_spec,
+              subject=task.subject_ref, **data)
 
 
-def _claim(app: App, task_id: int, username: str) -> HumanTask:
+def claim(app: App, task_id: int, principal: Principal) -> TaskOut:
+    """Take an open task of the principal's lane so that nobody else works on it."""
+    return _lost_race_is_conflict(task_id, lambda: _claim(app, task_id, principal))
+
+
+def _claim(app: App, task_id: int, principal: Principal) -> TaskOut:
     with app.uow() as uow:
         _write_lock(uow)
-        task, user = _open_task(uow, task_id), get_user(uow, username)
-        problem = permission_problem(uow, task, user, None)
+        task = _open_task(uow, principal, task_id)
+        problem = access.task_action_problem(uow, principal, task)
         if problem:
-            _refuse(app, uow, task, user, problem)
-        _assign(uow, task, user.id)
-        uow.audit(actor_of(user), "task_claimed", instance_id=task.instance_id, task=task.task_spec,
-                  subject=task.subject_ref, after={"human_task": task.id})
+            access.refuse_task(app, uow, principal, task, problem)
+        _assign(uow, task, principal.user_id)
+        _audit(uow, principal, "task_claimed", task, after={"human_task": task.id})
+        out = task_out(uow, task)
         uow.commit()
-        return task
+        return out
 
 
-def unclaim(app: App, task_id: int, username: str) -> HumanTask:
-    return _lost_race_is_conflict(task_id, lambda: _unclaim(app, task_id, username))
+def unclaim(app: App, task_id: int, principal: Principal) -> TaskOut:
+    """Give a claimed task back to its team (an administrator may release anyone's claim)."""
+    return _lost_race_is_conflict(task_id, lambda: _unclaim(app, task_id, principal))
 
 
-def _unclaim(app: App, task_id: int, username: str) -> HumanTask:
+def _unclaim(app: App, task_id: int, principal: Principal) -> TaskOut:
     with app.uow() as uow:
         _write_lock(uow)
-        task, user = _open_task(uow, task_id), get_user(uow, username)
-        if task.assignee_id not in (user.id, None) and user.role != "administrator":
-            _refuse(app, uow, task, user, f"task {task.id} is claimed by someone else")
+        task = _open_task(uow, principal, task_id)
+        problem = access.task_release_problem(principal, task)
+        if problem:
+            access.refuse_task(app, uow, principal, task, problem)
         _assign(uow, task, None)
-        uow.audit(actor_of(user), "task_unclaimed", instance_id=task.instance_id, task=task.task_spec,
-                  subject=task.subject_ref)
+        _audit(uow, principal, "task_unclaimed", task)
+        out = task_out(uow, task)
         uow.commit()
-        return task
+        return out
 
 
-def complete_task(app: App, task_id: int, username: str, data: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate the form, check who may act, run the task and advance — all or nothing."""
-    return _lost_race_is_conflict(task_id, lambda: _complete(app, task_id, username, data))
+def reassign(app: App, task_id: int, principal: Principal, to_username: str) -> TaskOut:
+    """Hand an open task to `to_username`: an officer or finance user to a colleague of the same role
+    and partnership, an administrator to anyone with the task's role; audited as `task_reassigned`."""
+    return _lost_race_is_conflict(task_id, lambda: _reassign(app, task_id, principal, to_username))
 
 
-def _complete(app: App, task_id: int, username: str, data: Mapping[str, Any]) -> dict[str, Any]:
+def _reassign(app: App, task_id: int, principal: Principal, to_username: str) -> TaskOut:
+    from workflows.services import NotFound
+
+    with app.uow() as uow:
+        _write_lock(uow)
+        task = _open_task(uow, principal, task_id)
+        try:
+            to = access.principal_for(uow, to_username)
+        except NotFound:
+            raise Invalid.field("to", f"no active user '{to_username}'") from None
+        problem = access.reassign_problem(principal, task, to)
+        if problem:
+            access.refuse_task(app, uow, principal, task, problem)
+        before = uow.session.scalar(select(User.username).where(User.id == task.assignee_id)) \
+            if task.assignee_id is not None else None
+        _assign(uow, task, to.user_id)
+        _audit(uow, principal, "task_reassigned", task, before={"assignee": before},
+               after={"human_task": task.id, "assignee": to.username})
+        out = task_out(uow, task)
+        uow.commit()
+        return out
+
+
+def form_invalid(err: Any) -> Invalid:
+    """A `tasks.forms.FormError` as `Invalid`, each field's dotted path as a `loc` (list indices as
+    integers): `documents.0.sha256` → ("documents", 0, "sha256")."""
+    fields = [FieldError(tuple(int(p) if p.isdigit() else p for p in e["field"].split(".")) if e["field"] else (),
+                         e["message"]) for e in err.errors]
+    return Invalid(str(err), fields)
+
+
+def complete_task(app: App, task_id: int, principal: Principal, data: Mapping[str, Any]) -> CompletionOut:
+    """Check who may act, validate the form, run the task and advance — all or nothing."""
+    return _lost_race_is_conflict(task_id, lambda: _complete(app, task_id, principal, data))
+
+
+def _complete(app: App, task_id: int, principal: Principal, data: Mapping[str, Any]) -> CompletionOut:
     from tasks.forms import FormError, validate_form
     from workflows.services.form_context import form_context
+    from workflows.services.lifecycle import complete as run_complete
 
     with app.uow() as uow:
         _write_lock(uow)
-        task, user = _open_task(uow, task_id), get_user(uow, username)
-        problem = permission_problem(uow, task, user, data)  # before the form: no hints to outsiders
+        task = _open_task(uow, principal, task_id)
+        problem = access.task_action_problem(uow, principal, task, data)  # before the form: no hints
         if problem:
-            _refuse(app, uow, task, user, problem)
+            access.refuse_task(app, uow, principal, task, problem)
         try:
             form = validate_form(task.task_spec, dict(data), form_context(uow, task, app.settings.timezone))
         except FormError as err:
-            raise ServiceError(str(err)) from err
-        form = {**form, "completed_by": user.id}
+            raise form_invalid(err) from err
+        form = {**form, "completed_by": principal.user_id}
         instance = app.engine.instance(uow, task.instance_id)
-        uow.audit(actor_of(user), "task_completed", instance_id=instance.id, task=task.task_spec,
-                  subject=task.subject_ref, after={"human_task": task.id, "form": form})
-        from workflows.services.lifecycle import complete as run_complete
-
+        _audit(uow, principal, "task_completed", task, after={"human_task": task.id, "form": form})
         run_complete(app, uow, instance, task.task_guid, form)
         uow.commit()
-        return {"task": task.id, "instance": instance.id, "instance_status": instance.status,
-                "outcome": instance.outcome}
+        return CompletionOut(task=task.id, instance=instance.id, instance_status=instance.status,
+                             outcome=instance.outcome)

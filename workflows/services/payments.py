@@ -26,23 +26,24 @@ from reports.sepa import (
     REMITTANCE_MAX, CreditTransfer, Debtor, InvalidTransfersError, next_business_day, to_sepa_charset,
     validate_creditor,
 )
-from rules.four_eyes import ActionContext, check_action
 from workflows import outbox
 from workflows.app import App
 from workflows.audit import SYSTEM
-from workflows.db.models import Call, Claim, ClaimStatus, ConflictDeclaration, Exchange, Partnership, User
+from workflows.db.models import Call, Claim, ClaimStatus, Exchange, Partnership, User
 from workflows.db.process_models import PaymentBatch, PaymentLine
-from workflows.services import NotFound, PermissionDenied, ServiceError
+from workflows.services import Conflict, Invalid, NotFound, ServiceError, access
+from workflows.services.access import Principal
 from workflows.services.bank_feedback import import_status
 from workflows.services.faults import crash_point
-from workflows.services.inbox import actor_of, get_user
 from workflows.services.lifecycle import deliver, instance_for
+from workflows.services.outputs import BatchDetailOut, BatchOut, PaymentLineOut, ReleaseOut
 from workflows.services.payment_files import (
     SETTLED, build_files, export_batch, recover_files, sha256, write_files,
 )
 from workflows.uow import UnitOfWork
 
 CREATED, RELEASED = "created", "released"
+BATCH_STATUSES = (CREATED, RELEASED, SETTLED)
 _CHUNK = 5_000  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
 
 
@@ -297,53 +298,31 @@ def summarise(results: list[dict[str, Any]], recovered: list[str], errors: list[
 # --------------------------------------------------------------------------- release
 
 
-def _refuse(app: App, user: User, msg_id: str, reason: str) -> None:
-    with app.uow() as audit_uow:
-        audit_uow.audit(actor_of(user), "batch_release_refused", subject=f"batch:{msg_id}", after={"reason": reason})
-        audit_uow.commit()
-    raise PermissionDenied(reason)
-
-
-def _batch(uow: UnitOfWork, msg_id: str) -> PaymentBatch:
-    batch = uow.session.scalars(select(PaymentBatch).where(PaymentBatch.msg_id == msg_id)).first()
-    if batch is None:
-        raise NotFound(f"batch: no payment batch '{msg_id}'")
-    return batch
-
-
-def release_batch(app: App, msg_id: str, username: str) -> dict[str, Any]:
+def release_batch(app: App, batch_ref: str, principal: Principal) -> ReleaseOut:
     """A finance user of the batch's partnership who approved none of its payments, and declared no
-    conflict with any of its organisations, releases the batch to the bank (R-4EYES)."""
+    conflict with any of its organisations, releases the batch to the bank (R-4EYES). A batch the
+    principal may not see is `NotFound`; one they see but may not release is refused (audited)."""
     with app.uow() as uow:
-        batch, user = _batch(uow, msg_id), get_user(uow, username)
-        if user.role != "finance" or user.partnership_id != batch.partnership_id:
-            _refuse(app, user, msg_id, f"{username} is not a finance officer of the partnership of batch {msg_id}")
+        batch = access.visible_batch(uow, principal, batch_ref)
+        msg_id = batch.msg_id
+        problem = access.release_problem(uow, principal, batch)
+        if problem:
+            access.refuse(app, uow, principal, problem, "batch_release_refused", subject=f"batch:{msg_id}")
         if batch.status != CREATED:
             raise ServiceError(f"batch {msg_id} is {batch.status}, not awaiting release")
-        claims = select(Claim).join(PaymentLine, PaymentLine.claim_id == Claim.id).where(
-            PaymentLine.batch_id == batch.id).subquery()
-        approvers = frozenset(a for a in uow.session.scalars(select(claims.c.approved_by)) if a is not None)
-        orgs = frozenset(uow.session.scalars(select(Exchange.visitor_org_id).join(
-            claims, claims.c.exchange_id == Exchange.id)))
-        conflicts = frozenset(uow.session.scalars(select(ConflictDeclaration.organisation_id).where(
-            ConflictDeclaration.user_id == user.id)))
-        decision = check_action(ActionContext(action="release_batch", actor_id=user.id, file_org_ids=orgs,
-                                              actor_conflicts=conflicts, payment_approvers=approvers))
-        if not decision.ok:
-            _refuse(app, user, msg_id, " ".join(r.message for r in decision.reasons))
-        partnership_id, user_id, actor = batch.partnership_id, user.id, actor_of(user)
+        partnership_id = batch.partnership_id
     recover_files(app, partnership_id=partnership_id, msg_id=msg_id)  # release only an intact file
     with app.uow() as uow:
-        batch = _batch(uow, msg_id)
+        batch = access.visible_batch(uow, principal, msg_id)
         changed = uow.session.execute(update(PaymentBatch).where(
             PaymentBatch.id == batch.id, PaymentBatch.status == CREATED).values(
-            status=RELEASED, released_by=user_id, released_at=uow.now())).rowcount
+            status=RELEASED, released_by=principal.user_id, released_at=uow.now())).rowcount
         if changed != 1:
-            raise ServiceError(f"batch {msg_id} was released by someone else meanwhile")
-        uow.audit(actor, "batch_released", subject=f"batch:{msg_id}",
+            raise Conflict(f"batch {msg_id} was released by someone else meanwhile")
+        uow.audit(principal.actor, "batch_released", subject=f"batch:{msg_id}",
                   after={"sha256": batch.file_sha256, "n_tx": batch.n_tx, "control_sum": batch.control_sum})
         uow.commit()
-    return {"batch": msg_id, "status": RELEASED, "released_by": username, "file": batch.file_path}
+    return ReleaseOut(batch=msg_id, status=RELEASED, released_by=principal.username, file=batch.file_path)
 
 
 # --------------------------------------------------------------------------- reading
@@ -355,50 +334,57 @@ def lines_of(uow: UnitOfWork, batch: PaymentBatch) -> list[PaymentLine]:
 
 
 def _view(batch: PaymentBatch, code: str, releaser: str | None, counts: dict[str, int]) -> dict[str, Any]:
-    return {"batch": batch.msg_id, "pmt_inf_id": batch.pmt_inf_id, "partnership": code,
-            "status": batch.status, "business_date": batch.business_date.isoformat(),
-            "execution_date": batch.execution_date.isoformat(), "n_tx": batch.n_tx,
-            "control_sum": f"{batch.control_sum:.2f}", "lines": counts, "sha256": batch.file_sha256,
+    return {"id": batch.id, "batch": batch.msg_id, "pmt_inf_id": batch.pmt_inf_id, "partnership": code,
+            "status": batch.status, "business_date": batch.business_date,
+            "execution_date": batch.execution_date, "n_tx": batch.n_tx,
+            "control_sum": batch.control_sum.quantize(Decimal("0.01")), "lines": counts, "sha256": batch.file_sha256,
             "files": [p for p in (batch.file_path, batch.summary_path) if p],
-            "created_at": batch.created_at.isoformat(), "released_by": releaser,
-            "released_at": batch.released_at.isoformat() if batch.released_at else None}
+            "created_at": batch.created_at, "released_by": releaser, "released_at": batch.released_at}
 
 
-def list_batches(app: App, status: str | None = None, partnership: str | None = None) -> list[dict[str, Any]]:
-    """Every batch (newest first) with its status and how many of its lines the bank answered how."""
+def list_batches(app: App, principal: Principal, status: str | None = None,
+                 partnership: str | None = None) -> list[BatchOut]:
+    """The batches the principal may see (newest first) with their status and how many of their lines
+    the bank answered how: finance and officers their partnership's, auditors and administrators all."""
+    if status is not None and status not in BATCH_STATUSES:
+        raise Invalid.field("status", f"{status!r} is not a batch status ({', '.join(BATCH_STATUSES)})")
     with app.uow() as uow:
         query = (select(PaymentBatch, Partnership.code, User.username)
                  .join(Partnership, Partnership.id == PaymentBatch.partnership_id)
-                 .outerjoin(User, User.id == PaymentBatch.released_by).order_by(PaymentBatch.id.desc()))
+                 .outerjoin(User, User.id == PaymentBatch.released_by)
+                 .where(access.batch_scope(principal)).order_by(PaymentBatch.id.desc()))
         if status:
             query = query.where(PaymentBatch.status == status)
         if partnership:
             query = query.where(Partnership.code == partnership)
         rows = uow.session.execute(query).all()
         counts: dict[int, dict[str, int]] = {}
-        for batch_id, line_status, n in uow.session.execute(
-                select(PaymentLine.batch_id, PaymentLine.status, func.count()).group_by(
-                    PaymentLine.batch_id, PaymentLine.status)):
-            counts.setdefault(batch_id, {})[line_status] = n
-        return [_view(b, code, who, counts.get(b.id, {})) for b, code, who in rows]
+        ids = [b.id for b, _, _ in rows]
+        for start in range(0, len(ids), _CHUNK):
+            for batch_id, line_status, n in uow.session.execute(
+                    select(PaymentLine.batch_id, PaymentLine.status, func.count())
+                    .where(PaymentLine.batch_id.in_(ids[start:start + _CHUNK]))
+                    .group_by(PaymentLine.batch_id, PaymentLine.status)):
+                counts.setdefault(batch_id, {})[line_status] = n
+        return [BatchOut(**_view(b, code, who, counts.get(b.id, {}))) for b, code, who in rows]
 
 
-def batch_detail(app: App, msg_id: str) -> dict[str, Any]:
-    """One batch with its lines (exchange, creditor, amount, the bank's status and reason)."""
+def batch_detail(app: App, principal: Principal, batch_ref: str) -> BatchDetailOut:
+    """One batch the principal may see, with its lines (exchange, creditor, amount, the bank's status
+    and reason)."""
     with app.uow() as uow:
-        batch = _batch(uow, msg_id)
+        batch = access.visible_batch(uow, principal, batch_ref)
         code = uow.session.get(Partnership, batch.partnership_id).code
         releaser = uow.session.get(User, batch.released_by).username if batch.released_by else None
         lines = lines_of(uow, batch)
         counts: dict[str, int] = {}
         for line in lines:
             counts[line.status] = counts.get(line.status, 0) + 1
-        view = _view(batch, code, releaser, counts)
-        view["transfers"] = [{"exchange": l.end_to_end_id, "creditor_name": l.creditor_name, "iban": l.iban,
-                              "bic": l.bic, "amount": f"{l.amount:.2f}", "status": l.status,
-                              "reason_code": l.reason_code, "reason": l.reason_text}
-                             for l in sorted(lines, key=lambda l: l.end_to_end_id)]
-        return view
+        transfers = [PaymentLineOut(exchange=l.end_to_end_id, creditor_name=l.creditor_name, iban=l.iban, bic=l.bic,
+                                    amount=l.amount.quantize(Decimal("0.01")), status=l.status,
+                                    reason_code=l.reason_code, reason=l.reason_text)
+                     for l in sorted(lines, key=lambda l: l.end_to_end_id)]
+        return BatchDetailOut(**_view(batch, code, releaser, counts), transfers=transfers)
 
 
 __all__ = [

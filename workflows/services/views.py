@@ -1,71 +1,98 @@
-"""Read models for the CLI and the web: tasks, instances with their open tasks and history."""
+"""Read models for the CLI, the HTTP API and the web: one instance with its open tasks, its history
+and the BPMN steps a diagram viewer colours. What the principal may not see answers `NotFound`."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 from sqlalchemy import select
 
 from workflows.db.process_models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
-from workflows.services import NotFound, ServiceError
+from workflows.services import FieldError, Invalid, NotFound, access
+from workflows.services.access import Principal
+from workflows.services.inbox import reading, task_out
+from workflows.services.outputs import HistoryEventOut, InstanceOut
 from workflows.uow import UnitOfWork
 
 if TYPE_CHECKING:
-    from workflows.services.inbox import InboxTask
+    from workflows.app import App
+
+# SpiffWorkflow's TaskState
+COMPLETED, WAITING, READY, STARTED, ERROR = 64, 8, 16, 32, 128
+ACTIVE = (WAITING, READY, STARTED)
+# Spiff's own task specs, which are no element of the diagram (and "X.EndJoin", "X.BoundaryEventSplit", …)
+INTERNAL_SPECS = frozenset({"Start", "End", "Root"})
 
 
-def task_view(task: "HumanTask | InboxTask") -> dict[str, Any]:
-    return {
-        "id": task.id, "task": task.task_spec, "name": task.name, "lane": task.lane, "role": task.role,
-        "partnership_id": task.partnership_id, "organisation_id": task.organisation_id,
-        "subject": task.subject_ref, "instance_id": task.instance_id, "assignee_id": task.assignee_id,
-        "due_at": task.due_at.isoformat() if task.due_at else None, "status": task.status,
-        "created_at": task.created_at.isoformat(),
-    }
-
-
-def resolve_instance(uow: UnitOfWork, reference: str) -> int:
+def resolve_instance(uow: UnitOfWork, principal: Principal, reference: str) -> int:
     """The id of the instance `reference` names: its id (12) or its exchange's reference (EX-000123,
-    the exchange's latest process)."""
-    from workflows.db.models import Exchange
-
+    the exchange's latest process), if the principal may see it."""
     text = reference.strip()
     if text.isdigit():
-        return int(text)
+        return access.visible_instance(uow, principal, int(text)).id
     if text.upper().startswith("EX-"):
-        exchange_id = uow.session.scalar(select(Exchange.id).where(Exchange.ref == text.upper()))
-        if exchange_id is None:
-            raise NotFound(f"exchange {text.upper()} does not exist")
+        exchange = access.visible_exchange(uow, principal, text)
         instance_id = uow.session.scalar(select(ProcessInstance.id).where(
-            ProcessInstance.subject_type == "exchange", ProcessInstance.subject_id == exchange_id,
+            ProcessInstance.subject_type == "exchange", ProcessInstance.subject_id == exchange.id,
         ).order_by(ProcessInstance.id.desc()).limit(1))
         if instance_id is None:
-            raise NotFound(f"exchange {text.upper()} has no process")
+            raise NotFound(f"exchange {exchange.ref} has no process")
         return int(instance_id)
-    raise ServiceError(f"INSTANCE: {reference!r} is neither an instance id (12) nor an exchange reference (EX-000123)")
+    message = f"{reference!r} is neither an instance id (12) nor an exchange reference (EX-000123)"
+    raise Invalid(f"INSTANCE: {message}", [FieldError(("instance",), message)])
 
 
-def instance_view(uow: UnitOfWork, instance_id: int, history_limit: int = 500) -> dict[str, Any]:
-    instance = uow.session.get(ProcessInstance, instance_id)
-    if instance is None:
-        raise NotFound(f"instance {instance_id} does not exist")
-    definition = uow.session.get(ProcessDefinition, instance.definition_id)
-    tasks = uow.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
-                                                        HumanTask.status == "open").order_by(HumanTask.id))
-    events = uow.session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id)
-                                 .order_by(AuditEvent.id).limit(history_limit))
-    return {
-        "id": instance.id, "process": instance.process_id, "version": definition.version,
-        "bpmn_sha256": definition.sha256, "subject": f"{instance.subject_type}:{instance.subject_id}",
-        "status": instance.status, "outcome": instance.outcome, "incident": instance.incident,
-        "next_timer_at": instance.next_timer_at.isoformat() if instance.next_timer_at else None,
-        "waiting_for": instance.waiting_messages, "data": _public_data(instance),
-        "open_tasks": [task_view(t) for t in tasks],
-        "history": [
-            {"id": e.id, "at": e.occurred_at.isoformat(), "actor": e.actor, "role": e.actor_role,
-             "action": e.action, "task": e.task, "before": e.data_before, "after": e.data_after}
-            for e in events
-        ],
-    }
+def _all_tasks(state: dict[str, Any]) -> list[dict[str, Any]]:
+    tasks = list((state.get("tasks") or {}).values())
+    for sub in (state.get("subprocesses") or {}).values():
+        tasks += list((sub.get("tasks") or {}).values())
+    return tasks
+
+
+def _element_ids(names: Iterable[str]) -> list[str]:
+    return sorted({n for n in names if n and n not in INTERNAL_SPECS and "." not in n})
+
+
+def step_ids(instance: ProcessInstance) -> tuple[list[str], list[str], list[str]]:
+    """The BPMN element ids of the instance's completed, active (ready, started, waiting) and failed
+    steps, from its stored Spiff state and its incident."""
+    tasks = _all_tasks(instance.state or {})
+    completed = _element_ids(t.get("task_spec", "") for t in tasks if t.get("state") == COMPLETED)
+    active = _element_ids(t.get("task_spec", "") for t in tasks if t.get("state") in ACTIVE)
+    failed = [t.get("task_spec", "") for t in tasks if t.get("state") == ERROR]
+    if instance.incident and instance.incident.get("task"):
+        failed.append(instance.incident["task"])
+    return completed, active, _element_ids(failed)
+
+
+def instance_view(source: "App | UnitOfWork", principal: Principal, instance_id: int,
+                  history_limit: int = 500) -> InstanceOut:
+    """State, open tasks, history and diagram steps of one instance the principal may see."""
+    with reading(source) as uow:
+        instance = access.visible_instance(uow, principal, instance_id)
+        definition = uow.session.get(ProcessDefinition, instance.definition_id)
+        tasks = uow.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
+                                                            HumanTask.status == "open").order_by(HumanTask.id))
+        events = uow.session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id)
+                                     .order_by(AuditEvent.id).limit(history_limit))
+        completed, active, failed = step_ids(instance)
+        return InstanceOut(
+            id=instance.id, process=instance.process_id, version=definition.version,
+            bpmn_sha256=definition.sha256, subject=f"{instance.subject_type}:{instance.subject_id}",
+            subject_ref=_subject_ref(uow, instance), status=instance.status, outcome=instance.outcome,
+            incident=instance.incident, next_timer_at=instance.next_timer_at,
+            waiting_for=list(instance.waiting_messages or []), data=_public_data(instance),
+            open_tasks=[task_out(uow, t) for t in tasks],
+            history=[HistoryEventOut(id=e.id, at=e.occurred_at, actor=e.actor, role=e.actor_role, action=e.action,
+                                     task=e.task, before=e.data_before, after=e.data_after) for e in events],
+            completed_step_ids=completed, active_step_ids=active, incident_step_ids=failed)
+
+
+def _subject_ref(uow: UnitOfWork, instance: ProcessInstance) -> str | None:
+    from workflows.db.models import Exchange
+
+    if instance.subject_type != "exchange":
+        return None
+    return uow.session.scalar(select(Exchange.ref).where(Exchange.id == instance.subject_id))
 
 
 def _public_data(instance: ProcessInstance) -> dict[str, Any]:

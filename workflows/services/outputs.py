@@ -1,0 +1,224 @@
+"""What the use cases answer: pydantic output models, the contract of the CLI's `--json`, the HTTP
+API's bodies and the web pages' templates. Never an ORM object or a loose dict.
+
+Amounts are `Decimal` (two places: `model_dump(mode="json")` writes `"550.00"`), moments are
+timezone-aware (UTC) datetimes, dates are dates. The models are frozen: an answer is not edited on
+its way out."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Optional
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+
+# --- tasks ---------------------------------------------------------------------------------------
+
+class TaskOut(Out):
+    """One human task as an inbox or an instance lists it."""
+
+    id: int
+    task: str  # the task spec id (the BPMN element id), e.g. "assess_application"
+    name: str
+    lane: str
+    role: str
+    partnership_id: Optional[int] = None
+    organisation_id: Optional[int] = None
+    subject: Optional[str] = None  # the exchange's reference (EX-…) or "application:12"
+    instance_id: int
+    assignee_id: Optional[int] = None
+    assignee: Optional[str] = None  # the assignee's username
+    due_at: Optional[datetime] = None
+    follow_up_at: Optional[datetime] = None
+    overdue: bool = False
+    status: str
+    created_at: datetime
+    process: Optional[str] = None  # the process id, e.g. "exchange_lifecycle"
+
+
+class InboxPage(Out):
+    """One page of an inbox; `total` and `counts_by_task` count the whole filtered set."""
+
+    tasks: list[TaskOut]
+    total: int
+    page: int
+    page_size: int
+    counts_by_task: dict[str, int]
+
+
+class CompletionOut(Out):
+    task: int
+    instance: int
+    instance_status: str
+    outcome: Optional[str] = None
+
+
+class ReassignOut(Out):
+    task: TaskOut
+    previous_assignee: Optional[str] = None
+
+
+# --- instances -----------------------------------------------------------------------------------
+
+class HistoryEventOut(Out):
+    id: int
+    at: datetime
+    actor: str
+    role: str
+    action: str
+    task: Optional[str] = None
+    before: Optional[Any] = None
+    after: Optional[Any] = None
+
+
+class InstanceOut(Out):
+    """A process instance: its state, open tasks, history, and the BPMN element ids a diagram viewer
+    colours (completed, active, failed)."""
+
+    id: int
+    process: str
+    version: int
+    bpmn_sha256: str
+    subject: str  # "exchange:7"
+    subject_ref: Optional[str] = None  # EX-000007 when the subject is an exchange
+    status: str
+    outcome: Optional[str] = None
+    incident: Optional[dict[str, Any]] = None
+    next_timer_at: Optional[datetime] = None
+    waiting_for: list[str] = []
+    data: dict[str, Any] = {}
+    open_tasks: list[TaskOut] = []
+    history: list[HistoryEventOut] = []
+    completed_step_ids: list[str] = []
+    active_step_ids: list[str] = []
+    incident_step_ids: list[str] = []
+
+
+class RetryOut(Out):
+    instance: int
+    status: str
+    incident: Optional[dict[str, Any]] = None
+
+
+# --- exchanges -----------------------------------------------------------------------------------
+
+class OrganisationRef(Out):
+    id: int
+    name: str
+    country: str
+
+
+class ExchangeOut(Out):
+    ref: str
+    call: str
+    status: str
+    outcome: Optional[str] = None
+    format: str
+    visitor: OrganisationRef
+    host: Optional[OrganisationRef] = None
+    arrival: Optional[date] = None
+    departure: Optional[date] = None
+    visitor_partnership: str
+    instance_id: Optional[int] = None
+
+
+class ExchangePage(Out):
+    exchanges: list[ExchangeOut]
+    total: int
+    page: int
+    page_size: int
+
+
+class ExtensionRequestOut(Out):
+    exchange: str
+    requested_departure: date
+    status: str
+
+
+class ExtensionDecisionOut(Out):
+    exchange: str
+    task: int
+    approved: bool
+    instance_status: str
+
+
+class CancellationOut(Out):
+    exchange: str
+    action: str  # "discontinued" (during the visit) or "cancelled"
+    status: str
+    stage: Optional[str] = None
+
+
+class BudgetOut(Out):
+    call: str
+    budget_before: Decimal
+    budget: Decimal
+
+
+# --- payments ------------------------------------------------------------------------------------
+
+class BatchOut(Out):
+    id: int
+    batch: str  # the MsgId, CXP-…
+    pmt_inf_id: str
+    partnership: str
+    status: str
+    business_date: date
+    execution_date: date
+    n_tx: int
+    control_sum: Decimal
+    lines: dict[str, int]  # line status → count
+    sha256: Optional[str] = None
+    files: list[str] = []
+    created_at: datetime
+    released_by: Optional[str] = None
+    released_at: Optional[datetime] = None
+
+
+class PaymentLineOut(Out):
+    exchange: str
+    creditor_name: str
+    iban: str
+    bic: Optional[str] = None
+    amount: Decimal
+    status: str
+    reason_code: Optional[str] = None
+    reason: Optional[str] = None
+
+
+class BatchDetailOut(BatchOut):
+    transfers: list[PaymentLineOut] = []
+
+
+class ReleaseOut(Out):
+    batch: str
+    status: str
+    released_by: str
+    file: Optional[str] = None
+
+
+class ReturnedPayment(Out):
+    exchange: str
+    code: Optional[str] = None
+    reason: Optional[str] = None
+
+
+class BankImportOut(Out):
+    kind: str
+    version: str
+    message_id: str
+    sha256: str
+    answers_batch: Optional[str] = None
+    imported_by: str
+    accepted: int
+    rejected: int
+    executed: int
+    pending: int
+    paid: list[str]
+    returned: list[ReturnedPayment]
+    warnings: list[str]
