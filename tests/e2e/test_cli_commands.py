@@ -87,7 +87,7 @@ def test_retry_exits_1_and_prints_the_incident_while_it_stays_open(
     original = registry.services()["compute_working_days"]
     monkeypatch.setitem(registry._SERVICES, "compute_working_days", _failing)
     programme.awaiting_evidence()
-    assert programme.complete("submit_evidence", VISITOR, evidence())["instance_status"] == "incident"
+    assert programme.complete("submit_evidence", VISITOR, evidence()).instance_status == "incident"
 
     code, out, err = cxp("instance", "retry", programme.exchange_ref, "--user", OFFICER, "--json")
     assert code == 1, err

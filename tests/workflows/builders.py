@@ -47,6 +47,11 @@ OUTSIDER = "outsider"               # applicant of an unrelated organisation
 ADMIN = "admin"
 
 
+def as_user(app: App, username: str) -> Principal:
+    """The user `username` as the principal an entry point resolves from `--user` or a session."""
+    return principal_by_name(app, username)
+
+
 def sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from reports.bankfiles import make_camt054, make_pain002
 from tests.workflows.builders import (
+    as_user,
     FINANCE, OFFICER, SECOND_OFFICER, VISITOR, Programme, accept_evidence, evidence,
 )
 from workflows.services.payments import create_batch, import_status, release_batch
@@ -28,14 +29,14 @@ def paid_then_ineligible(prog: Programme) -> tuple[str, str]:
     prog.complete("approve_payment", SECOND_OFFICER, {"decision": "approve", "comment": None})
     ref = prog.exchange_ref
     first = create_batch(prog.app, "CXP-NORTH")["batch"]
-    release_batch(prog.app, first, FINANCE)
-    import_status(prog.app, make_pain002(first, {ref: "AC04"}, "PSR-1", bank_time(prog)), "PSR-1.xml", FINANCE)
+    release_batch(prog.app, first, as_user(prog.app, FINANCE))
+    import_status(prog.app, make_pain002(first, {ref: "AC04"}, "PSR-1", bank_time(prog)), "PSR-1.xml", as_user(prog.app, FINANCE))
     prog.complete("correct_bank_details", VISITOR, {"iban": GOOD_IBAN, "bic": None, "account_holder": "Nova Cluster"})
     prog.complete("verify_bank_details", FINANCE, {"verified": True, "comment": "Checked."})
     second = create_batch(prog.app, "CXP-NORTH")["batch"]
-    release_batch(prog.app, second, FINANCE)
+    release_batch(prog.app, second, as_user(prog.app, FINANCE))
     prog.advance(timedelta(days=12))
     import_status(prog.app, make_camt054([(ref, Decimal("1100.00"))], "NTF-2", bank_time(prog), "BE68539007547034",
-                                         original_msg_id=second), "NTF-2.xml", FINANCE)
+                                         original_msg_id=second), "NTF-2.xml", as_user(prog.app, FINANCE))
     prog.submit_visitor_application()
     return ref, prog.exchange_ref

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from tests.workflows.builders import ADMIN, OFFICER, Programme, programme  # noqa: F401 - the fixture
+from tests.workflows.builders import as_user, ADMIN, OFFICER, Programme, programme  # noqa: F401 - the fixture
 from workflows.db.models import Call
 from workflows.services import NotFound, PermissionDenied, ServiceError
 from workflows.services.calls import raise_budget
@@ -19,8 +19,8 @@ def _budget(prog: Programme) -> Decimal:
 
 
 def test_an_administrator_raises_the_budget_and_it_is_audited(programme: Programme) -> None:  # noqa: F811
-    result = raise_budget(programme.app, "CXP-TEST-01", ADMIN, "31500.00", "Co-funding confirmed.")
-    assert result == {"call": "CXP-TEST-01", "budget_before": "30000.00", "budget": "31500.00"}
+    result = raise_budget(programme.app, "CXP-TEST-01", as_user(programme.app, ADMIN), "31500.00", "Co-funding confirmed.")
+    assert result.model_dump(mode="json") == {"call": "CXP-TEST-01", "budget_before": "30000.00", "budget": "31500.00"}
     assert _budget(programme) == Decimal("31500.00")
     [event] = programme.events("call_budget_raised")
     assert event.actor == ADMIN and event.subject == "call:CXP-TEST-01"
@@ -39,7 +39,7 @@ def test_an_administrator_raises_the_budget_and_it_is_audited(programme: Program
 def test_a_refused_raise_changes_nothing(programme: Programme, call: str, user: str, amount: str,  # noqa: F811
                                          reason: str, error: type, message: str) -> None:
     with pytest.raises(error) as raised:
-        raise_budget(programme.app, call, user, amount, reason)
+        raise_budget(programme.app, call, as_user(programme.app, user), amount, reason)
     assert str(raised.value).startswith(message)
     assert _budget(programme) == Decimal("30000.00")
     assert programme.events("call_budget_raised") == []

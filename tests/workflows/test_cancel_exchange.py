@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.workflows.builders import (  # noqa: F401
+from tests.workflows.builders import (
+    as_user,  # noqa: F401
     FINANCE, OFFICER, SECOND_OFFICER, VISITOR, Programme, accept_evidence, evidence,
     programme,
 )
@@ -26,9 +27,9 @@ def assert_cancelled(prog: Programme) -> None:
 
 def test_an_officer_cancels_an_exchange_waiting_for_a_match(programme: Programme) -> None:  # noqa: F811
     programme.submit_visitor_application().assessed()
-    result = cancel_exchange(programme.app, programme.exchange_ref, OFFICER, "The organisation withdrew.")
-    assert result == {"exchange": programme.exchange_ref, "action": "cancelled", "stage": "awaiting_match",
-                      "status": "cancelled"}
+    result = cancel_exchange(programme.app, programme.exchange_ref, as_user(programme.app, OFFICER), "The organisation withdrew.")
+    assert result.model_dump() == {"exchange": programme.exchange_ref, "action": "cancelled",
+                                   "stage": "awaiting_match", "status": "cancelled"}
     assert_cancelled(programme)
     event = programme.events("exchange_cancelled")[0]
     assert (event.actor, event.data_after) == (OFFICER, {"reason": "The organisation withdrew.",
@@ -40,7 +41,7 @@ def test_an_officer_cancels_an_exchange_waiting_for_a_match(programme: Programme
 def test_cancelling_while_the_match_waits_for_answers_withdraws_the_proposal(programme: Programme) -> None:  # noqa: F811
     programme.submit_visitor_application().assessed().propose_match()
     assert programme.open_specs() == ["host_accept_match", "visitor_accept_match"]
-    cancel_exchange(programme.app, programme.exchange_ref, OFFICER, "The host closed its lab.")
+    cancel_exchange(programme.app, programme.exchange_ref, as_user(programme.app, OFFICER), "The host closed its lab.")
     assert_cancelled(programme)
     with programme.app.uow() as uow:
         assert uow.session.scalars(select(MatchProposal.status)).all() == ["withdrawn"]
@@ -54,7 +55,7 @@ def test_cancelling_after_the_budget_commitment_releases_it(programme: Programme
     programme.complete("submit_evidence", VISITOR, evidence())
     programme.complete("validate_evidence", OFFICER, accept_evidence())
     assert programme.open_specs() == ["approve_payment"]
-    cancel_exchange(programme.app, programme.exchange_ref, SECOND_OFFICER, "Double funding found.")
+    cancel_exchange(programme.app, programme.exchange_ref, as_user(programme.app, SECOND_OFFICER), "Double funding found.")
     assert_cancelled(programme)
     with programme.app.uow() as uow:
         claim = uow.session.scalars(select(Claim)).one()
@@ -68,7 +69,7 @@ def test_an_approved_payment_cannot_be_cancelled(programme: Programme) -> None: 
     programme.complete("approve_payment", SECOND_OFFICER, {"decision": "approve", "comment": None})
     before = programme.snapshot()
     with pytest.raises(ServiceError, match="its payment is approved"):
-        cancel_exchange(programme.app, programme.exchange_ref, OFFICER, "Too late.")
+        cancel_exchange(programme.app, programme.exchange_ref, as_user(programme.app, OFFICER), "Too late.")
     assert programme.snapshot() == before
 
 
@@ -79,7 +80,7 @@ def test_applicants_outsiders_and_conflicted_officers_are_refused_and_audited(pr
     for who, match in ((VISITOR, "only the exchange's partnership officers"), (FINANCE, "may not act"),
                        (SECOND_OFFICER, "conflict of interest")):
         with pytest.raises(PermissionDenied, match=match):
-            cancel_exchange(programme.app, programme.exchange_ref, who, "No.")
+            cancel_exchange(programme.app, programme.exchange_ref, as_user(programme.app, who), "No.")
     assert [e.actor for e in programme.events("request_refused")] == [VISITOR, FINANCE, SECOND_OFFICER]
     after = programme.snapshot()
     assert after["events"] == before["events"] + 3

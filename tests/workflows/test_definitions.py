@@ -14,6 +14,7 @@ from workflows.db.models import RuleSetRecord
 from workflows.db.process_models import AuditEvent, ProcessDefinition, ProcessInstance
 from workflows.engine.library import BPMN_DIR, ProcessLibrary
 from workflows.services.setup import init_database
+from workflows.services.access import SYSTEM
 from workflows.services.views import instance_view
 
 OLD_LABEL = 'name="Accept or decline the match"'
@@ -80,8 +81,8 @@ def test_a_running_instance_keeps_its_version_after_a_changed_bpmn_is_deployed(
         newer.visitor_org_id = programme.outsider_org_id
         newer.submit_visitor_application().assessed().propose_match()
         with upgraded.uow() as uow:
-            assert instance_view(uow, newer.instance_id)["version"] == 2
-            assert instance_view(uow, old_instance)["version"] == 1
+            assert instance_view(uow, SYSTEM, newer.instance_id).version == 2
+            assert instance_view(uow, SYSTEM, old_instance).version == 1
         assert newer.open_task("visitor_accept_match").name == "Answer the match proposal"
 
         # The old instance advances on version 1 — rebuilt from the stored XML by the new application,

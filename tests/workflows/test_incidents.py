@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from tasks import registry
-from tests.workflows.builders import FINANCE, OFFICER, VISITOR, Programme, evidence, programme  # noqa: F401
+from tests.workflows.builders import as_user, FINANCE, OFFICER, VISITOR, Programme, evidence, programme  # noqa: F401
 from workflows import audit
 from workflows.db.process_models import HumanTask
-from workflows.services import ServiceError
+from workflows.services import PermissionDenied, ServiceError
 from workflows.services.incidents import retry
 
 
@@ -42,7 +42,7 @@ def test_a_failing_service_opens_an_incident_and_writes_nothing_of_its_own(
 
     result = programme.complete("submit_evidence", VISITOR, evidence())
 
-    assert result["instance_status"] == "incident"
+    assert result.instance_status == "incident"
     instance = programme.instance()
     assert instance.status == "incident"
     assert instance.incident["task"] == "svc_compute_working_days"
@@ -68,18 +68,19 @@ def test_an_officer_retries_the_incident_once_the_cause_is_fixed(
         programme: Programme, failing_working_days: Any) -> None:  # noqa: F811
     programme.awaiting_evidence()
     programme.complete("submit_evidence", VISITOR, evidence())
-    with pytest.raises(ServiceError, match="only officers and administrators retry incidents"):
-        retry(programme.app, programme.instance_id, FINANCE)
+    with pytest.raises(PermissionDenied, match="finance.north is finance and may not retry incidents"):
+        retry(programme.app, programme.instance_id, as_user(programme.app, FINANCE))
+    assert [e.actor for e in programme.events("access_refused")] == [FINANCE]
 
     # still failing: the retry opens the incident again and changes nothing else
-    retry(programme.app, programme.instance_id, OFFICER)
+    retry(programme.app, programme.instance_id, as_user(programme.app, OFFICER))
     assert programme.instance().status == "incident"
     assert len(programme.events("incident_opened")) == 2
 
     failing_working_days()
-    outcome = retry(programme.app, programme.instance_id, OFFICER)
+    outcome = retry(programme.app, programme.instance_id, as_user(programme.app, OFFICER))
 
-    assert outcome == {"status": "running", "incident": None}
+    assert (outcome.instance, outcome.status, outcome.incident) == (programme.instance_id, "running", None)
     assert programme.open_specs() == ["validate_evidence"]
     exchange = programme.exchange()
     assert exchange.status == "evidence_submitted"
@@ -87,7 +88,7 @@ def test_an_officer_retries_the_incident_once_the_cause_is_fixed(
     retried = programme.events("incident_retried")
     assert [(e.actor, e.instance_id) for e in retried] == [(OFFICER, programme.instance_id)] * 2
     with pytest.raises(ServiceError, match="has no open incident"):
-        retry(programme.app, programme.instance_id, OFFICER)
+        retry(programme.app, programme.instance_id, as_user(programme.app, OFFICER))
     with programme.app.uow() as uow:
         assert audit.verify(uow.session).ok
         assert uow.session.scalars(select(HumanTask.status).where(
@@ -120,7 +121,7 @@ def test_an_incident_on_a_side_branch_stays_open_while_the_main_path_moves_on(
     assert instance.incident["task"] == "svc_send_evidence_reminder"
 
     monkeypatch.setitem(registry._SERVICES, "send_evidence_reminder", original)
-    assert retry(programme.app, programme.instance_id, OFFICER)["status"] == "running"
+    assert retry(programme.app, programme.instance_id, as_user(programme.app, OFFICER)).status == "running"
     assert len(programme.emails("evidence_reminder")) == 1
     assert programme.open_specs() == ["validate_evidence"]
     programme.advance(timedelta(days=1))

@@ -8,11 +8,13 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.workflows.builders import (  # noqa: F401
-    ARRIVAL, BRUSSELS, DEPARTURE, HOST, OFFICER, OUTSIDER, VISITOR, Programme, accept_evidence, evidence, programme,
+from tests.workflows.builders import (
+    as_user,  # noqa: F401
+    ARRIVAL, BRUSSELS, DEPARTURE, FINANCE, HOST, OFFICER, OUTSIDER, VISITOR, Programme, accept_evidence, evidence,
+    programme,
 )
 from workflows.db.models import Claim
-from workflows.services import PermissionDenied, ServiceError
+from workflows.services import NotFound, PermissionDenied, ServiceError
 from workflows.services.exchanges import cancel_exchange, request_extension
 
 DURING_THE_VISIT = datetime(2027, 2, 8, 10, 0, tzinfo=BRUSSELS)
@@ -28,7 +30,7 @@ def test_an_extension_during_the_visit_moves_the_departure_and_the_visit_end(pro
     programme.advance_to(DURING_THE_VISIT)
     new_departure = DEPARTURE + timedelta(days=7)
 
-    request_extension(programme.app, programme.exchange_ref, VISITOR, new_departure, "A second matchmaking round.")
+    request_extension(programme.app, programme.exchange_ref, as_user(programme.app, VISITOR), new_departure, "A second matchmaking round.")
     programme.complete("host_consent_extension", HOST, {"consent": True, "comment": "Welcome."})
     assert programme.exchange().departure == DEPARTURE  # not before the officer decides
     programme.complete("decide_extension", OFFICER, {"approve": True, "comment": "Within one month."})
@@ -49,7 +51,7 @@ def test_a_cancellation_ends_without_a_grant_as_cancelled(programme: Programme) 
     programme.submit_visitor_application().assessed().matched().committed()
     programme.advance_to(DURING_THE_VISIT)
 
-    cancel_exchange(programme.app, programme.exchange_ref, VISITOR, "Our delegate fell ill.")
+    cancel_exchange(programme.app, programme.exchange_ref, as_user(programme.app, VISITOR), "Our delegate fell ill.")
     exchange = programme.exchange()
     assert exchange.cancelled and exchange.status == "awaiting_evidence"
     assert programme.open_specs() == ["submit_evidence"]  # the closing report is still asked for
@@ -73,32 +75,35 @@ def test_a_message_the_instance_is_not_waiting_for_is_refused_and_changes_nothin
     programme.submit_visitor_application()
     before = programme.snapshot()
     with pytest.raises(ServiceError) as caught:
-        request_extension(programme.app, programme.exchange_ref, VISITOR, DEPARTURE, "Too early to ask.")
+        request_extension(programme.app, programme.exchange_ref, as_user(programme.app, VISITOR), DEPARTURE, "Too early to ask.")
     assert str(caught.value) == f"exchange {programme.exchange_ref} is not waiting for 'extension_requested' now"
     assert programme.snapshot() == before
     assert programme.events("extension_requested") == programme.events("cancellation_requested") == []
     # before the visit only an officer cancels: the applicant's attempt is refused and audited
     with pytest.raises(PermissionDenied, match="only the exchange's partnership officers may"):
-        cancel_exchange(programme.app, programme.exchange_ref, VISITOR, "Changed our minds.")
+        cancel_exchange(programme.app, programme.exchange_ref, as_user(programme.app, VISITOR), "Changed our minds.")
     assert [e.data_after["request"] for e in programme.events("request_refused")] == ["cancellation"]
 
     programme.complete("assess_application", OFFICER, {"decision": "reject", "comment": "Off topic."})
     assert programme.exchange().status == "rejected"
     with pytest.raises(ServiceError, match="has already ended \\(rejected\\); there is nothing to cancel"):
-        cancel_exchange(programme.app, programme.exchange_ref, OFFICER, "Too late.")
+        cancel_exchange(programme.app, programme.exchange_ref, as_user(programme.app, OFFICER), "Too late.")
 
 
 def test_requests_are_refused_to_outsiders_and_without_a_reason(programme: Programme) -> None:  # noqa: F811
     programme.submit_visitor_application().assessed().matched().committed()
     programme.advance_to(DURING_THE_VISIT)
     before = programme.snapshot()
-    with pytest.raises(PermissionDenied, match=f"outsider may not act on exchange {programme.exchange_ref}"):
-        cancel_exchange(programme.app, programme.exchange_ref, OUTSIDER, "Not mine to cancel.")
+    with pytest.raises(NotFound, match=f"exchange {programme.exchange_ref} does not exist"):
+        cancel_exchange(programme.app, programme.exchange_ref, as_user(programme.app, OUTSIDER), "Not mine to cancel.")
+    assert programme.snapshot() == before  # an outsider learns nothing, and nothing is written
+    with pytest.raises(PermissionDenied, match=f"finance.north may not act on exchange {programme.exchange_ref}"):
+        cancel_exchange(programme.app, programme.exchange_ref, as_user(programme.app, FINANCE), "Not mine to cancel.")
     refusals = programme.events("request_refused")
-    assert [(e.actor, e.data_after["request"]) for e in refusals] == [("outsider", "cancellation")]
+    assert [(e.actor, e.data_after["request"]) for e in refusals] == [("finance.north", "cancellation")]
     before["events"] += 1  # the audited refusal is the only change
     with pytest.raises(ServiceError, match="^reason: "):
-        cancel_exchange(programme.app, programme.exchange_ref, VISITOR, "  ")
+        cancel_exchange(programme.app, programme.exchange_ref, as_user(programme.app, VISITOR), "  ")
     with pytest.raises(ServiceError, match="^departure: 2027-02-12 is not after the planned departure 2027-02-13"):
-        request_extension(programme.app, programme.exchange_ref, VISITOR, DEPARTURE - timedelta(days=1), "Shorter.")
+        request_extension(programme.app, programme.exchange_ref, as_user(programme.app, VISITOR), DEPARTURE - timedelta(days=1), "Shorter.")
     assert programme.snapshot() == before

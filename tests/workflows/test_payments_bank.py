@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import func, select
 
 from reports.bankfiles import make_camt054, make_pain002
-from tests.workflows.builders import (  # noqa: F401
+from tests.workflows.builders import (
+    as_user,  # noqa: F401
     ADMIN, FINANCE, OFFICER, SECOND_OFFICER, VISITOR, Programme, accept_evidence, evidence, programme,
 )
 from workflows.app import App
@@ -22,6 +23,7 @@ from workflows.db.process_models import AuditEvent, BankFileImport, PaymentBatch
 from workflows.services import PermissionDenied, ServiceError
 from workflows.services.bank_feedback import finance_user_for
 from workflows.services.payments import create_batch, import_status, release_batch
+from workflows.services.access import SYSTEM
 from workflows.services.views import instance_view
 
 AT = datetime(2027, 2, 20, 7, 30, tzinfo=timezone.utc)
@@ -46,7 +48,7 @@ def claim_of(app: App) -> Claim:
 
 def released_batch(prog: Programme) -> dict[str, Any]:
     result = create_batch(prog.app, "CXP-NORTH")
-    release_batch(prog.app, result["batch"], FINANCE)
+    release_batch(prog.app, result["batch"], as_user(prog.app, FINANCE))
     return result
 
 
@@ -62,14 +64,14 @@ def test_a_claim_is_paid_only_when_the_bank_confirms_the_debit_which_closes_the_
     prog = approved(programme)
     batch = released_batch(prog)["batch"]
 
-    accepted = import_status(prog.app, pain002(batch, prog.exchange_ref, None), "PSR-1.xml", FINANCE)
-    assert accepted["accepted"] == 1 and claim_of(prog.app).status == ClaimStatus.BATCHED
+    accepted = import_status(prog.app, pain002(batch, prog.exchange_ref, None), "PSR-1.xml", as_user(prog.app, FINANCE))
+    assert accepted.accepted == 1 and claim_of(prog.app).status == ClaimStatus.BATCHED
     assert prog.instance().status == "running"
 
     executed = import_status(prog.app, camt054(batch, prog.exchange_ref, Decimal("1100.00")), "NTF-1.xml",
-                             FINANCE)
+                             as_user(prog.app, FINANCE))
 
-    assert executed["paid"] == [prog.exchange_ref]
+    assert executed.paid == [prog.exchange_ref]
     claim = claim_of(prog.app)
     assert claim.status == ClaimStatus.PAID and claim.paid_at is not None
     assert prog.instance().status == "completed" and prog.exchange().status == "closed"
@@ -82,9 +84,9 @@ def test_a_rejected_transfer_goes_back_to_its_exchange_and_is_paid_in_a_later_ba
     prog = approved(programme)
     first = released_batch(prog)["batch"]
 
-    result = import_status(prog.app, pain002(first, prog.exchange_ref, code), "PSR-1.xml", FINANCE)
+    result = import_status(prog.app, pain002(first, prog.exchange_ref, code), "PSR-1.xml", as_user(prog.app, FINANCE))
 
-    assert result["rejected"] == 1 and result["returned"][0]["code"] == code
+    assert result.rejected == 1 and result.returned[0].code == code
     claim = claim_of(prog.app)
     assert (claim.status, claim.batch_id) == (ClaimStatus.REJECTED, None)
     assert prog.open_specs() == ["correct_bank_details"]
@@ -93,7 +95,7 @@ def test_a_rejected_transfer_goes_back_to_its_exchange_and_is_paid_in_a_later_ba
     prog.complete("correct_bank_details", VISITOR, {"iban": GOOD_IBAN, "bic": None, "account_holder": "Nova Cluster"})
     prog.complete("verify_bank_details", FINANCE, {"verified": True, "comment": "Checked."})
     second = released_batch(prog)["batch"]
-    import_status(prog.app, camt054(second, prog.exchange_ref, Decimal("1100.00")), "NTF-2.xml", FINANCE)
+    import_status(prog.app, camt054(second, prog.exchange_ref, Decimal("1100.00")), "NTF-2.xml", as_user(prog.app, FINANCE))
 
     assert second != first and claim_of(prog.app).status == ClaimStatus.PAID
     with prog.app.uow() as uow:
@@ -136,7 +138,7 @@ def snapshot(app: App) -> tuple:
 def refused(app: App, data: bytes, message: str) -> None:
     before = snapshot(app)
     with pytest.raises(ServiceError, match=message):
-        import_status(app, data, "answer.xml", FINANCE)
+        import_status(app, data, "answer.xml", as_user(app, FINANCE))
     assert snapshot(app) == before
 
 
@@ -147,7 +149,7 @@ def test_a_malformed_unknown_or_repeated_bank_file_is_refused_and_changes_nothin
     app = prog.app
 
     refused(app, pain002(batch, ref, None), "has not been released to the bank")
-    release_batch(app, batch, FINANCE)
+    release_batch(app, batch, as_user(app, FINANCE))
     refused(app, b"<Document><unclosed></Document>", "answer.xml: the bank file is not well-formed XML")
     refused(app, b"", "the bank file is empty")
     refused(app, open(made["files"][0], "rb").read(), "unknown bank file type: the root element is Document in "
@@ -156,11 +158,11 @@ def test_a_malformed_unknown_or_repeated_bank_file_is_refused_and_changes_nothin
     refused(app, pain002(batch, "EX-999999", None), f"EX-999999 is not in batch {batch}")
     refused(app, camt054(batch, ref, Decimal("1000.00")), "reports EUR 1000.00 .* the batch line is EUR 1100.00")
 
-    import_status(app, pain002(batch, ref, None, msg="PSR-OK"), "PSR-OK.xml", FINANCE)
+    import_status(app, pain002(batch, ref, None, msg="PSR-OK"), "PSR-OK.xml", as_user(app, FINANCE))
     refused(app, pain002(batch, ref, None, msg="PSR-OK"), "already imported: the same file was imported on")
     refused(app, make_pain002(batch, {ref: None}, "PSR-OK", datetime(2027, 2, 21, tzinfo=timezone.utc)),
             "already imported: a file with the same message id PSR-OK")
-    import_status(app, camt054(batch, ref, Decimal("1100.00"), msg="NTF-OK"), "NTF-OK.xml", FINANCE)
+    import_status(app, camt054(batch, ref, Decimal("1100.00"), msg="NTF-OK"), "NTF-OK.xml", as_user(app, FINANCE))
     refused(app, camt054(batch, ref, Decimal("1100.00"), msg="NTF-AGAIN"), "already recorded as executed")
 
 
@@ -170,9 +172,9 @@ def test_a_status_report_rejecting_the_whole_group_rejects_every_open_line(progr
     report = pain002(batch, prog.exchange_ref, "FF01").replace(
         b"<TxInfAndSts>", b"<!--").replace(b"</TxInfAndSts>", b"-->")  # no transaction details
 
-    result = import_status(prog.app, report, "PSR-group.xml", FINANCE)
+    result = import_status(prog.app, report, "PSR-group.xml", as_user(prog.app, FINANCE))
 
-    assert result["rejected"] == 1 and claim_of(prog.app).status == ClaimStatus.REJECTED
+    assert result.rejected == 1 and claim_of(prog.app).status == ClaimStatus.REJECTED
     assert prog.open_specs() == ["correct_bank_details"]
 
 
@@ -197,15 +199,15 @@ def test_the_import_is_attributed_to_its_user_and_recorded_in_the_exchange_histo
     report = pain002(batch, prog.exchange_ref, None, version=status_version)
     notice = camt054(batch, prog.exchange_ref, Decimal("1100.00"), version=notice_version)
 
-    accepted = import_status(prog.app, report, "PSR-1.xml", FINANCE)
-    paid = import_status(prog.app, notice, "NTF-1.xml", ADMIN)
+    accepted = import_status(prog.app, report, "PSR-1.xml", as_user(prog.app, FINANCE))
+    paid = import_status(prog.app, notice, "NTF-1.xml", as_user(prog.app, ADMIN))
 
-    assert (accepted["version"], accepted["imported_by"]) == (status_version, FINANCE)
-    assert (paid["version"], paid["paid"]) == (notice_version, [prog.exchange_ref])
+    assert (accepted.version, accepted.imported_by) == (status_version, FINANCE)
+    assert (paid.version, paid.paid) == (notice_version, [prog.exchange_ref])
     with prog.app.uow() as uow:
         events = {e.action: (e.actor, e.actor_role) for e in uow.session.scalars(select(AuditEvent).where(
             AuditEvent.action.in_(["bank_file_imported", "payment_executed", "batch_settled"])))}
-        history = instance_view(uow, prog.instance_id)["history"]
+        history = instance_view(uow, SYSTEM, prog.instance_id).model_dump()["history"]
     assert events == {action: (ADMIN, "administrator")
                       for action in ("bank_file_imported", "payment_executed", "batch_settled")}
     recorded = [h for h in history if h["action"] == "bank_status_recorded"]
@@ -221,10 +223,10 @@ def test_a_rejection_is_recorded_in_the_history_with_its_reason_code(programme):
     prog = approved(programme)
     batch = released_batch(prog)["batch"]
 
-    import_status(prog.app, pain002(batch, prog.exchange_ref, "AC04", version="pain.002.001.12"), "PSR.xml", FINANCE)
+    import_status(prog.app, pain002(batch, prog.exchange_ref, "AC04", version="pain.002.001.12"), "PSR.xml", as_user(prog.app, FINANCE))
 
     with prog.app.uow() as uow:
-        history = instance_view(uow, prog.instance_id)["history"]
+        history = instance_view(uow, SYSTEM, prog.instance_id).model_dump()["history"]
         rejected = uow.session.execute(select(AuditEvent.actor, AuditEvent.actor_role).where(
             AuditEvent.action == "payment_rejected")).one()
     recorded, = [h for h in history if h["action"] == "bank_status_recorded"]
@@ -247,7 +249,7 @@ def test_an_officer_or_applicant_is_refused_and_the_refusal_is_audited(programme
 
     with pytest.raises(PermissionDenied, match=f"{who} is (officer|applicant): only a finance officer or an "
                                                "administrator imports bank files; nothing was imported"):
-        import_status(prog.app, pain002(batch, prog.exchange_ref, None), "PSR-1.xml", who)
+        import_status(prog.app, pain002(batch, prog.exchange_ref, None), "PSR-1.xml", as_user(prog.app, who))
 
     after = snapshot(prog.app)
     assert after[:4] == before[:4] and after[5] == before[5] and after[4] == before[4] + 1  # one audit event
@@ -267,7 +269,7 @@ def test_a_finance_officer_of_another_partnership_is_refused(programme):  # noqa
 
     with pytest.raises(PermissionDenied, match=f"finance.south is not a finance officer of partnership CXP-NORTH, "
                                                f"whose batch {batch} the file answers"):
-        import_status(prog.app, pain002(batch, prog.exchange_ref, None), "PSR-1.xml", "finance.south")
+        import_status(prog.app, pain002(batch, prog.exchange_ref, None), "PSR-1.xml", as_user(prog.app, "finance.south"))
 
     assert snapshot(prog.app)[:4] == before[:4] and claim_of(prog.app).status == ClaimStatus.BATCHED
     assert [a for a, _, _ in audited_refusals(prog.app)] == ["finance.south"]

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from tests.workflows.builders import (  # noqa: F401
+from tests.workflows.builders import (
+    as_user,  # noqa: F401
     BRUSSELS, DEPARTURE, HOST, OFFICER, VISITOR, Programme, accept_match, approve, programme,
 )
 from workflows.app import App
@@ -108,7 +109,7 @@ def test_a_crash_after_the_engine_step_but_before_commit_leaves_nothing(
 
     monkeypatch.setattr(lifecycle, "complete", step_then_crash)
     with pytest.raises(Crash):
-        inbox.complete_task(programme.app, task.id, OFFICER, approve())
+        inbox.complete_task(programme.app, task.id, as_user(programme.app, OFFICER), approve())
     # the step really ran inside the transaction …
     assert seen_inside["status"] == "completed" and seen_inside["waiting"] == ["match_proposed"]
     assert seen_inside["events"] > before["events"]

@@ -62,7 +62,7 @@ def test_the_audit_file_holds_the_whole_story_with_its_hashes_and_is_the_same_by
 
 
 def test_an_unknown_exchange_is_refused_and_writes_nothing(paid: Programme, tmp_path: Path) -> None:
-    with pytest.raises(NotFound, match="EXCHANGE: no exchange 'EX-999999'"):
+    with pytest.raises(NotFound, match="exchange EX-999999 does not exist"):
         export_audit_file(paid.app, "EX-999999", tmp_path / "out")
     assert not (tmp_path / "out").exists()
 

@@ -49,7 +49,7 @@ def test_each_reporting_command_prints_the_keys_of_its_json_document(db: str, tm
     (("reports", "kpi", "--period", "March"), "--period: 'March' is not a month written YYYY-MM"),
     (("reports", "kpi", "--partnership", "NOPE"), "--partnership: no partnership 'NOPE'"),
     (("reports", "fstp", "--call", "NOPE"), "--call: no call 'NOPE'"),
-    (("audit", "export", "EX-404", "--out", "x"), "EXCHANGE: no exchange 'EX-404'"),
+    (("audit", "export", "EX-404", "--out", "x"), "exchange EX-404 does not exist"),
 ])
 def test_bad_input_is_one_sentence_naming_the_field(db: str, tmp_path: Path, args: tuple, message: str) -> None:
     done = cxp(*args, "--db", db, cwd=tmp_path)

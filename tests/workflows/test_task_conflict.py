@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.workflows.builders import OFFICER, SECOND_OFFICER, Programme, _org, approve, programme  # noqa: F401
+from tests.workflows.builders import as_user, OFFICER, SECOND_OFFICER, Programme, _org, approve, programme  # noqa: F401
 from workflows.app import App
 from workflows.db.models import Partnership
 from workflows.db.process_models import AuditEvent, HumanTask
@@ -84,7 +84,7 @@ def test_one_of_two_simultaneous_completions_wins_the_other_gets_the_conflict_ev
         task = programme.open_task("assess_application")
         completions_before = len(programme.events("task_completed"))
         outcomes = race(apps, [OFFICER, SECOND_OFFICER], task.id,
-                        lambda app, task_id, user: complete_task(app, task_id, user, approve()),
+                        lambda app, task_id, user: complete_task(app, task_id, as_user(app, user), approve()),
                         jitter=rng.choice([0, 0, 0.001, 0.003, 0.01]))
         assert sorted(kind for kind, _ in outcomes) == ["conflict", "ok"], f"round {n}: {outcomes}"
         assert [m for kind, m in outcomes if kind == "conflict"] == [conflict_message(task.id)]
@@ -102,11 +102,11 @@ def test_a_completion_of_a_task_completed_meanwhile_is_a_conflict_not_an_audited
         programme: Programme) -> None:  # noqa: F811
     programme.submit_visitor_application()
     task = programme.open_task("assess_application")
-    complete_task(programme.app, task.id, OFFICER, approve())
+    complete_task(programme.app, task.id, as_user(programme.app, OFFICER), approve())
     before = programme.snapshot()
-    for attempt in (lambda: complete_task(programme.app, task.id, SECOND_OFFICER, approve()),
-                    lambda: claim(programme.app, task.id, SECOND_OFFICER),
-                    lambda: unclaim(programme.app, task.id, OFFICER)):
+    for attempt in (lambda: complete_task(programme.app, task.id, as_user(programme.app, SECOND_OFFICER), approve()),
+                    lambda: claim(programme.app, task.id, as_user(programme.app, SECOND_OFFICER)),
+                    lambda: unclaim(programme.app, task.id, as_user(programme.app, OFFICER))):
         with pytest.raises(Conflict) as caught:
             attempt()
         assert str(caught.value) == conflict_message(task.id)
@@ -121,14 +121,14 @@ def test_one_of_two_simultaneous_claims_wins(programme: Programme, second_app: A
     for _ in range(6):
         task = programme.open_task("assess_application")
         outcomes = race([programme.app, second_app], [OFFICER, SECOND_OFFICER], task.id,
-                        lambda app, task_id, user: claim(app, task_id, user), jitter=0)
+                        lambda app, task_id, user: claim(app, task_id, as_user(app, user)), jitter=0)
         kinds = [kind for kind, _ in outcomes]
         assert kinds.count("ok") == 1, outcomes
         assert all(m == conflict_message(task.id) for kind, m in outcomes if kind == "conflict"), outcomes
         assert all("claimed by someone else" in m for kind, m in outcomes if kind == "other"), outcomes
         winner = [OFFICER, SECOND_OFFICER][kinds.index("ok")]
         assert programme.open_task("assess_application").assignee_id == programme.users[winner]
-        unclaim(programme.app, task.id, winner)
+        unclaim(programme.app, task.id, as_user(programme.app, winner))
     with programme.app.uow() as uow:
         claims = uow.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "task_claimed"))
     assert claims == 6
