@@ -81,7 +81,6 @@ CASES: list[tuple[tuple[str, ...], str, dict[str, str]]] = [
     (("instance", "show", "999"), "instance 999 does not exist", {}),
     (("instance", "show", "EX-999999"), "exchange EX-999999 does not exist", {}),
     (("instance", "retry", "INSTANCE", "--user", "nobody"), "user: no active user 'nobody'", {}),
-    (("instance", "retry", "INSTANCE", "--user", VISITOR), "user: visitor is applicant", {}),
     (("instance", "retry", "INSTANCE", "--user", OFFICER), "has no open incident", {}),
     # the clock
     (("clock", "advance", "soon"), "duration: 'soon' is not a duration", {}),
@@ -108,9 +107,11 @@ CASES: list[tuple[tuple[str, ...], str, dict[str, str]]] = [
     (("flows", "serve", "--db", "MISSING"), "--db: MISSING does not exist", {}),
     (("flows", "serve", "--check"), "schedule: ", {"CXP_PAYMENT_BATCH_CRON": "every monday"}),
     # payments and the audit trail
-    (("payments", "show", "NOPE"), "batch: no payment batch 'NOPE'", {}),
+    (("payments", "show", "NOPE"), "payment batch NOPE does not exist", {}),
     (("payments", "batches", "--status", "weird"), "--status: 'weird' is not a batch status", {}),
-    (("payments", "release", "NOPE", "--user", FINANCE), "batch: no payment batch 'NOPE'", {}),
+    (("payments", "release", "NOPE", "--user", FINANCE), "payment batch NOPE does not exist", {}),
+    (("tasks", "--sort", "soonest"), "sort: 'soonest' is not a sort order", {}),
+    (("tasks", "--status", "closed"), "status: 'closed' is not an inbox status", {}),
     (("payments", "import-status", "nothing.xml"), "FILE: nothing.xml does not exist", {}),
     (("payments", "import-status", "broken.xml"), "broken.xml: ", {}),
     (("audit", "verify", "--db", "sqlite//x"), "--db: 'sqlite//x' is not a database URL", {}),

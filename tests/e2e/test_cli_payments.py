@@ -179,5 +179,5 @@ def test_bad_bank_files_and_unknown_batches_get_one_line_errors(cli: Cli) -> Non
     no_user = cli.run("payments", "import-status", str(broken))
     assert no_user.returncode == 2 and "--user" in no_user.stderr
     assert "no payment batch 'NOPE'" in cli.fails("payments", "export", "NOPE")
-    assert "no payment batch 'NOPE'" in cli.fails("payments", "show", "NOPE")
+    assert "payment batch NOPE does not exist" in cli.fails("payments", "show", "NOPE")
     assert "--status: 'paid' is not a batch status" in cli.fails("payments", "batches", "--status", "paid")
