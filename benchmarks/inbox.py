@@ -1,11 +1,12 @@
 """Inbox query: the first page of a user's inbox with `n` open tasks in the database, against the same
 SQL run with the raw driver (ENGINEERING "Speed and scale": at most 3x).
 
-*ours*: `workflows.services.inbox.list_tasks` in a unit of work of its own, as `cxp tasks --user`
-calls it: the user is looked up, the inbox statement chosen for their role and partnership, the page
-read into `InboxTask` rows with their types (UTC datetimes).
-*raw*: the same SQL text and parameters, run on the driver's own connection (sqlite3 or psycopg) with
-the driver's cursor, its rows fetched as tuples.
+*ours*: `workflows.services.inbox.list_tasks` in a unit of work of its own, as `cxp tasks --user` and
+the HTTP API call it with the principal their entry point resolved: the inbox statements chosen for the
+principal's role and partnership, the page read into `TaskOut` models with their types (UTC
+datetimes), and the counts per task of the whole filtered set (`InboxPage.total`, `counts_by_task`).
+*raw*: the same two SQL statements (the page, the counts) with the same parameters, run on the driver's
+own connection (sqlite3 or psycopg) with the driver's cursor, their rows fetched as tuples.
 
 The two are timed in turns, one call each, so that their ratio holds while the machine's speed drifts.
 """
@@ -81,23 +82,28 @@ def seed_open_tasks(app: App, n: int, seed: int = 7) -> str:
 
 
 class _Raw:
-    """The inbox query's SQL on the raw driver: the statement `list_tasks` runs for this user, its
-    text and parameters as the driver takes them, on a pooled DBAPI connection."""
+    """The inbox's SQL on the raw driver: the two statements `list_tasks` runs for this principal,
+    their text and parameters as the driver takes them, on a pooled DBAPI connection."""
 
-    def __init__(self, app: App, username: str) -> None:
-        from workflows.services.inbox import get_viewer, inbox_statement
+    def __init__(self, app: App, principal: Any) -> None:
+        from workflows.services.inbox import inbox_statement
 
+        page, counts, params = inbox_statement(principal)
         with app.uow() as uow:
-            prepared, params = inbox_statement(get_viewer(uow, username))
-        self.sql, self.params = prepared.for_driver(app.db.dialect, **params, limit=PAGE, offset=0)
+            params["now"] = uow.now()
+        self.statements = [page.for_driver(app.db.dialect, **params, limit=PAGE, offset=0),
+                           counts.for_driver(app.db.dialect, **params)]
         self.connection = app.db.raw_connection()  # outside any transaction of ours
         self.dbapi = self.connection.dbapi_connection
 
     def page(self) -> list[Any]:
         cursor = self.dbapi.cursor()
         try:
-            cursor.execute(self.sql, self.params)
-            return cursor.fetchall()
+            rows = []
+            for sql, params in self.statements:
+                cursor.execute(sql, params)
+                rows.append(cursor.fetchall())
+            return rows[0]
         finally:
             cursor.close()
             self.dbapi.rollback()  # PostgreSQL opened a transaction for the read
@@ -109,6 +115,7 @@ class _Raw:
 def measure(database_url: str, n: int, calls: int = 200) -> dict[str, Any]:
     """Seed `n` open tasks on `database_url` (a fresh database), then time the first inbox page of an
     officer, ours and raw in turns; medians per call."""
+    from workflows.services.access import principal_by_name
     from workflows.services.inbox import list_tasks
 
     with tempfile.TemporaryDirectory(prefix="cxp-bench-inbox-") as tmp:
@@ -116,14 +123,13 @@ def measure(database_url: str, n: int, calls: int = 200) -> dict[str, Any]:
         try:
             init_database(app)
             started = time.perf_counter()
-            username = seed_open_tasks(app, n)
+            principal = principal_by_name(app, seed_open_tasks(app, n))
             seeded = time.perf_counter() - started
-            raw = _Raw(app, username)
+            raw = _Raw(app, principal)
             try:
 
                 def ours() -> list[int]:
-                    with app.uow() as uow:
-                        return [task.id for task in list_tasks(uow, username, limit=PAGE)]
+                    return [task.id for task in list_tasks(app, principal, page_size=PAGE).tasks]
 
                 first_ours, first_raw = ours(), raw.page()
                 if first_ours != [row[0] for row in first_raw] or len(first_ours) != PAGE:

@@ -15,6 +15,7 @@ from workflows.db.models import (
 )
 from workflows.db.process_models import HumanTask
 from workflows.demo.data import BRUSSELS
+from workflows.services.access import Principal, principal_by_name
 from workflows.services.inbox import complete_task
 from workflows.services.lifecycle import advance_clock, deliver, instance_for, submit_application
 from workflows.services.setup import init_database
@@ -27,6 +28,7 @@ VISIT_OVER = timedelta(days=69)  # 2027-01-04 -> 2027-03-14
 class Programme:
     def __init__(self, database_url: str, files_dir: Path) -> None:
         self.app = App(Settings(database_url=database_url, files_dir=files_dir))
+        self._principals: dict[str, Principal] = {}
         init_database(self.app)
         with self.app.uow() as uow:
             uow.clock.set(START)
@@ -82,6 +84,13 @@ class Programme:
             return uow.session.scalars(select(HumanTask.id).where(
                 HumanTask.instance_id == instance.id, HumanTask.task_spec == spec, HumanTask.status == "open")).one()
 
+    def _principal(self, username: str) -> Principal:
+        """The user as the principal their entry point resolves (once per session, as the web does)."""
+        known = self._principals.get(username)
+        if known is None:
+            known = self._principals[username] = principal_by_name(self.app, username)
+        return known
+
     def _actor(self, spec: str, i: int) -> str:
         if spec in ("approve_payment",):
             return "officer2"
@@ -121,7 +130,7 @@ class Programme:
                 if spec.startswith("@"):
                     self._message(exchange_id, spec[1:])
                 else:
-                    complete_task(self.app, self._task(exchange_id, spec), self._actor(spec, i), form)
+                    complete_task(self.app, self._task(exchange_id, spec), self._principal(self._actor(spec, i)), form)
 
     def closed(self) -> int:
         with self.app.uow() as uow:

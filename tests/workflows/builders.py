@@ -45,6 +45,7 @@ VISITOR = "visitor"                 # applicant of the visiting organisation
 HOST = "host"                       # applicant of the host organisation
 OUTSIDER = "outsider"               # applicant of an unrelated organisation
 ADMIN = "admin"
+AUDITOR = "auditor"                 # reads every partnership, changes nothing
 
 
 def as_user(app: App, username: str) -> Principal:
@@ -309,6 +310,7 @@ def build_programme(app: App) -> Programme:
                  organisation_id=host.id),
             User(username=OUTSIDER, display_name="Oscar Outsider", email=outsider.contact_email, role="applicant",
                  organisation_id=outsider.id),
+            User(username=AUDITOR, display_name="Ada Auditor", email="audit@cx.local", role="auditor"),
         ]
         s.add_all(people)
         call = Call(code="CXP-TEST-01", title="Test call", lead_partnership_id=north.id,
