@@ -24,6 +24,16 @@ class Refused(ServiceError):
 PermissionDenied = Refused  # the name used before the access module
 
 
+class Unauthenticated(ServiceError):
+    """No valid credentials: a wrong username or password (never saying which), an unknown, expired
+    or revoked token, a disabled user. `retry_after` (seconds) when sign-ins are being slowed down or
+    refused for a while after repeated failures (HTTP 429 with Retry-After, else 401)."""
+
+    def __init__(self, message: str = "wrong username or password", retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Conflict(ServiceError):
     """The record was changed by someone else meanwhile (a lost race): nothing was written, and it is
     not a refusal — the person may look again and retry. The CLI exits 4, the HTTP API answers 409."""

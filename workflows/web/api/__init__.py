@@ -1,0 +1,12 @@
+"""The HTTP API of SPEC §10, one module per area; each route parses, calls one use case, shapes the
+answer. Permission checks live in workflows.services.access, error answers in workflows.web.errors."""
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+
+def routes() -> list[APIRouter]:
+    """Every router of the API, in the order the OpenAPI document lists them."""
+    from workflows.web.api import auth, health
+
+    return [health.router, auth.router]
