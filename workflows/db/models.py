@@ -247,3 +247,21 @@ class ClaimStatus:
     PAID = "paid"
     RELEASED = "released"
     COMMITTING = (COMMITTED, APPROVED, HELD, BATCHED, REJECTED)
+
+
+class EvidenceFile(Base):
+    """An evidence file uploaded for an exchange, stored once by content hash outside any web root
+    (`<files_dir>/evidence/ab/cd/<sha256>`); the closing report's documents name it by its hash."""
+
+    __tablename__ = "evidence_files"
+    __table_args__ = (UniqueConstraint("exchange_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exchange_id: Mapped[int] = mapped_column(ForeignKey("exchanges.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(40))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime())

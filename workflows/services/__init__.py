@@ -39,6 +39,14 @@ class Conflict(ServiceError):
     not a refusal — the person may look again and retry. The CLI exits 4, the HTTP API answers 409."""
 
 
+class TooLarge(ServiceError):
+    """An upload above its size limit (HTTP 413)."""
+
+
+class WrongType(ServiceError):
+    """An upload whose content is not of an accepted type, judged by its bytes, not its name (HTTP 415)."""
+
+
 @dataclass(frozen=True)
 class FieldError:
     """One field of a form or a request that is wrong: `loc` its path (("arrival",), ("documents", 0,

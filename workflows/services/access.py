@@ -226,3 +226,16 @@ def batch_scope(principal: Principal) -> ColumnElement[bool]:
     if principal.role in PARTNERSHIP_ROLES and principal.partnership_id is not None:
         return PaymentBatch.partnership_id == principal.partnership_id
     return false()
+
+
+def may_upload_evidence(principal: Principal, exchange: "Exchange") -> str | None:
+    """Why the principal (who sees the exchange) may not upload its evidence, or None: the visiting
+    or host organisation's applicants, the visitor's partnership officers, an administrator."""
+    if principal.role == "administrator":
+        return None
+    if principal.role == "applicant" and principal.organisation_id in (exchange.visitor_org_id, exchange.host_org_id):
+        return None
+    if principal.role == "officer" and principal.partnership_id == exchange.visitor_partnership_id:
+        return None
+    return (f"{principal.username} is {principal.role} and may not upload evidence for {exchange.ref} "
+            "(its organisations' applicants and the visitor's partnership officers may)")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from workflows.web.errors import install_error_handlers
+from workflows.web.limits import BodyLimit
 
 if TYPE_CHECKING:
     from workflows.app import App
@@ -29,6 +30,7 @@ def create_app(settings: "Settings | None" = None, application: "App | None" = N
                   openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
     web.state.cxp = cxp
     install_error_handlers(web)
+    web.add_middleware(BodyLimit)
     for router in routes():
         web.include_router(router, prefix="/api")
     return web

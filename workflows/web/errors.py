@@ -11,15 +11,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 
-from workflows.services import Conflict, Invalid, NotFound, Refused, ServiceError, Unauthenticated
-
-
-class TooLarge(ServiceError):
-    """An upload above its size limit (413)."""
-
-
-class WrongType(ServiceError):
-    """An upload whose content is not of an accepted type (415)."""
+from workflows.services import (
+    Conflict, Invalid, NotFound, Refused, ServiceError, TooLarge, Unauthenticated, WrongType,
+)
 
 
 def _detail(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:

@@ -7,6 +7,6 @@ from fastapi import APIRouter
 
 def routes() -> list[APIRouter]:
     """Every router of the API, in the order the OpenAPI document lists them."""
-    from workflows.web.api import auth, health
+    from workflows.web.api import audit, auth, evidence, health, reports
 
-    return [health.router, auth.router]
+    return [health.router, auth.router, evidence.router, audit.router, reports.router]
