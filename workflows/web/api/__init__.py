@@ -7,6 +7,7 @@ from fastapi import APIRouter
 
 def routes() -> list[APIRouter]:
     """Every router of the API, in the order the OpenAPI document lists them."""
-    from workflows.web.api import audit, auth, evidence, health, reports
+    from workflows.web.api import audit, auth, evidence, exchanges, health, instances, payments, reports, tasks
 
-    return [health.router, auth.router, evidence.router, audit.router, reports.router]
+    return [health.router, auth.router, tasks.router, instances.router, exchanges.router, evidence.router,
+            payments.router, audit.router, reports.router]
