@@ -21,7 +21,7 @@ from tests.workflows.builders import (  # noqa: F401
     HOST, OFFICER, SOUTH_OFFICER, Programme, _org, accept_match, approve, commitment, programme, signature,
 )
 from workflows.db.models import Application, Organisation, Partnership, User
-from workflows.db.process_models import AuditEvent, ProcessInstance
+from workflows.db.process_models import AuditEvent
 from workflows.engine import spiff
 from workflows.services.audit_trail import verify_trail
 from workflows.services.lifecycle import submit_application
