@@ -184,6 +184,18 @@ def test_an_auditor_reads_the_task_but_may_not_act_on_it_and_reading_writes_noth
     assert programme.snapshot() == before
 
 
+def test_a_context_the_rules_cannot_judge_is_named_and_the_task_is_still_shown(programme: Programme) -> None:  # noqa: F811
+    from workflows.db.models import Organisation
+
+    at_validation(programme)
+    with programme.app.uow() as uow:
+        uow.session.get(Organisation, programme.host_org_id).subdivision = "ZZ"
+        uow.commit()
+    shown = detail(programme, "validate_evidence", OFFICER)
+    assert shown.context is None and shown.can_act
+    assert shown.context_problem.startswith("subdivision: 'ZZ' is not a subdivision of AT")
+
+
 @pytest.mark.parametrize("spec", sorted(FORMS))
 def test_every_form_schema_has_a_title_and_a_description_per_property(spec: str) -> None:
     schema = FORMS[spec].model_json_schema()

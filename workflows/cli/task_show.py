@@ -48,6 +48,8 @@ def summary_lines(detail: "TaskDetail", timezone: str = "Europe/Brussels") -> li
              "you may act on it now" if d.can_act else f"you may not act on it now: {d.why_not}"]
     if d.context is not None:
         lines += _CONTEXT_LINES[d.context.kind](d.context.model_dump(mode="json"))
+    if d.context_problem:
+        lines.append(f"context not available: {d.context_problem}")
     fields = d.form_schema.get("properties", {})
     required = set(d.form_schema.get("required", []))
     lines.append(f"form: {d.form_schema.get('title', d.task)}")

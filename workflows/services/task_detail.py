@@ -256,6 +256,7 @@ class TaskDetail(BaseModel):
     can_act: bool
     why_not: str | None
     context: Context | None
+    context_problem: str | None = None  # why the context could not be computed (the task is still shown)
 
 
 # --- the use case --------------------------------------------------------------------------------
@@ -271,13 +272,14 @@ def task_detail(app: "App", principal: Principal, task_id: int) -> TaskDetail:
         problem = f"task {task.id} is {task.status}" if task.status != "open" else _permission_problem(
             uow, task, principal, None)
         form = form_for(task.task_spec)
+        context, context_problem = case.context_or_problem()
         return TaskDetail(
             id=task.id, task=task.task_spec, name=task.name, lane=task.lane, role=task.role, status=task.status,
             assignee=_username(uow, task.assignee_id), partnership_id=task.partnership_id, due_at=task.due_at,
             follow_up_at=task.follow_up_at, created_at=task.created_at, instance_id=task.instance_id,
             subject=task.subject_ref, process=instance.process_id, form_schema=form.model_json_schema(),
             form_defaults={k: v for k, v in case.defaults().items() if k in form.model_fields},
-            can_act=problem is None, why_not=problem, context=case.context(),
+            can_act=problem is None, why_not=problem, context=context, context_problem=context_problem,
         )
 
 
@@ -381,9 +383,23 @@ class _Case:
             distance_km=great_circle_km(visitor.latitude, visitor.longitude, host.latitude, host.longitude))
 
     # -- the context of each kind of decision -------------------------------------------------------
+    def context_or_problem(self) -> tuple[Any, str | None]:
+        """The context, or None and the sentence of the rule or record that prevented it (a stay the
+        calendar cannot judge, a rule set not loaded): the task itself is still shown."""
+        from rules.errors import RuleInputError
+
+        try:
+            return self.context(), None
+        except RuleInputError as err:
+            return None, f"{err.field}: {err.message}"
+        except LookupError as err:
+            return None, str(err)
+
     def context(self) -> Any:
         kind = _KINDS.get(self.task.task_spec, "visit")
         if kind in ("evidence_validation", "payment_approval", "extension", "visit") and self.exchange is None:
+            return None
+        if kind in ("evidence_validation", "extension") and not (self.exchange.arrival and self.exchange.host_org_id):
             return None
         return getattr(self, "_" + kind)()
 
