@@ -184,7 +184,8 @@ def test_an_auditor_reads_the_task_but_may_not_act_on_it_and_reading_writes_noth
     assert programme.snapshot() == before
 
 
-def test_a_context_the_rules_cannot_judge_is_named_and_the_task_is_still_shown(programme: Programme) -> None:  # noqa: F811
+def test_a_context_the_rules_cannot_judge_is_named_and_the_task_is_still_shown(
+        programme: Programme) -> None:  # noqa: F811
     from workflows.db.models import Organisation
 
     at_validation(programme)

@@ -75,7 +75,8 @@ def _grant(g: dict[str, Any]) -> list[str]:
 def _evidence(c: dict[str, Any]) -> list[str]:
     w = c["working_days"]
     lines = [f"exchange {c['exchange']} ({c['format']}): {_org(c['visitor'])} at {_org(c['host'])}",
-             f"  working days: {w['working_days']} in {w['country']}{'-' + w['subdivision'] if w['subdivision'] else ''}"
+             f"  working days: {w['working_days']} in {w['country']}"
+             f"{'-' + w['subdivision'] if w['subdivision'] else ''}"
              f" from {w['arrival']} to {w['departure']}",
              f"    counted: {', '.join(w['counted']) or 'none'}"]
     lines += [f"    excluded {e['day']}: {e['reason']}" for e in w["excluded"]] + [f"    note: {n}" for n in w["notes"]]
@@ -93,13 +94,15 @@ def _payment(c: dict[str, Any]) -> list[str]:
         lines.append(f"  override: EUR {o['amount']} proposed by {o['proposed_by']}: {o['reason']}")
     lines.append(f"  evidence validated by {c['validated_by'] or '-'} at {c['validated_at'] or '-'}")
     bank = c["bank"]
-    lines.append(f"  pay to {bank['holder']}, IBAN {bank['iban_masked']}" + (f", BIC {bank['bic']}" if bank["bic"] else ""))
+    lines.append(f"  pay to {bank['holder']}, IBAN {bank['iban_masked']}"
+                 + (f", BIC {bank['bic']}" if bank["bic"] else ""))
     four = c["four_eyes"]
     return lines + ["  R-4EYES: you may approve" if four["may_approve"] else f"  R-4EYES: {four['why_not']}"]
 
 
 def _extension(c: dict[str, Any]) -> list[str]:
-    lines = [f"exchange {c['exchange']}: stay {c['arrival']} to {c['departure']} ({c['working_days_now']} working days)",
+    lines = [f"exchange {c['exchange']}: stay {c['arrival']} to {c['departure']} "
+             f"({c['working_days_now']} working days)",
              f"  asked: depart {c['requested_departure'] or '-'} (by {c['requested_by'] or '-'}): {c['reason'] or '-'}",
              f"  host consent: {'-' if c['host_consent'] is None else 'yes' if c['host_consent'] else 'no'}",
              f"  new stay: {c['new_total_days']} days, {c['new_working_days']} working days; latest departure "

@@ -434,13 +434,15 @@ class _Case:
         days = self.stay(attended)
         facts = self.facts()
         if facts.rule_set.grant_model == "actual_costs":
-            costs = {k: Decimal(str(evidence.get(f"{k}_costs") or "0")) for k in ("travel", "accommodation", "subsistence")}
+            costs = {k: Decimal(str(evidence.get(f"{k}_costs") or "0"))
+                     for k in ("travel", "accommodation", "subsistence")}
             grant = compute_actual_costs_grant(facts.rule_set, costs, days.working_days)
         else:
             grant = compute_grant(facts.rule_set, facts.host.country, days.working_days, facts.distance_km)
         kinds = {d.get("kind") for d in evidence.get("documents", [])}
         return EvidenceContext(
-            exchange=self.exchange.ref, format=self.exchange.format, visitor=_org(self.org(self.exchange.visitor_org_id)),
+            exchange=self.exchange.ref, format=self.exchange.format,
+            visitor=_org(self.org(self.exchange.visitor_org_id)),
             host=_org(self.org(self.exchange.host_org_id)),
             working_days=WorkingDays(
                 country=days.country, subdivision=days.subdivision, arrival=self.exchange.arrival,
@@ -495,7 +497,8 @@ class _Case:
                 new_departure - ex.arrival).days + 1
         return ExtensionContext(
             exchange=ex.ref, arrival=ex.arrival, departure=ex.departure, working_days_now=self.stay().working_days,
-            requested_departure=new_departure, reason=asked.get("reason"), requested_by=request.actor if request else None,
+            requested_departure=new_departure, reason=asked.get("reason"),
+            requested_by=request.actor if request else None,
             host_consent=consents[-1][1].get("consent") if consents else None, new_total_days=total,
             new_working_days=new_days, latest_departure=latest_departure(ex.arrival, rules), fits_duration=fits,
             duration_reasons=reasons)
@@ -513,7 +516,8 @@ class _Case:
         return VisitContext(
             exchange=ex.ref, status=ex.status, format=ex.format,
             asked=" ".join((form_for(self.task.task_spec).__doc__ or self.task.name).split()),
-            visitor=_org(self.org(ex.visitor_org_id)), host=_org(host) if host else (proposal.host if proposal else None),
+            visitor=_org(self.org(ex.visitor_org_id)),
+            host=_org(host) if host else (proposal.host if proposal else None),
             proposal=proposal, arrival=ex.arrival, departure=ex.departure,
             activities=[a.get("kind", "") for a in agenda.get("activities", [])], agenda=agenda.get("agenda"),
             notes=self._notes())
