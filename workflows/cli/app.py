@@ -17,6 +17,7 @@ from workflows.cli import payments as payments_cli
 from workflows.cli import reports as reports_cli
 from workflows.cli import rules as rules_cli
 from workflows.cli import serve as serve_cli
+from workflows.cli import task_show as task_show_cli
 from workflows.cli.common import app_for, handle_errors, read_data
 from workflows.cli.errors import EXIT_CODES_HELP, EXIT_INPUT, EXIT_NOT_OK, CliError, echo_json, fail
 
@@ -38,6 +39,7 @@ app.add_typer(audit_app, name="audit")
 reports_cli.register(audit_app)
 app.command("doctor")(doctor_cli.doctor)
 app.command("serve")(serve_cli.serve)
+task_app.command("show")(task_show_cli.task_show)
 
 DbOption = typer.Option(None, "--db", help="database URL (default: CXP_DATABASE_URL or sqlite:///var/cxp.db); "
                                           "only init and demo create a database")
