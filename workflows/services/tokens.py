@@ -126,11 +126,14 @@ def _find(uow: "UnitOfWork", token: int | str) -> tuple[ApiToken, str]:
     return row[0], row[1]
 
 
-def revoke_token(app: "App", actor: Principal, token: int | str) -> TokenInfo:
+def revoke_token(app: "App", actor: Principal, token: int | str, username: str | None = None) -> TokenInfo:
     """Revoke a token, by its id or its secret (its user or an administrator); a token already
-    revoked stays as it was."""
+    revoked stays as it was. With `username`, a token of another user is not found."""
     with app.uow() as uow:
-        row, username = _find(uow, token)
+        row, owner = _find(uow, token)
+        if username is not None and owner != username:
+            raise NotFound(f"token: {username} has no API token {token if str(token).isdigit() else 'given'}")
+        username = owner
         require_self_or_account_admin(app, uow, actor, username, "revoke the API tokens", subject=_subject(username))
         if row.revoked_at is None:
             row.revoked_at = uow.now()
