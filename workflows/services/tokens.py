@@ -43,7 +43,7 @@ _BY_TOKEN = Prepared(
            _U.c.partnership_id, _U.c.organisation_id, _U.c.display_name, _U.c.active, _NOW)
     .join_from(_T, _U, _U.c.id == _T.c.user_id).where(_T.c.token_hash == bindparam("token_hash")))
 _TOUCH = Prepared(update(_T).where(_T.c.id == bindparam("token_id"), or_(
-    _T.c.last_used_at.is_(None), _T.c.last_used_at < bindparam("stale"))).values(last_used_at=bindparam("now")))
+    _T.c.last_used_at.is_(None), _T.c.last_used_at <= bindparam("stale"))).values(last_used_at=bindparam("now")))
 _BY_USER = Prepared(
     select(_U.c.username, _U.c.role, _U.c.partnership_id, _U.c.organisation_id, _U.c.display_name, _U.c.active,
            _U.c.password_changed_at).where(_U.c.id == bindparam("user_id")))
