@@ -388,3 +388,33 @@ def test_migration_0007_keeps_existing_users_without_a_password(database_url: st
             app.close()
     finally:
         engine.dispose()
+
+
+# --- the demo --------------------------------------------------------------------------------------
+
+def test_demo_users_sign_in_with_the_demo_password_in_development_mode(app: App) -> None:
+    from workflows.demo.run import Demo
+    from workflows.demo.signins import demo_signins
+
+    Demo(app, 7, "small").populate()
+    with app.uow() as uow:
+        hashes = set(uow.session.scalars(select(User.password_hash)))
+    assert len(hashes) == 1 and next(iter(hashes)).startswith("$argon2id$")  # hashed once, shared
+    signins = demo_signins(app)
+    assert [(s.username, s.role, s.password) for s in signins][:2] == [
+        ("admin", "administrator", "demo"), ("auditor", "auditor", "demo")]
+    assert [s.role for s in signins[2:]] == ["officer", "finance", "applicant"]
+    assert all(s.partnership for s in signins[2:4]) and signins[4].organisation
+    for signin in signins:
+        assert authenticate(app, signin.username, "demo", "test").role == signin.role
+    assert str(fails(app, "officer1.north", "not demo")) == WRONG
+
+
+def test_the_demo_gives_no_password_in_production_mode(tmp_path: Path) -> None:
+    from workflows.demo.signins import with_passwords
+
+    production = Settings(database_url=f"sqlite:///{tmp_path}/p.db", files_dir=tmp_path, mode="production",
+                          secret_key="a-real-secret-for-the-test", audit_key="a-real-audit-key-for-the-test")
+    people = with_passwords(production, [User(username="admin", display_name="A", email="a@cx.local",
+                                              role="administrator")], START)
+    assert people[0].password_hash is None

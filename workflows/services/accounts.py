@@ -110,6 +110,9 @@ def _message(error: Any) -> str:
     if error["type"] == "string_pattern_mismatch":
         return ("is not an email address" if error["loc"] == ("email",)
                 else "letters, digits and . _ @ - only, starting with a letter or digit")
+    if error["type"] in ("string_too_short", "string_too_long"):
+        limit = error["ctx"].get("min_length", error["ctx"].get("max_length"))
+        return f"must be at {'least' if error['type'] == 'string_too_short' else 'most'} {limit} characters"
     if error["type"] == "literal_error":
         return f"is not a role ({error['ctx']['expected']})"
     return str(error["msg"]).removeprefix("Value error, ")
