@@ -93,7 +93,8 @@ def _finance(s: Session) -> tuple[User | None, str]:
     most = s.execute(select(PaymentBatch.partnership_id, func.count()).group_by(
         PaymentBatch.partnership_id).order_by(func.count().desc(), PaymentBatch.partnership_id)).first()
     if most is not None:
-        return _first_of(s, "finance", partnership_id=most[0]), f"{most[1]} payment batches to download and release"
+        return (_first_of(s, "finance", partnership_id=most[0]),
+                f"{most[1]} payment batches of their partnership: files, release, the bank's answers")
     return _first_of(s, "finance"), "payment batches and the bank's answers"
 
 

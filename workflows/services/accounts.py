@@ -73,11 +73,13 @@ def _decoy_hash() -> str:
 
 
 def _verify(password: str, password_hash: str | None) -> tuple[bool, str | None]:
-    """(matches, a new hash when pwdlib asks for a rehash). Without a hash, the decoy's cost."""
-    if password_hash is None:
-        hasher().verify(password[:MAX_PASSWORD], _decoy_hash())
+    """(matches, a new hash when pwdlib asks for a rehash). Without a hash (or for a password longer
+    than any a user may have), the same cost spent on the decoy."""
+    decoy = _decoy_hash()  # made on the first sign-in of the process, whoever it is for
+    if password_hash is None or len(password) > MAX_PASSWORD:
+        hasher().verify(password[:MAX_PASSWORD], decoy)
         return False, None
-    return hasher().verify_and_update(password[:MAX_PASSWORD], password_hash)
+    return hasher().verify_and_update(password, password_hash)
 
 
 # --- shapes ----------------------------------------------------------------------------------------
@@ -278,7 +280,7 @@ def authenticate(app: "App", username: str, password: str, source: str) -> Princ
     `login_failed`: "wrong username or password" whatever was wrong, or "too many failed sign-ins:
     try again in N s" with `retry_after` N). `source` says where the attempt came from (the client's
     address, "cli"…) and is kept in the audit event."""
-    username = (username or "").strip()[:80]
+    username, source = (username or "").strip()[:80], str(source)[:200]
     with app.uow() as uow:
         user = uow.session.scalars(select(User).where(User.username == username)).first()
         waiting = _wait(app.settings, user, uow.now()) if user is not None else None
