@@ -114,3 +114,12 @@ def test_a_token_is_printed_once_listed_and_revoked_and_dies_with_its_disabled_u
             principal_for_token(app, secret)
     finally:
         app.close()
+
+
+def test_the_demo_sign_ins_list_the_users_there_are(server: Cli) -> None:
+    assert ok(server, "signins") == {"signins": []}  # no demo in this database: nobody to suggest
+    ok(server, "add", "boss", "--role", "administrator", "--name", "The Boss", "--email", "boss@cx.local",
+       "--no-password")
+    assert ok(server, "signins")["signins"] == [{
+        "username": "boss", "role": "administrator", "partnership": None, "organisation": None,
+        "why": "manages calls, users, rule sets and process versions", "password": None}]

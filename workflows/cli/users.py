@@ -7,6 +7,7 @@
     cxp users token USERNAME --list | --revoke ID
     cxp users disable USERNAME
     cxp users list [--json]
+    cxp users signins [--json]                 a few demo users to sign in as, per role
 
 The operator at the server's command line is trusted, as for `cxp init`: the commands act as the
 system (and the audit trail says so) unless `--as ADMIN` names the administrator acting.
@@ -167,3 +168,19 @@ def list_users_(acting: Optional[str] = AsOption, db: Optional[str] = DbOption, 
     else:
         for user in users:
             typer.echo(_user_line(user))
+
+
+@app.command("signins")
+@handle_errors
+def signins(db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+    """A few demo users to sign in as, one per role, with the demo password (development mode)."""
+    from dataclasses import asdict
+
+    from workflows.demo.signins import demo_signins
+
+    found = demo_signins(app_for(db))
+    if json_out:
+        echo_json({"signins": [asdict(s) for s in found]})
+    for s in ([] if json_out else found):
+        where = s.partnership or s.organisation or ""
+        typer.echo(f"{s.username:<18} {s.password or '(no password)':<14} {s.role:<14} {where:<14} {s.why}")
