@@ -48,6 +48,13 @@ class User(Base):
     partnership_id: Mapped[int | None] = mapped_column(ForeignKey("partnerships.id"))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # sign-in (workflows/services/accounts.py): no password hash, no sign-in
+    password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_failed_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     partnership: Mapped["Partnership | None"] = relationship()
     organisation: Mapped["Organisation | None"] = relationship()
 

@@ -2,7 +2,8 @@
 
 Their expected errors are typed, and each entry point maps them once: `NotFound` (CLI exit 2, HTTP
 404 — also for a record of another partnership the caller may not see), `Refused` (exit 3, HTTP 403;
-audited by `workflows.services.access.refuse`), `Conflict` (exit 4, HTTP 409), `Invalid` (exit 2,
+audited by `workflows.services.access.refuse`), `Unauthenticated` (HTTP 401, or 429 when it carries
+`retry_after`), `Conflict` (exit 4, HTTP 409), `Invalid` (exit 2,
 HTTP 422 with each field named). Any other `ServiceError` is bad input (exit 2, HTTP 422)."""
 from __future__ import annotations
 
@@ -25,9 +26,9 @@ PermissionDenied = Refused  # the name used before the access module
 
 
 class Unauthenticated(ServiceError):
-    """No valid credentials: a wrong username or password (never saying which), an unknown, expired
-    or revoked token, a disabled user. `retry_after` (seconds) when sign-ins are being slowed down or
-    refused for a while after repeated failures (HTTP 429 with Retry-After, else 401)."""
+    """No valid credentials: a wrong username or password (never saying which), an unknown, expired or
+    revoked token, a disabled user, a session older than the password. HTTP 401; with `retry_after`
+    (seconds) the sign-in was refused for repeating failures: HTTP 429 with `Retry-After`."""
 
     def __init__(self, message: str = "wrong username or password", retry_after: int | None = None) -> None:
         super().__init__(message)

@@ -106,6 +106,24 @@ def require_role(app: "App", uow: "UnitOfWork | None", principal: Principal, rol
                                     f"(only {', '.join(sorted(allowed))})", **where)
 
 
+ACCOUNT_ADMINS = frozenset({"administrator", "system"})  # who manages users (the CLI's operator is system)
+
+
+def require_account_admin(app: "App", uow: "UnitOfWork | None", principal: Principal, what: str,
+                          **where: Any) -> None:
+    """Refuse (audited) unless the principal manages users: an administrator, or the system."""
+    require_role(app, uow, principal, ACCOUNT_ADMINS, what, **where)
+
+
+def require_self_or_account_admin(app: "App", uow: "UnitOfWork | None", principal: Principal, username: str,
+                                  what: str, **where: Any) -> None:
+    """Refuse (audited) unless the principal is the user `username` or manages users."""
+    if principal.role in ACCOUNT_ADMINS or (principal.user_id is not None and principal.username == username):
+        return
+    refuse(app, uow, principal, f"{principal.username} may not {what} of {username} (only the user themself "
+                                f"or an administrator)", **where)
+
+
 # --- reads ---------------------------------------------------------------------------------------
 
 def sees_task(principal: Principal, task: "HumanTask | Any") -> bool:
