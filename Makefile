@@ -19,7 +19,13 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.installed node_modules/.installed
+# the browser assets the web workspace serves (htmx, bpmn-js), copied from node_modules (git-ignored)
+VENDOR = workflows/web/static/vendor
+$(VENDOR)/.installed: node_modules/.installed tools/vendor_assets.py
+	$(PYTHON) tools/vendor_assets.py
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed $(VENDOR)/.installed
 
 ## run: install, then generate the demo programme on a fresh SQLite file (var/demo.db) and drive it
 run: install

@@ -199,9 +199,12 @@ class Activity(Form):
     model_config = ConfigDict(title="Activity")
 
     kind: Literal["joint_learning_event", "matchmaking", "study_visit", "conference_fair", "individual_exchange"] = (
-        Field(title="Kind of activity")
+        Field(title="Kind of activity", description="Joint learning event, matchmaking (B2B, C2C), study visit, "
+              "conference or fair, or individual exchange.")
     )
-    title: Annotated[NonBlank, StringConstraints(max_length=200)] = Field(title="Title")
+    title: Annotated[NonBlank, StringConstraints(max_length=200)] = Field(
+        title="Title", description="What the activity is, in a few words (at most 200 characters)."
+    )
     on: dt.date | None = Field(default=None, title="Date", description="Day of the activity, when known.")
 
 
@@ -266,7 +269,8 @@ class HostConsentExtension(Form):
 
     model_config = ConfigDict(title="Consent to the extension")
 
-    consent: bool = Field(title="The host consents to the extension")
+    consent: bool = Field(title="The host consents to the extension",
+                          description="Tick if the host agrees to receive the visitor until the new departure.")
     comment: Comment = None
 
 
@@ -275,7 +279,9 @@ class DecideExtension(Form):
 
     model_config = ConfigDict(title="Decide on the extension")
 
-    approve: bool = Field(title="Approve the extension")
+    approve: bool = Field(title="Approve the extension", description="Tick to extend the stay to the requested "
+                          "departure; the total stay must stay within one month and the grant does not grow "
+                          "above the cap.")
     comment: Comment = Field(default=None, validate_default=True)
 
     @field_validator("comment")
@@ -293,8 +299,11 @@ class EvidenceDocument(Form):
 
     kind: Literal[
         "attendance_certificate", "ticket", "boarding_pass", "invoice", "registration_proof", "activity_report", "other"
-    ] = Field(title="Kind of document")
-    filename: Annotated[NonBlank, StringConstraints(max_length=255)] = Field(title="File name")
+    ] = Field(title="Kind of document", description="Attendance certificate, ticket, boarding pass, invoice, "
+              "registration proof, activity report or other.")
+    filename: Annotated[NonBlank, StringConstraints(max_length=255)] = Field(
+        title="File name", description="Name of the uploaded file (at most 255 characters)."
+    )
     sha256: str = Field(title="SHA-256", description="Hex digest of the file's content (64 characters).")
     size: int = Field(gt=0, le=MAX_UPLOAD_BYTES, title="Size in bytes", description="At most 20 MB.")
 
@@ -320,17 +329,21 @@ class SubmitEvidence(Form):
         "the registration proof (conference or fair); the certificate and an activity report (individual exchange)."
     )
     activities_done: list[Annotated[NonBlank, StringConstraints(max_length=500)]] = Field(
-        default_factory=list, title="Activities done"
+        default_factory=list, title="Activities done", description="The activities that took place, one per line."
     )
     feedback_rating: int = Field(ge=1, le=5, title="Rating", description="1 (poor) to 5 (excellent).")
-    feedback_comment: OptionalText = Field(default=None, title="Feedback")
+    feedback_comment: OptionalText = Field(default=None, title="Feedback",
+                                           description="What went well and what could be better (optional).")
     matchmaking_meetings: int | None = Field(
         default=None, ge=0, validate_default=True, title="Matchmaking meetings held",
         description="Required for the conference/fair format.",
     )
-    travel_costs: Money | None = Field(default=None, title="Travel costs (EUR)")
-    accommodation_costs: Money | None = Field(default=None, title="Accommodation costs (EUR)")
-    subsistence_costs: Money | None = Field(default=None, title="Subsistence costs (EUR)")
+    travel_costs: Money | None = Field(default=None, title="Travel costs (EUR)",
+                                       description="Eligible travel costs; needed only for a call on actual costs.")
+    accommodation_costs: Money | None = Field(default=None, title="Accommodation costs (EUR)",
+                                              description="Eligible accommodation costs; actual-costs calls only.")
+    subsistence_costs: Money | None = Field(default=None, title="Subsistence costs (EUR)",
+                                            description="Eligible subsistence costs; actual-costs calls only.")
 
     @field_validator("attended_days")
     @classmethod
@@ -379,7 +392,9 @@ class ValidateEvidence(Form):
         title="Override amount (EUR)",
         description="Replaces the computed grant (at most 1,100.00); needs a reason and a second approver.",
     )
-    override_reason: OptionalText = Field(default=None, validate_default=True, title="Reason for the override")
+    override_reason: OptionalText = Field(default=None, validate_default=True, title="Reason for the override",
+                                          description="Why the computed amount is replaced; required with an "
+                                          "override amount.")
 
     @field_validator("comment")
     @classmethod
@@ -401,7 +416,9 @@ class ApprovePayment(Form):
 
     model_config = ConfigDict(title="Approve the payment")
 
-    decision: Literal["approve", "return"] = Field(title="Decision")
+    decision: Literal["approve", "return"] = Field(
+        title="Decision", description="approve the payment, or return the claim to the evidence validation."
+    )
     comment: Comment = Field(default=None, validate_default=True)
 
     @field_validator("comment")
@@ -419,7 +436,9 @@ class CorrectBankDetails(Form):
 
     iban: str = Field(title="IBAN", description="International Bank Account Number of the visiting organisation.")
     bic: str | None = Field(default=None, title="BIC", description="Optional for SEPA payments.")
-    account_holder: Annotated[NonBlank, StringConstraints(max_length=70)] = Field(title="Account holder")
+    account_holder: Annotated[NonBlank, StringConstraints(max_length=70)] = Field(
+        title="Account holder", description="Name of the account holder as the bank knows it (at most 70 characters)."
+    )
 
     @field_validator("iban")
     @classmethod
@@ -450,7 +469,8 @@ class VerifyBankDetails(Form):
 
     model_config = ConfigDict(title="Verify the bank details")
 
-    verified: bool = Field(title="The bank details are verified")
+    verified: bool = Field(title="The bank details are verified",
+                           description="Tick when the corrected IBAN and holder were checked; else say why.")
     comment: Comment = Field(default=None, validate_default=True)
 
     @field_validator("comment")
@@ -469,8 +489,9 @@ class PrepareCall(Form):
 
     model_config = ConfigDict(title="Prepare the call")
 
-    confirm: Confirmed = Field(title="The call is ready to be published")
-    notes: OptionalText = Field(default=None, title="Notes")
+    confirm: Confirmed = Field(title="The call is ready to be published",
+                               description="Tick to publish the call (the officers are emailed).")
+    notes: OptionalText = Field(default=None, title="Notes", description="Kept in the history of the call (optional).")
 
 
 class Reassignment(Form):
@@ -478,8 +499,10 @@ class Reassignment(Form):
 
     model_config = ConfigDict(title="Reassignment")
 
-    visitor_application_id: int = Field(gt=0, title="Visitor application")
-    host_application_id: int = Field(gt=0, title="Host offer (application id)")
+    visitor_application_id: int = Field(gt=0, title="Visitor application",
+                                        description="Id of the visitor's application to move.")
+    host_application_id: int = Field(gt=0, title="Host offer (application id)",
+                                     description="Id of the published host offer the visitor goes to instead.")
 
 
 class ReviewProposals(Form):
@@ -489,7 +512,8 @@ class ReviewProposals(Form):
 
     model_config = ConfigDict(title="Review the proposals")
 
-    confirm: Confirmed = Field(title="Send the remaining proposals")
+    confirm: Confirmed = Field(title="Send the remaining proposals",
+                               description="Tick to send the proposals not dropped to both organisations.")
     drop_proposals: list[Annotated[int, Field(gt=0)]] = Field(
         default_factory=list, title="Proposals to drop", description="Ids of the proposals the officer removes."
     )
@@ -523,7 +547,9 @@ class ApproveHost(Form):
 
     model_config = ConfigDict(title="Approve the host offer")
 
-    decision: Literal["approve", "reject"] = Field(title="Decision")
+    decision: Literal["approve", "reject"] = Field(
+        title="Decision", description="approve to publish the offer, or reject it (a comment is then required)."
+    )
     comment: Comment = Field(default=None, validate_default=True)
 
     @field_validator("comment")

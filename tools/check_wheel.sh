@@ -22,6 +22,30 @@ VPY="$TMP/venv/bin/python"
 
 step "building the wheel"
 WHEEL="$("$VPY" "$ROOT/tools/build_wheel.py" "$TMP/dist")"
+step "the wheel holds the web workspace's templates and the browser assets copied from npm"
+"$VPY" - "$WHEEL" <<'PY'
+import sys
+import zipfile
+names = set(zipfile.ZipFile(sys.argv[1]).namelist())
+needed = [
+    "workflows/web/templates/base.html",
+    "workflows/web/templates/macros/form.html",
+    "workflows/web/static/app.css",
+    "workflows/web/static/app.js",
+    "workflows/web/static/diagram.js",
+    "workflows/web/static/vendor/htmx/htmx.min.js",
+    "workflows/web/static/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js",
+    "workflows/web/static/vendor/bpmn-js/assets/diagram-js.css",
+    "workflows/web/static/vendor/bpmn-js/assets/bpmn-js.css",
+    "workflows/web/static/vendor/bpmn-js/assets/bpmn-font/css/bpmn.css",
+    "workflows/web/static/vendor/licenses/bpmn-js.txt",
+    "workflows/web/static/vendor/licenses/htmx.org.txt",
+]
+missing = [name for name in needed if name not in names]
+if missing:
+    sys.exit("check-wheel: the wheel lacks " + ", ".join(missing)
+             + " (run `make install`: npm ci, then tools/vendor_assets.py)")
+PY
 step "installing $(basename "$WHEEL") with -c constraints.txt"
 "$VPY" -m pip install --quiet -c "$ROOT/constraints.txt" "$WHEEL"
 

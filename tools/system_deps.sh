@@ -2,7 +2,23 @@
 # The system libraries the product needs beyond Python and Node: Pango, HarfBuzz and a font for the
 # PDF summaries of the audit files (weasyprint). Installs the Debian packages where they are missing
 # (as root, with apt-get); says what to install otherwise. Quiet when everything is there.
+# Also Debian's `chromium` for the browser tests (Playwright drives it; its own browser download fails
+# here): optional — when it cannot be installed a line says so and the browser tests skip, saying why.
 set -euo pipefail
+
+install_chromium() {
+  command -v chromium >/dev/null && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing system package: chromium (for the browser tests)"
+    if apt-get install -y -q chromium >/dev/null 2>&1 \
+       || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; }; then
+      return 0
+    fi
+  fi
+  echo "NOTE: chromium is not installed and could not be (sudo apt-get install chromium);" \
+       "the browser tests will be skipped" >&2
+}
+install_chromium
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
 missing=()
 for p in "${packages[@]}"; do

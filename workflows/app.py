@@ -1,9 +1,11 @@
-"""The one place that wires the real adapters: database, process library, engine, clock."""
+"""The one place that wires the real adapters: database, process library, engine, clock.
+
+It knows nothing of the use cases (`workflows.services` imports it, never the other way round): what
+the services do when a process ends reaches the engine through `workflows.engine.completion`."""
 from __future__ import annotations
 
-from functools import cached_property
-
-from typing import TYPE_CHECKING
+import threading
+from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
 
 from workflows.db.base import make_engine, make_session_factory
 from workflows.settings import Settings, get_settings
@@ -13,34 +15,62 @@ if TYPE_CHECKING:  # the engine (SpiffWorkflow) is imported only by commands tha
     from workflows.engine.library import ProcessLibrary
     from workflows.engine.runner import Engine
 
+T = TypeVar("T")
+
+
+class built_once(Generic[T]):
+    """Like `functools.cached_property`, but built once even when several threads ask at the same time
+    (building the process library parses every BPMN file): the first builds under the App's lock, the
+    others wait for it. Once built, the value is a plain attribute of the instance, read without a lock."""
+
+    def __init__(self, build: Callable[[Any], T]) -> None:
+        self._build = build
+        self.__doc__ = build.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    def __get__(self, app: Any, owner: type | None = None) -> T:
+        if app is None:
+            return self  # type: ignore[return-value]
+        with app._build_lock:
+            found = app.__dict__.get(self._name)
+            if found is None:
+                found = app.__dict__[self._name] = self._build(app)
+        return found  # type: ignore[no-any-return]
+
 
 class App:
     """`database_url` overrides the settings' (their files folder follows it unless set explicitly);
     with `create=False` a SQLite file that does not exist is refused (`DatabaseUnavailable`) rather
-    than created — only `cxp init` and `cxp demo` make a database."""
+    than created — only `cxp init` and `cxp demo` make a database.
+
+    One App may serve several threads at once (the HTTP API's thread pool): its library and engine
+    are built once and safe to share; every use case opens a unit of work of its own (`uow`)."""
 
     def __init__(self, settings: Settings | None = None, database_url: str | None = None,
                  create: bool = True) -> None:
         self.settings = settings or get_settings()
         if database_url:
             self.settings = self.settings.with_database(database_url)
+        self._build_lock = threading.RLock()  # the engine is built with the library: the same thread asks twice
         self.db = make_engine(self.settings.database_url, create=create)
         self.sessions = make_session_factory(self.db)
         install(self.sessions)  # the audit trail of a unit of work follows its session's transactions
 
-    @cached_property
+    @built_once
     def library(self) -> "ProcessLibrary":
         from workflows.engine.library import ProcessLibrary
 
         return ProcessLibrary()
 
-    @cached_property
+    @built_once
     def engine(self) -> "Engine":
+        from workflows.engine import completion
         from workflows.engine.context import EngineContext
         from workflows.engine.runner import Engine
-        from workflows.services.lifecycle import on_process_completed
 
-        return Engine(self.library, EngineContext, on_completed=on_process_completed)
+        return Engine(self.library, EngineContext, on_completed=completion.run)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.db, self.sessions, self.settings.audit_key)

@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     kpi_report_cron: str = Field("0 7 1 * *", description="kpi-report schedule (monthly), in `timezone`")
     timers_every_minutes: int = Field(5, ge=1, description="timers flow: fire due BPMN timers")
     outbox_every_minutes: int = Field(2, ge=1, description="outbox flow: deliver queued emails")
+    demo_password: str = Field("demo", description="the password of every demo user (development mode only)")
+    token_ttl_hours: int = Field(12, ge=1, description="lifetime of an API token (password flow; CLI default)")
+    login_slowdown_after: int = Field(3, ge=1, description="failed sign-ins after which each further attempt "
+                                                           "waits 2**(failures - this) seconds")
+    login_lockout_after: int = Field(10, ge=1, description="failed sign-ins that lock the account")
+    login_lockout_minutes: int = Field(15, ge=1, description="how long a locked account stays locked")
 
     @field_validator("mode")
     @classmethod
@@ -68,11 +74,26 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_default_secrets_in_production(self) -> "Settings":
-        if self.mode == "production" and self.secret_key == DEV_SECRET:
-            raise ValueError("CXP_SECRET_KEY must be set in production mode")
-        if self.mode == "production" and self.audit_key == DEV_AUDIT_KEY:
-            raise ValueError("CXP_AUDIT_KEY must be set in production mode")
+        problems = self.production_problems()
+        if problems:
+            raise ValueError(problems[0])
         return self
+
+    def production_problems(self) -> list[str]:
+        """What production mode refuses in these settings (nothing in development mode)."""
+        if self.mode != "production":
+            return []
+        problems = []
+        if self.secret_key == DEV_SECRET:
+            problems.append("CXP_SECRET_KEY must be set in production mode")
+        if self.audit_key == DEV_AUDIT_KEY:
+            problems.append("CXP_AUDIT_KEY must be set in production mode")
+        return problems
+
+    @property
+    def min_password_length(self) -> int:
+        """The shortest password a user may be given: 12 characters in production, 8 in development."""
+        return 8 if self.development else 12
 
     @property
     def anchor_path(self) -> Path:
@@ -101,3 +122,31 @@ def default_files_dir(database_url: str) -> Path:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+class SettingsError(Exception):
+    """Settings a command cannot run with, in one sentence naming the environment variable."""
+
+
+def check_serving(settings: Settings | None = None) -> Settings:
+    """The settings `cxp serve` may serve the web workspace and the HTTP API with, or `SettingsError`.
+
+    Production mode needs its own `CXP_SECRET_KEY` (it signs the session cookies) and `CXP_AUDIT_KEY`:
+    the same checks that loading the settings makes (`production_problems`), here also for settings
+    built in code, and a secret key of at least 16 characters. Without `settings`, the environment's."""
+    from pydantic import ValidationError
+
+    if settings is None:
+        try:
+            settings = get_settings()
+        except ValidationError as err:
+            first = err.errors()[0]
+            message = str(first["msg"]).removeprefix("Value error, ")
+            field = "".join(str(p) for p in first["loc"][:1])
+            raise SettingsError(f"CXP_{field.upper()}: {message}" if field else message) from None
+    problems = settings.production_problems()
+    if not problems and not settings.development and len(settings.secret_key) < 16:
+        problems.append("CXP_SECRET_KEY must be at least 16 characters in production mode")
+    if problems:
+        raise SettingsError("; ".join(problems) + " (serving the web workspace and the HTTP API)")
+    return settings

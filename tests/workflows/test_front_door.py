@@ -145,7 +145,8 @@ def test_an_officer_hands_a_task_to_a_colleague_of_the_partnership_and_it_is_aud
     claim(programme.app, task.id, officer)
 
     handed = reassign(programme.app, task.id, officer, SECOND_OFFICER)
-    assert (handed.assignee, handed.assignee_id) == (SECOND_OFFICER, programme.users[SECOND_OFFICER])
+    assert (handed.task.assignee, handed.task.assignee_id) == (SECOND_OFFICER, programme.users[SECOND_OFFICER])
+    assert handed.previous_assignee == OFFICER
     event, = programme.events("task_reassigned")
     assert (event.actor, event.data_before, event.data_after) == (
         OFFICER, {"assignee": OFFICER}, {"human_task": task.id, "assignee": SECOND_OFFICER})
@@ -162,7 +163,7 @@ def test_an_officer_hands_a_task_to_a_colleague_of_the_partnership_and_it_is_aud
     assert [f.loc for f in raised.value.fields] == [("to",)]
 
     back = reassign(programme.app, task.id, as_user(programme.app, ADMIN), OFFICER)
-    assert back.assignee == OFFICER and programme.open_task("assess_application").assignee_id == programme.users[OFFICER]
+    assert back.task.assignee == OFFICER and programme.open_task("assess_application").assignee_id == programme.users[OFFICER]
     programme.complete("assess_application", OFFICER, approve())
 
 

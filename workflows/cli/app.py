@@ -16,6 +16,9 @@ from workflows.cli import flows as flows_cli
 from workflows.cli import payments as payments_cli
 from workflows.cli import reports as reports_cli
 from workflows.cli import rules as rules_cli
+from workflows.cli import serve as serve_cli
+from workflows.cli import task_show as task_show_cli
+from workflows.cli import users as users_cli
 from workflows.cli.common import app_for, handle_errors, principal_for_option, read_data
 from workflows.cli.errors import EXIT_CODES_HELP, EXIT_INPUT, EXIT_NOT_OK, CliError, echo_json, fail
 
@@ -26,6 +29,7 @@ app.add_typer(flows_cli.app, name="flows", help="Scheduled jobs (Prefect): run o
 app.add_typer(payments_cli.app, name="payments", help="Payment batches and the bank's answers.")
 app.add_typer(exchanges_cli.app, name="exchange", help="Cancel a running exchange, ask for or decide an extension.")
 app.add_typer(reports_cli.app, name="reports", help="KPI report, publication extract, FSTP report.")
+app.add_typer(users_cli.app, name="users", help="Accounts: add users, set passwords, issue and revoke API tokens.")
 task_app = typer.Typer(no_args_is_help=True, help="Claim, release and complete one human task.")
 instance_app = typer.Typer(no_args_is_help=True, help="Process instances: state, open tasks, history.")
 clock_app = typer.Typer(no_args_is_help=True, help="Simulated time (demo and tests): fires due timers.")
@@ -36,6 +40,8 @@ app.add_typer(clock_app, name="clock")
 app.add_typer(audit_app, name="audit")
 reports_cli.register(audit_app)
 app.command("doctor")(doctor_cli.doctor)
+app.command("serve")(serve_cli.serve)
+task_app.command("show")(task_show_cli.task_show)
 
 DbOption = typer.Option(None, "--db", help="database URL (default: CXP_DATABASE_URL or sqlite:///var/cxp.db); "
                                           "only init and demo create a database")

@@ -48,6 +48,13 @@ class User(Base):
     partnership_id: Mapped[int | None] = mapped_column(ForeignKey("partnerships.id"))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # sign-in (workflows/services/accounts.py): no password hash, no sign-in
+    password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_failed_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     partnership: Mapped["Partnership | None"] = relationship()
     organisation: Mapped["Organisation | None"] = relationship()
 
@@ -247,3 +254,21 @@ class ClaimStatus:
     PAID = "paid"
     RELEASED = "released"
     COMMITTING = (COMMITTED, APPROVED, HELD, BATCHED, REJECTED)
+
+
+class EvidenceFile(Base):
+    """An evidence file uploaded for an exchange, stored once by content hash outside any web root
+    (`<files_dir>/evidence/ab/cd/<sha256>`); the closing report's documents name it by its hash."""
+
+    __tablename__ = "evidence_files"
+    __table_args__ = (UniqueConstraint("exchange_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exchange_id: Mapped[int] = mapped_column(ForeignKey("exchanges.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(40))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime())

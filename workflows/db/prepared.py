@@ -41,6 +41,8 @@ class Prepared:
         self._by_dialect: dict[str, _Compiled] = {}
 
     def _compiled(self, dialect: Dialect) -> _Compiled:
+        """Compiled on first use per dialect. Shared by threads without a lock: two threads that both
+        miss compile the same immutable `_Compiled` and one assignment wins, which is harmless."""
         found = self._by_dialect.get(dialect.name)
         if found is None:
             compiled = self.statement.compile(dialect=dialect)

@@ -30,3 +30,23 @@ def upgrade(engine: Engine) -> None:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+
+
+def schema_problem(engine: Engine) -> str | None:
+    """Why this database cannot be served as it is (not initialised, or not upgraded to this
+    version's schema), in a sentence with what to run; None when it is at the newest revision."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    with as_file(MIGRATIONS) as folder:
+        script = ScriptDirectory.from_config(alembic_config(engine.url.render_as_string(hide_password=False),
+                                                            str(folder)))
+        heads = set(script.get_heads())
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    if not current:
+        return "the database is not initialised: run `cxp init` (or `cxp demo`) first"
+    if current != heads:
+        return (f"the database schema is at {', '.join(sorted(current))}, this version needs "
+                f"{', '.join(sorted(heads))}: run `cxp init` to upgrade it")
+    return None

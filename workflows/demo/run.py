@@ -22,6 +22,7 @@ from workflows.demo.data import BRUSSELS, START, Scenario
 from workflows.demo.hours import CLOSING, OPENING, is_working_day
 from workflows.demo.people import People
 from workflows.demo.plan import VISITED, Planned, plan
+from workflows.demo.signins import with_passwords
 from workflows.services import ServiceError
 from workflows.services.lifecycle import advance_clock, start, submit_application
 from workflows.services.setup import init_database
@@ -60,7 +61,7 @@ class Demo:
             for org in orgs:
                 org.partnership_id = org._demo_partnership.id  # type: ignore[attr-defined]
             calls = data.calls(parts)
-            uow.session.add_all(data.users(parts, orgs) + calls)
+            uow.session.add_all(with_passwords(self.app.settings, data.users(parts, orgs), uow.now()) + calls)
             uow.session.flush()
             uow.audit(SYSTEM, "demo_generated", subject=f"call:{calls[0].code}",
                       after={"partnerships": len(parts), "organisations": len(orgs), "seed": self.seed,

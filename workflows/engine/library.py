@@ -5,6 +5,7 @@ A running instance keeps the definition it started with; new instances take the 
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.resources import files
@@ -95,11 +96,17 @@ _NEWEST = Prepared(
 
 
 class ProcessLibrary:
-    """Parsed specs by definition id and by SHA-256, with the newest deployed version per process."""
+    """Parsed specs by definition id and by SHA-256, with the newest deployed version per process.
+
+    Shared by the threads of one process: a definition is parsed once, under a lock (a second thread
+    asking for it meanwhile waits rather than parsing it again); once remembered, a definition and its
+    specs are only read, and finding it takes no lock. `deploy` parses every file anyway and only
+    remembers what it stored (`_remember` registers the spec before the definition can be found)."""
 
     def __init__(self, bpmn_dir: Traversable = BPMN_DIR) -> None:
         self.bpmn_dir = bpmn_dir
         self._by_id: dict[int, LoadedDefinition] = {}
+        self._lock = threading.Lock()  # held while one definition is parsed, never across I/O
 
     def _remember(self, row: ProcessDefinition, spec: Any, subprocess_specs: dict[str, Any]) -> LoadedDefinition:
         loaded = LoadedDefinition(
@@ -154,11 +161,16 @@ class ProcessLibrary:
         return self.by_id(uow, newest)
 
     def by_id(self, uow: "UnitOfWork", definition_id: int) -> LoadedDefinition:
-        if definition_id not in self._by_id:
-            row = uow.session.get(ProcessDefinition, definition_id)
-            if row is None:
-                raise DefinitionError(f"process definition {definition_id} does not exist")
-            specs = _parse(row.bpmn_xml.encode("utf-8"), row.filename)
-            spec, subprocess_specs = specs[row.process_id]
-            self._remember(row, spec, subprocess_specs)
-        return self._by_id[definition_id]
+        found = self._by_id.get(definition_id)
+        if found is not None:
+            return found
+        row = uow.session.get(ProcessDefinition, definition_id)  # read outside the lock: no I/O is waited on
+        if row is None:
+            raise DefinitionError(f"process definition {definition_id} does not exist")
+        with self._lock:
+            found = self._by_id.get(definition_id)
+            if found is None:
+                specs = _parse(row.bpmn_xml.encode("utf-8"), row.filename)
+                spec, subprocess_specs = specs[row.process_id]
+                found = self._remember(row, spec, subprocess_specs)
+            return found

@@ -3,6 +3,7 @@ audit events in the caller's transaction (one unit of work)."""
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
@@ -112,7 +113,13 @@ def _iso(value: Any) -> datetime | None:
 
 class Engine:
     """The runtime over SpiffWorkflow. `context_factory(uow, instance, outgoing)` builds the
-    `tasks.ports.ServiceContext` given to service functions."""
+    `tasks.ports.ServiceContext` given to service functions; `on_completed(uow, instance)` runs in the
+    unit of work in which an instance ends (the App passes `workflows.engine.completion.run`).
+
+    One engine serves every thread of a process. Each step works on a workflow of its own: a
+    workflow kept in memory after a commit is taken out of the cache by the one
+    step that uses it next, and put back only once that step has committed (the cache is read and
+    changed under a lock). Everything else an engine holds is read only."""
 
     def __init__(self, library: ProcessLibrary, context_factory: Callable[..., Any],
                  on_completed: Callable[[UnitOfWork, ProcessInstance], None] | None = None) -> None:
@@ -120,6 +127,7 @@ class Engine:
         self.context_factory = context_factory
         self.on_completed = on_completed
         self._cache: dict[int, tuple[int, Any]] = {}
+        self._cache_lock = threading.Lock()
 
     # ---- loading and saving ------------------------------------------------------------------
     @staticmethod
@@ -138,7 +146,8 @@ class Engine:
         return spiff.ServiceBindingEngine()
 
     def load(self, uow: UnitOfWork, instance: ProcessInstance) -> Any:
-        cached = self._cache.pop(instance.id, None)
+        with self._cache_lock:
+            cached = self._cache.pop(instance.id, None)
         if cached is not None and cached[0] == instance.lock_version:
             return cached[1]
         self.library.by_id(uow, instance.definition_id)
@@ -152,15 +161,20 @@ class Engine:
         """Keep the in-memory workflow for the next step once this transaction commits (keyed by the
         instance's lock version, so a copy another process saved since is never used)."""
         if instance.status == "completed":  # it will not advance again: let it go
-            uow.on_commit(("cxp_workflow", instance.id), lambda: self._cache.pop(instance.id, None))
+            uow.on_commit(("cxp_workflow", instance.id), lambda: self._forget(instance.id))
             return
 
         def remember() -> None:
-            self._cache[instance.id] = (instance.lock_version, workflow)
-            if len(self._cache) > 512:
-                self._cache.pop(next(iter(self._cache)))
+            with self._cache_lock:  # another thread's eviction could otherwise iterate a changing dict
+                self._cache[instance.id] = (instance.lock_version, workflow)
+                if len(self._cache) > 512:
+                    del self._cache[next(iter(self._cache))]
 
         uow.on_commit(("cxp_workflow", instance.id), remember)
+
+    def _forget(self, instance_id: int) -> None:
+        with self._cache_lock:
+            self._cache.pop(instance_id, None)
 
     def _definition(self, uow: UnitOfWork, instance: ProcessInstance) -> LoadedDefinition:
         return self.library.by_id(uow, instance.definition_id)

@@ -17,6 +17,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
@@ -149,11 +150,31 @@ class _SpecFreeWorkflowConverter(BpmnWorkflowConverter):
         return workflow
 
 
+class _EncoderRegistry(DefaultRegistry):
+    """Spiff's registry, always in its encoder mode: plain values are left to the JSON encoder (our
+    dumps are all JSON text). Spiff switches a flag on the registry around each dump instead, which
+    threads sharing the serializer would switch under each other's feet; here there is no mode to
+    switch (setting the flag, as Spiff's `serialize_json` does, changes nothing), so the registry is
+    immutable once built and safe to share."""
+
+    @property
+    def _encoder_mode(self) -> bool:
+        return True
+
+    @_encoder_mode.setter
+    def _encoder_mode(self, value: bool) -> None:
+        pass
+
+    def convert(self, obj: Any) -> Any:
+        return self._convert_for_encoder(obj)
+
+
 _config = dict(SPIFF_CONFIG)
 _config[BpmnWorkflow] = _SpecFreeWorkflowConverter
-_SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_config))
+_SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_config, _EncoderRegistry()))
 # the registry's converter for our workflows (constructing one registers it, replacing its twin)
 _HEAD_CONVERTER = _SpecFreeWorkflowConverter(BpmnWorkflow, _SERIALIZER.registry)
+_WORKFLOW_TYPENAME = _SERIALIZER.registry.typenames[BpmnWorkflow]
 
 # CXP_VERIFY_STATE=1 (the test suite sets it): every incremental dump is compared with a full one.
 VERIFY_INCREMENTAL = os.environ.get("CXP_VERIFY_STATE") == "1"
@@ -316,19 +337,15 @@ def _task_fragments(workflow: BpmnWorkflow) -> list[str]:
 def dump_state(workflow: BpmnWorkflow) -> str:
     """The instance state as JSON text, without the spec, in Spiff's own format (its encoder mode:
     plain values are left to the C JSON encoder instead of being converted one by one), built
-    incrementally: see `_task_fragments`."""
-    registry = _SERIALIZER.registry
-    registry._encoder_mode = True
-    try:
-        head = _HEAD_CONVERTER.head_to_dict(workflow)
-        head["typename"] = registry.typenames[BpmnWorkflow]
-        head[_SERIALIZER.VERSION_KEY] = _SERIALIZER.VERSION
-        text = _encode(head)[:-1] + ',"tasks":{' + ",".join(_task_fragments(workflow)) + "}}"
-        if VERIFY_INCREMENTAL and json.loads(text) != json.loads(_full_state(workflow)):
-            raise AssertionError("the incremental instance state differs from a full serialization")
-        return text
-    finally:
-        registry._encoder_mode = False
+    incrementally: see `_task_fragments`. Safe from several threads at once, each on its own
+    workflow: the serializer is shared but never changed (`_EncoderRegistry`)."""
+    head = _HEAD_CONVERTER.head_to_dict(workflow)
+    head["typename"] = _WORKFLOW_TYPENAME
+    head[_SERIALIZER.VERSION_KEY] = _SERIALIZER.VERSION
+    text = _encode(head)[:-1] + ',"tasks":{' + ",".join(_task_fragments(workflow)) + "}}"
+    if VERIFY_INCREMENTAL and json.loads(text) != json.loads(_full_state(workflow)):
+        raise AssertionError("the incremental instance state differs from a full serialization")
+    return text
 
 
 def load_state(state_json: str, script_engine: PythonScriptEngine) -> BpmnWorkflow:

@@ -2,7 +2,8 @@
 
 Their expected errors are typed, and each entry point maps them once: `NotFound` (CLI exit 2, HTTP
 404 — also for a record of another partnership the caller may not see), `Refused` (exit 3, HTTP 403;
-audited by `workflows.services.access.refuse`), `Conflict` (exit 4, HTTP 409), `Invalid` (exit 2,
+audited by `workflows.services.access.refuse`), `Unauthenticated` (HTTP 401, or 429 when it carries
+`retry_after`), `Conflict` (exit 4, HTTP 409), `Invalid` (exit 2,
 HTTP 422 with each field named). Any other `ServiceError` is bad input (exit 2, HTTP 422)."""
 from __future__ import annotations
 
@@ -24,9 +25,27 @@ class Refused(ServiceError):
 PermissionDenied = Refused  # the name used before the access module
 
 
+class Unauthenticated(ServiceError):
+    """No valid credentials: a wrong username or password (never saying which), an unknown, expired or
+    revoked token, a disabled user, a session older than the password. HTTP 401; with `retry_after`
+    (seconds) the sign-in was refused for repeating failures: HTTP 429 with `Retry-After`."""
+
+    def __init__(self, message: str = "wrong username or password", retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Conflict(ServiceError):
     """The record was changed by someone else meanwhile (a lost race): nothing was written, and it is
     not a refusal — the person may look again and retry. The CLI exits 4, the HTTP API answers 409."""
+
+
+class TooLarge(ServiceError):
+    """An upload above its size limit (HTTP 413)."""
+
+
+class WrongType(ServiceError):
+    """An upload whose content is not of an accepted type, judged by its bytes, not its name (HTTP 415)."""
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,24 @@ def require_role(app: "App", uow: "UnitOfWork | None", principal: Principal, rol
                                     f"(only {', '.join(sorted(allowed))})", **where)
 
 
+ACCOUNT_ADMINS = frozenset({"administrator", "system"})  # who manages users (the CLI's operator is system)
+
+
+def require_account_admin(app: "App", uow: "UnitOfWork | None", principal: Principal, what: str,
+                          **where: Any) -> None:
+    """Refuse (audited) unless the principal manages users: an administrator, or the system."""
+    require_role(app, uow, principal, ACCOUNT_ADMINS, what, **where)
+
+
+def require_self_or_account_admin(app: "App", uow: "UnitOfWork | None", principal: Principal, username: str,
+                                  what: str, **where: Any) -> None:
+    """Refuse (audited) unless the principal is the user `username` or manages users."""
+    if principal.role in ACCOUNT_ADMINS or (principal.user_id is not None and principal.username == username):
+        return
+    refuse(app, uow, principal, f"{principal.username} may not {what} of {username} (only the user themself "
+                                f"or an administrator)", **where)
+
+
 # --- reads ---------------------------------------------------------------------------------------
 
 def sees_task(principal: Principal, task: "HumanTask | Any") -> bool:
@@ -393,3 +411,16 @@ def bank_import_problem(principal: Principal, batch: "PaymentBatch | None" = Non
         return (f"{principal.username} is not a finance officer of partnership {partnership_code}, whose batch "
                 f"{batch.msg_id} the file answers")
     return None
+
+
+def may_upload_evidence(principal: Principal, exchange: "Exchange") -> str | None:
+    """Why the principal (who sees the exchange) may not upload its evidence, or None: the visiting
+    or host organisation's applicants, the visitor's partnership officers, an administrator."""
+    if principal.role == "administrator":
+        return None
+    if principal.role == "applicant" and principal.organisation_id in (exchange.visitor_org_id, exchange.host_org_id):
+        return None
+    if principal.role == "officer" and principal.partnership_id == exchange.visitor_partnership_id:
+        return None
+    return (f"{principal.username} is {principal.role} and may not upload evidence for {exchange.ref} "
+            "(its organisations' applicants and the visitor's partnership officers may)")

@@ -27,7 +27,7 @@ from workflows.db.prepared import Prepared
 from workflows.db.process_models import HumanTask, ProcessInstance
 from workflows.services import FieldError, Invalid, access, task_conflict
 from workflows.services.access import Principal
-from workflows.services.outputs import CompletionOut, InboxPage, TaskOut
+from workflows.services.outputs import CompletionOut, InboxPage, ReassignOut, TaskOut
 from workflows.uow import UnitOfWork
 
 T = TypeVar("T")
@@ -275,13 +275,13 @@ def _unclaim(app: App, task_id: int, principal: Principal) -> TaskOut:
         return out
 
 
-def reassign(app: App, task_id: int, principal: Principal, to_username: str) -> TaskOut:
+def reassign(app: App, task_id: int, principal: Principal, to_username: str) -> ReassignOut:
     """Hand an open task to `to_username`: an officer or finance user to a colleague of the same role
     and partnership, an administrator to anyone with the task's role; audited as `task_reassigned`."""
     return _lost_race_is_conflict(task_id, lambda: _reassign(app, task_id, principal, to_username))
 
 
-def _reassign(app: App, task_id: int, principal: Principal, to_username: str) -> TaskOut:
+def _reassign(app: App, task_id: int, principal: Principal, to_username: str) -> ReassignOut:
     from workflows.services import NotFound
 
     with app.uow() as uow:
@@ -299,7 +299,7 @@ def _reassign(app: App, task_id: int, principal: Principal, to_username: str) ->
         _assign(uow, task, to.user_id)
         _audit(uow, principal, "task_reassigned", task, before={"assignee": before},
                after={"human_task": task.id, "assignee": to.username})
-        out = task_out(uow, task)
+        out = ReassignOut(task=task_out(uow, task), previous_assignee=before)
         uow.commit()
         return out
 

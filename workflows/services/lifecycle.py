@@ -12,6 +12,7 @@ from workflows.audit import SYSTEM, Actor
 from workflows.db.models import Application, Call, Exchange
 from workflows.db.queue import take_next
 from workflows.db.process_models import ProcessInstance
+from workflows.engine import completion
 from workflows.engine.runner import Advance, EngineError, TaskNoLongerOpen
 from workflows.services import NotFound, ServiceError
 from workflows.uow import UnitOfWork
@@ -23,6 +24,7 @@ FINAL_EXCHANGE_STATUS = {
 }
 
 
+@completion.when_completed  # the engine runs it (workflows/engine/completion.py)
 def on_process_completed(uow: UnitOfWork, instance: ProcessInstance) -> None:
     """Record the final state of the subject when its process ends."""
     if instance.subject_type == "exchange":

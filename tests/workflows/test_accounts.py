@@ -1,0 +1,420 @@
+"""Accounts: users with argon2 passwords, sign-ins that slow down and lock, API tokens, web sessions.
+
+On a real database (SQLite file, and PostgreSQL when it answers) upgraded by the migrations, with
+the simulated clock: a lock that lasts fifteen minutes is waited for by moving the clock."""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from sqlalchemy import select, text, update
+
+from tests.workflows.builders import START, _org
+from workflows.app import App
+from workflows.db.account_models import ApiToken
+from workflows.db.models import Partnership, User
+from workflows.db.process_models import AuditEvent
+from workflows.db.schema import upgrade
+from workflows.services import Invalid, NotFound, Refused, Unauthenticated
+from workflows.services.access import SYSTEM, principal_by_name
+from workflows.services.accounts import (
+    add_user, authenticate, disable_user, issue_token, list_users, principal_for_session, principal_for_token,
+    revoke_token, session_issued_at, set_password,
+)
+from workflows.settings import DEV_AUDIT_KEY, DEV_SECRET, Settings, SettingsError, check_serving, get_settings
+
+PASSWORD = "correct horse battery"
+WRONG = "wrong username or password"
+
+
+def _settings(database_url: str, folder: Path, **values: Any) -> Settings:
+    return Settings(database_url=database_url, files_dir=folder / "files", **values)
+
+
+def _populate(app: App) -> None:
+    """A partnership, an organisation, and three users with PASSWORD: admin, an officer, an applicant."""
+    with app.uow() as uow:
+        uow.clock.set(START)
+        north = Partnership(code="CXP-NORTH", name="ClusterXchange North", debtor_name="Cluster Alliance North",
+                            debtor_iban="BE68539007547034", debtor_bic="GKCCBEBB", country="BE")
+        uow.session.add(north)
+        uow.session.flush()
+        uow.session.add(_org(1, "Nova Cluster Brussels", "BE", "Brussels", 50.85, 4.35, north, "BE71096123456769"))
+        uow.commit()
+    add_user(app, SYSTEM, "admin", "Support Office", "support@cx.local", "administrator", password=PASSWORD)
+    add_user(app, SYSTEM, "officer1.north", "Olga Officer", "o1@cx.local", "officer", partnership="CXP-NORTH")
+    add_user(app, SYSTEM, "visitor", "Vera Visitor", "vera@nova.example", "applicant", organisation="BE100000001")
+    with app.uow() as uow:  # the admin's hash for the other two: argon2 is slow on purpose, as in the demo
+        uow.session.execute(update(User).where(User.username != "admin").values(
+            password_hash=select(User.password_hash).where(User.username == "admin").scalar_subquery(),
+            password_changed_at=uow.now()))
+        uow.commit()
+
+
+@pytest.fixture
+def accounts(database_url: str, tmp_path: Path) -> Iterator[App]:
+    app = App(_settings(database_url, tmp_path))
+    upgrade(app.db)
+    _populate(app)
+    yield app
+    app.close()
+
+
+def wait(app: App, seconds: float) -> None:
+    with app.uow() as uow:
+        uow.clock.advance(timedelta(seconds=seconds))
+        uow.commit()
+
+
+def events(app: App, action: str) -> list[AuditEvent]:
+    with app.uow() as uow:
+        rows = list(uow.session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
+        uow.session.expunge_all()
+    return rows
+
+
+def row(app: App, username: str) -> User:
+    with app.uow() as uow:
+        user = uow.session.scalars(select(User).where(User.username == username)).one()
+        uow.session.expunge(user)
+    return user
+
+
+def fails(app: App, username: str, password: str) -> Unauthenticated:
+    with pytest.raises(Unauthenticated) as caught:
+        authenticate(app, username, password, "test")
+    return caught.value
+
+
+# --- passwords and sign-in -------------------------------------------------------------------------
+
+def test_passwords_are_stored_as_argon2id_hashes_and_never_audited(accounts: App) -> None:
+    stored = row(accounts, "officer1.north").password_hash
+    assert stored is not None and stored.startswith("$argon2id$") and PASSWORD not in stored
+    for event in events(accounts, "user_added"):
+        assert "$argon2" not in str(event.data_after) and PASSWORD not in str(event.data_after)
+        assert event.actor == "system"
+    assert [u.username for u in list_users(accounts, SYSTEM)] == ["admin", "officer1.north", "visitor"]
+
+
+def test_the_right_password_signs_in_as_the_user_and_is_audited(accounts: App) -> None:
+    principal = authenticate(accounts, "officer1.north", PASSWORD, "127.0.0.1")
+    assert (principal.username, principal.role, principal.partnership_id) == ("officer1.north", "officer", 1)
+    login = events(accounts, "login")[-1]
+    assert (login.actor, login.data_after) == ("officer1.north", {"source": "127.0.0.1"})
+    assert row(accounts, "officer1.north").last_login_at == START
+
+
+def test_a_wrong_password_and_an_unknown_user_get_the_same_answer_and_are_both_audited(accounts: App) -> None:
+    assert str(fails(accounts, "officer1.north", "not the password")) == WRONG
+    assert str(fails(accounts, "nobody", PASSWORD)) == WRONG
+    failed = events(accounts, "login_failed")
+    assert [(e.data_after["username"], e.data_after["reason"]) for e in failed] == [
+        ("officer1.north", "wrong_password"), ("nobody", "unknown_user")]
+    assert all(e.actor == "anonymous" and PASSWORD not in str(e.data_after) for e in failed)
+
+
+def test_a_disabled_user_or_one_without_a_password_cannot_sign_in(accounts: App) -> None:
+    add_user(accounts, SYSTEM, "auditor", "Ada Auditor", "ada@cx.local", "auditor")
+    assert str(fails(accounts, "auditor", "")) == WRONG
+    disable_user(accounts, SYSTEM, "visitor")
+    assert str(fails(accounts, "visitor", PASSWORD)) == WRONG
+    assert [e.data_after["reason"] for e in events(accounts, "login_failed")] == ["no_password", "disabled"]
+
+
+def test_repeated_failures_slow_down_then_lock_the_account_until_the_lock_expires(accounts: App) -> None:
+    for _ in range(3):
+        assert fails(accounts, "officer1.north", "guess").retry_after is None
+    soon = fails(accounts, "officer1.north", PASSWORD)  # even the right password is not checked now
+    assert (str(soon), soon.retry_after) == ("too many failed sign-ins: try again in 1 s", 1)
+    for failures, pause in ((4, 1), (5, 2), (6, 4), (7, 8), (8, 16), (9, 32)):
+        wait(accounts, pause)
+        fails(accounts, "officer1.north", "guess")
+        assert row(accounts, "officer1.north").failed_logins == failures
+        assert fails(accounts, "officer1.north", PASSWORD).retry_after == 2 ** (failures - 3)
+    wait(accounts, 64)
+    fails(accounts, "officer1.north", "guess")  # the tenth: locked for 15 minutes
+    locked = fails(accounts, "officer1.north", PASSWORD)
+    assert (str(locked), locked.retry_after) == ("too many failed sign-ins: try again in 900 s", 900)
+    wait(accounts, 14 * 60)
+    assert fails(accounts, "officer1.north", PASSWORD).retry_after == 60
+    wait(accounts, 60)
+    assert authenticate(accounts, "officer1.north", PASSWORD, "test").username == "officer1.north"
+    assert row(accounts, "officer1.north").failed_logins == 0
+    reasons = [e.data_after["reason"] for e in events(accounts, "login_failed")]
+    assert reasons.count("wrong_password") == 10 and reasons.count("throttled") == 7 and reasons.count("locked") == 2
+
+
+def test_a_success_resets_the_count_of_failures(accounts: App) -> None:
+    for _ in range(3):
+        fails(accounts, "visitor", "guess")
+    wait(accounts, 1)
+    authenticate(accounts, "visitor", PASSWORD, "test")
+    for _ in range(3):  # three more at once: no slowdown yet, the count started again
+        assert fails(accounts, "visitor", "guess").retry_after is None
+
+
+def test_failures_past_the_limit_lock_again_after_the_lock_expired(accounts: App) -> None:
+    with accounts.uow() as uow:
+        uow.session.execute(text("UPDATE users SET failed_logins = 10 WHERE username = 'visitor'"))
+        uow.commit()
+    fails(accounts, "visitor", "guess")
+    assert fails(accounts, "visitor", PASSWORD).retry_after == 900
+
+
+# --- managing users --------------------------------------------------------------------------------
+
+BAD_USERS = [  # (the field named, what differs from a good officer, the message)
+    ("role", {"role": "wizard"}, "is not a role"),
+    ("partnership", {"partnership": "CXP-NOWHERE"}, "no partnership 'CXP-NOWHERE'"),
+    ("partnership", {"partnership": None}, "is required for the role officer"),
+    ("partnership", {"role": "auditor"}, "only officers and finance users belong to a partnership"),
+    ("organisation", {"role": "applicant", "partnership": None}, "is required for the role applicant"),
+    ("organisation", {"role": "applicant", "partnership": None, "organisation": "XX1"}, "no organisation 'XX1'"),
+    ("username", {"username": "officer1.north"}, "'officer1.north' is taken"),
+    ("username", {"username": "two words"}, "letters, digits"),
+    ("email", {"email": "not-an-address"}, "is not an email address"),
+    ("password", {"password": "seven77"}, "at least 8 characters (development mode)"),
+]
+
+
+def test_a_user_with_bad_data_is_refused_naming_the_field(accounts: App) -> None:
+    good = {"username": "officer3.north", "display_name": "Otto", "email": "o3@cx.local", "role": "officer",
+            "partnership": "CXP-NORTH", "password": "long enough"}
+    for field, changes, message in BAD_USERS:
+        with pytest.raises(Invalid) as caught:
+            add_user(accounts, SYSTEM, **(good | changes))
+        assert [f.field for f in caught.value.fields] == [field] and message in str(caught.value), changes
+    assert add_user(accounts, SYSTEM, **good).partnership == "CXP-NORTH"
+
+
+def test_production_mode_asks_for_passwords_of_twelve_characters(database_url: str, tmp_path: Path) -> None:
+    app = App(_settings(database_url, tmp_path, mode="production", secret_key="a-real-secret-for-the-test",
+                        audit_key="a-real-audit-key-for-the-test"))
+    try:
+        upgrade(app.db)
+        with pytest.raises(Invalid, match=r"password: must be at least 12 characters \(production mode\)"):
+            add_user(app, SYSTEM, "admin", "Admin", "a@cx.local", "administrator", password="eleven char")
+        assert add_user(app, SYSTEM, "admin", "Admin", "a@cx.local", "administrator",
+                        password="twelve chars").has_password
+    finally:
+        app.close()
+
+
+def test_only_an_administrator_adds_users_and_disables_them_and_refusals_are_audited(accounts: App) -> None:
+    officer = principal_by_name(accounts, "officer1.north")
+    with pytest.raises(Refused, match="officer1.north is officer and may not add users"):
+        add_user(accounts, officer, "friend", "Friend", "f@cx.local", "auditor")
+    with pytest.raises(Refused):
+        disable_user(accounts, officer, "visitor")
+    with pytest.raises(Refused):
+        list_users(accounts, officer)
+    assert [e.actor for e in events(accounts, "access_refused")] == ["officer1.north"] * 3
+    admin = principal_by_name(accounts, "admin")
+    assert add_user(accounts, admin, "friend", "Friend", "f@cx.local", "auditor").has_password is False
+    assert events(accounts, "user_added")[-1].actor == "admin"
+
+
+def test_a_user_changes_their_own_password_but_not_someone_elses(accounts: App) -> None:
+    visitor = principal_by_name(accounts, "visitor")
+    with pytest.raises(Refused, match="may not change the password of officer1.north"):
+        set_password(accounts, visitor, "officer1.north", "a new password")
+    set_password(accounts, visitor, "visitor", "a new password")
+    assert str(fails(accounts, "visitor", PASSWORD)) == WRONG
+    assert authenticate(accounts, "visitor", "a new password", "test").username == "visitor"
+    changed = events(accounts, "password_changed")[-1]
+    assert changed.actor == "visitor" and "new password" not in str(changed.data_after)
+    with pytest.raises(Invalid, match="password: must be at least 8"):
+        set_password(accounts, visitor, "visitor", "short")
+    with pytest.raises(NotFound):
+        set_password(accounts, SYSTEM, "nobody", "a new password")
+
+
+# --- tokens ----------------------------------------------------------------------------------------
+
+def test_a_token_is_shown_once_and_stored_as_its_sha256_only(accounts: App) -> None:
+    visitor = authenticate(accounts, "visitor", PASSWORD, "test")
+    issued = issue_token(accounts, visitor, "visitor", name="api")
+    assert issued.token.startswith("cxp_") and len(issued.token) == 4 + 43
+    assert issued.expires_at == START + timedelta(hours=12)
+    with accounts.uow() as uow:
+        stored = uow.session.scalars(select(ApiToken)).one()
+        assert stored.token_hash == hashlib.sha256(issued.token.encode()).hexdigest()
+    assert issued.token not in str([e.data_after for e in events(accounts, "token_issued")])
+    principal = principal_for_token(accounts, issued.token)
+    assert (principal.username, principal.role, principal.organisation_id) == ("visitor", "applicant", 1)
+
+
+def test_a_token_stops_working_when_it_expires_is_revoked_or_its_user_is_disabled(accounts: App) -> None:
+    officer = principal_by_name(accounts, "officer1.north")
+    short = issue_token(accounts, officer, "officer1.north", ttl_hours=1)
+    by_id, by_secret = (issue_token(accounts, SYSTEM, "officer1.north", ttl_hours=48) for _ in range(2))
+    wait(accounts, 3599)
+    principal_for_token(accounts, short.token)
+    wait(accounts, 1)
+    for secret in (short.token, "cxp_not-a-token", "Bearer something", ""):
+        with pytest.raises(Unauthenticated, match="unknown, expired or revoked"):
+            principal_for_token(accounts, secret)
+    assert revoke_token(accounts, officer, by_id.id).revoked_at == START + timedelta(hours=1)
+    revoke_token(accounts, officer, by_secret.token)
+    for secret in (by_id.token, by_secret.token):
+        with pytest.raises(Unauthenticated):
+            principal_for_token(accounts, secret)
+    kept = issue_token(accounts, SYSTEM, "visitor")
+    disable_user(accounts, SYSTEM, "visitor")
+    with pytest.raises(Unauthenticated):
+        principal_for_token(accounts, kept.token)
+    assert [e.data_after["token_id"] for e in events(accounts, "token_revoked")] == [by_id.id, by_secret.id]
+    assert events(accounts, "user_disabled")[-1].data_after == {"active": False, "tokens_revoked": 1}
+
+
+def test_tokens_are_issued_and_revoked_by_their_user_or_an_administrator_only(accounts: App) -> None:
+    visitor = principal_by_name(accounts, "visitor")
+    with pytest.raises(Refused):
+        issue_token(accounts, visitor, "officer1.north")
+    theirs = issue_token(accounts, principal_by_name(accounts, "admin"), "officer1.north", ttl_hours=24)
+    with pytest.raises(Refused):
+        revoke_token(accounts, visitor, theirs.id)
+    with pytest.raises(NotFound):
+        revoke_token(accounts, SYSTEM, 999)
+    with pytest.raises(Invalid, match="ttl_hours"):
+        issue_token(accounts, visitor, "visitor", ttl_hours=0)
+
+
+def test_a_token_records_its_use_at_most_once_a_minute(accounts: App) -> None:
+    issued = issue_token(accounts, SYSTEM, "visitor")
+
+    def last_used() -> datetime | None:
+        with accounts.uow() as uow:
+            return uow.session.get(ApiToken, issued.id).last_used_at
+
+    principal_for_token(accounts, issued.token)
+    assert last_used() == START
+    wait(accounts, 59)
+    principal_for_token(accounts, issued.token)
+    assert last_used() == START
+    wait(accounts, 1)
+    principal_for_token(accounts, issued.token)
+    assert last_used() == START + timedelta(minutes=1)
+
+
+def test_a_password_change_revokes_the_users_tokens_unless_asked_to_keep_them(accounts: App) -> None:
+    first, second = issue_token(accounts, SYSTEM, "visitor"), issue_token(accounts, SYSTEM, "visitor")
+    set_password(accounts, SYSTEM, "visitor", "another password", revoke_tokens=False)
+    principal_for_token(accounts, first.token)
+    set_password(accounts, SYSTEM, "visitor", "yet another one")
+    for token in (first, second):
+        with pytest.raises(Unauthenticated):
+            principal_for_token(accounts, token.token)
+
+
+# --- web sessions ----------------------------------------------------------------------------------
+
+def test_a_session_ends_when_the_password_changes_or_the_user_is_disabled(accounts: App) -> None:
+    principal = authenticate(accounts, "visitor", PASSWORD, "test")
+    issued_at = session_issued_at(accounts)
+    assert issued_at == START  # the product's (simulated) clock
+    assert principal_for_session(accounts, principal.user_id, issued_at) == principal
+    wait(accounts, 60)
+    set_password(accounts, SYSTEM, "visitor", "a brand new one")
+    with pytest.raises(Unauthenticated, match="sign in again"):
+        principal_for_session(accounts, principal.user_id, issued_at)
+    later = session_issued_at(accounts)
+    assert principal_for_session(accounts, principal.user_id, later).username == "visitor"
+    disable_user(accounts, SYSTEM, "visitor")
+    with pytest.raises(Unauthenticated):
+        principal_for_session(accounts, principal.user_id, later)
+    with pytest.raises(Unauthenticated):
+        principal_for_session(accounts, 999, later)
+
+
+# --- settings --------------------------------------------------------------------------------------
+
+def test_serving_in_production_mode_needs_a_secret_key_and_an_audit_key(monkeypatch: pytest.MonkeyPatch,
+                                                                        tmp_path: Path) -> None:
+    built = Settings.model_construct(mode="production", secret_key=DEV_SECRET, audit_key=DEV_AUDIT_KEY)
+    with pytest.raises(SettingsError, match="CXP_SECRET_KEY must be set in production mode; CXP_AUDIT_KEY"):
+        check_serving(built)
+    assert check_serving(Settings(files_dir=tmp_path)).development  # development mode: its own keys will do
+    monkeypatch.setenv("CXP_MODE", "production")
+    monkeypatch.setenv("CXP_FILES_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(SettingsError, match="^CXP_SECRET_KEY must be set in production mode$"):
+            check_serving()
+        monkeypatch.setenv("CXP_SECRET_KEY", "short")
+        monkeypatch.setenv("CXP_AUDIT_KEY", "an-audit-key-of-sixteen+")
+        get_settings.cache_clear()
+        with pytest.raises(SettingsError, match="CXP_SECRET_KEY must be at least 16 characters"):
+            check_serving()
+        monkeypatch.setenv("CXP_SECRET_KEY", "a-secret-key-long-enough")
+        get_settings.cache_clear()
+        assert check_serving().mode == "production"
+    finally:
+        get_settings.cache_clear()
+
+
+# --- the migration ---------------------------------------------------------------------------------
+
+def test_migration_0007_keeps_existing_users_without_a_password(database_url: str, tmp_path: Path) -> None:
+    from importlib.resources import as_file
+
+    from alembic import command
+
+    from workflows.db.base import make_engine
+    from workflows.db.schema import MIGRATIONS, alembic_config
+
+    engine = make_engine(database_url)
+    try:
+        with as_file(MIGRATIONS) as folder, engine.begin() as connection:
+            config = alembic_config(database_url, str(folder))
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0006_demo_state")
+            connection.execute(text("INSERT INTO users (username, display_name, email, role, active) "
+                                    "VALUES ('old', 'Old Timer', 'old@cx.local', 'auditor', true)"))
+            command.upgrade(config, "head")
+        app = App(_settings(database_url, tmp_path))
+        try:
+            old = row(app, "old")
+            assert (old.password_hash, old.failed_logins, old.locked_until) == (None, 0, None)
+            assert str(fails(app, "old", "anything at all")) == WRONG
+            set_password(app, SYSTEM, "old", "now with a password")
+            assert authenticate(app, "old", "now with a password", "test").username == "old"
+            assert issue_token(app, SYSTEM, "old").expires_at > datetime.now(timezone.utc) - timedelta(days=1)
+        finally:
+            app.close()
+    finally:
+        engine.dispose()
+
+
+# --- the demo --------------------------------------------------------------------------------------
+
+def test_demo_users_sign_in_with_the_demo_password_in_development_mode(app: App) -> None:
+    from workflows.demo.run import Demo
+    from workflows.demo.signins import demo_signins
+
+    Demo(app, 7, "small").populate()
+    with app.uow() as uow:
+        hashes = set(uow.session.scalars(select(User.password_hash)))
+    assert len(hashes) == 1 and next(iter(hashes)).startswith("$argon2id$")  # hashed once, shared
+    signins = demo_signins(app)
+    assert [(s.username, s.role, s.password) for s in signins][:2] == [
+        ("admin", "administrator", "demo"), ("auditor", "auditor", "demo")]
+    assert [s.role for s in signins[2:]] == ["officer", "finance", "applicant"]
+    assert all(s.partnership for s in signins[2:4]) and signins[4].organisation
+    for signin in signins:
+        assert authenticate(app, signin.username, "demo", "test").role == signin.role
+    assert str(fails(app, "officer1.north", "not demo")) == WRONG
+
+
+def test_the_demo_gives_no_password_in_production_mode(tmp_path: Path) -> None:
+    from workflows.demo.signins import with_passwords
+
+    production = Settings(database_url=f"sqlite:///{tmp_path}/p.db", files_dir=tmp_path, mode="production",
+                          secret_key="a-real-secret-for-the-test", audit_key="a-real-audit-key-for-the-test")
+    people = with_passwords(production, [User(username="admin", display_name="A", email="a@cx.local",
+                                              role="administrator")], START)
+    assert people[0].password_hash is None

@@ -1,0 +1,110 @@
+"""What auditors, administrators and a partnership's staff read about the programme as a whole,
+for a principal: the chain verification, the audit sample, an exchange's audit file, the KPIs.
+
+Who may: the audit trail's verification, sample and export are for auditors and administrators;
+the KPIs for officers and finance users (their own partnership's) and for auditors and
+administrators (the programme, or any partnership). Refusals are audited by `access.refuse`."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from workflows.app import App
+from workflows.services.access import PARTNERSHIP_ROLES, Principal, refuse, require_role, visible_exchange
+
+AUDIT_ROLES = frozenset({"auditor", "administrator"})
+KPI_ROLES = frozenset({"officer", "finance", "auditor", "administrator"})
+
+
+class VerifyOut(BaseModel):
+    ok: bool
+    events: int
+    first_bad_event: int | None
+    anchors_checked: int
+    problem: str | None
+    anchor: int | None = None
+
+
+class SamplePick(BaseModel):
+    exchange: str
+    reasons: list[str]
+
+
+class SampleOut(BaseModel):
+    seed: int
+    size: int
+    population: int
+    flags: list[str]
+    sample: list[SamplePick]
+
+
+class KpiTableOut(BaseModel):
+    name: str
+    title: str
+    columns: list[str]
+    rows: list[list[Any]]
+
+
+class KpiOut(BaseModel):
+    period: str
+    scope: str
+    as_of: datetime
+    kpis: dict[str, Any]
+    tables: list[KpiTableOut]
+
+
+def verify_audit(app: App, principal: Principal) -> VerifyOut:
+    """Recompute the chains and check the anchors (a passing check appends an anchor)."""
+    from workflows.services.audit_trail import verify_trail
+
+    require_role(app, None, principal, AUDIT_ROLES, "verify the audit trail")
+    return VerifyOut(**verify_trail(app))
+
+
+def audit_sample(app: App, principal: Principal, size: int, seed: int) -> SampleOut:
+    from workflows.services.audit_files import draw_sample
+
+    require_role(app, None, principal, AUDIT_ROLES, "draw an audit sample")
+    return SampleOut(**draw_sample(app, size, seed))
+
+
+def audit_file(app: App, principal: Principal, ref: str) -> tuple[str, bytes]:
+    """(file name, ZIP bytes) of an exchange's audit file: its events, diagram and summary."""
+    from reports.audit_file import audit_zip
+    from workflows.services.audit_files import audit_file_data
+
+    with app.uow() as uow:
+        exchange = visible_exchange(uow, principal, ref)
+        if principal.role not in AUDIT_ROLES:
+            refuse(app, uow, principal, f"{principal.username} is {principal.role} and may not export audit files "
+                   "(only auditor, administrator)", subject=exchange.ref)
+        data = audit_file_data(uow, exchange.ref)
+    return audit_zip(data)
+
+
+def kpis(app: App, principal: Principal, period: str | None = None, partnership: str | None = None) -> KpiOut:
+    """The KPI tables of the period (default: the month under way) for the principal's scope: an
+    officer's or finance user's own partnership; the programme or any partnership for auditors and
+    administrators. Another partnership's code from a partnership user is refused."""
+    from workflows.services.reporting import kpi_tables
+
+    require_role(app, None, principal, KPI_ROLES, "read the KPIs")
+    if principal.role in PARTNERSHIP_ROLES:
+        own = _partnership_code(app, principal.partnership_id)
+        if partnership not in (None, own):
+            refuse(app, None, principal, f"{principal.username} reads the KPIs of partnership {own} only")
+        partnership = own
+    report = kpi_tables(app, period, partnership)
+    return KpiOut(period=report.period, scope=report.scope, as_of=report.as_of, kpis=report.headline(),
+                  tables=[KpiTableOut(name=t.name, title=t.title, columns=list(t.columns),
+                                      rows=[list(r) for r in t.rows]) for t in report.tables.values()])
+
+
+def _partnership_code(app: App, partnership_id: int | None) -> str | None:
+    from workflows.db.models import Partnership
+
+    with app.uow() as uow:
+        found = uow.session.get(Partnership, partnership_id) if partnership_id else None
+        return found.code if found else None

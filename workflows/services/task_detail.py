@@ -1,0 +1,566 @@
+"""One human task as the person who decides sees it (`GET /api/tasks/{id}`, `cxp task show`): the task,
+its form's JSON Schema with the values the case already knows, whether this principal may act on it
+now (and why not), and the context of the decision — computed by the same `rules/` functions the
+process applies, from the records the process works on. Read-only: one unit of work, nothing written.
+
+Contexts, by `kind`: `match_review` (the round's proposals with their fit), `eligibility` (R-ELIG's
+result for the application), `evidence_validation` (R-DAYS, R-GRANT and the evidence checklist),
+`payment_approval` (the claim, who validated it, the bank account masked, R-4EYES), `extension` (the
+stay now and asked for, R-DUR), `visit` (the applicants' steps and the officers' signatures: the
+match, the host, the dates, what is asked), `call` (preparing a call)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Mapping, Union
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from rules.duration import check_duration, latest_departure
+from rules.evidence import DOCUMENT_NAMES, EVIDENCE_CHECKLIST
+from rules.grant import compute_actual_costs_grant, compute_grant, great_circle_km
+from rules.working_days import count_working_days
+from workflows.db.models import Application, Call, Claim, Exchange, MatchProposal, Organisation, User
+from workflows.db.process_models import AuditEvent, HumanTask, ProcessInstance
+from workflows.services.access import Principal, visible_task
+
+if TYPE_CHECKING:
+    from workflows.app import App
+    from workflows.programme import ExchangeFacts
+    from workflows.uow import UnitOfWork
+
+
+# --- output models -------------------------------------------------------------------------------
+
+class OrgSummary(BaseModel):
+    id: int
+    legal_name: str
+    country: str
+    subdivision: str | None
+    city: str
+    org_type: str
+    sectors: list[str]
+    region_category: str | None
+
+
+class Reason(BaseModel):
+    code: str
+    message: str
+
+
+class ExcludedDay(BaseModel):
+    day: date
+    reason: str  # travel_day, weekend, holiday:<name>, not_attended
+
+
+class WorkingDays(BaseModel):
+    """R-DAYS for the host's country (and subdivision) over the stay, with the attended days."""
+    country: str
+    subdivision: str | None
+    arrival: date
+    departure: date
+    attended_days: list[date] | None
+    working_days: int
+    counted: list[date]
+    excluded: list[ExcludedDay]
+    notes: list[str]
+
+
+class Grant(BaseModel):
+    """R-GRANT's result: the amount (Decimal, "550.00" in JSON), its reasons and what it was computed from."""
+    amount: Decimal
+    model: str
+    reasons: list[str]
+    messages: list[str]
+    rule_set_version: str
+    distance_km: Decimal | None = None
+    threshold: Decimal | None = None
+    cap: Decimal | None = None
+    min_working_days: int | None = None
+    full_rate_min_working_days: int | None = None
+    full_rate_min_distance_km: Decimal | None = None
+    inputs: dict[str, Any] = {}
+
+
+class Proposal(BaseModel):
+    id: int
+    round: int
+    status: str
+    score: Decimal
+    explanation: dict[str, Any]
+    exchange: str | None
+    visitor_application_id: int
+    host_application_id: int
+    visitor: OrgSummary
+    host: OrgSummary
+    visitor_dates: tuple[date, date]   # the visitor's wished window
+    host_dates: tuple[date, date]      # the host's availability
+    distance_km: Decimal
+
+
+class MatchReviewContext(BaseModel):
+    kind: Literal["match_review"] = "match_review"
+    call: str
+    round: int | None
+    proposals: list[Proposal]
+
+
+class EligibilityContext(BaseModel):
+    kind: Literal["eligibility"] = "eligibility"
+    application_id: int
+    role: str
+    format: str
+    organisation: OrgSummary
+    ok: bool | None                    # None: not judged yet
+    reasons: list[Reason]              # the failing R-ELIG reasons (none when eligible)
+    checked: dict[str, Any]            # what R-ELIG looked at
+    dates: tuple[date, date]
+    sectors: list[str]
+    wished_countries: list[str]
+    capacity: int
+    activities_offered: list[str]
+    motivation: str
+    declaration_given: bool
+    audit_rights_accepted: bool
+
+
+class ChecklistItem(BaseModel):
+    kind: str
+    name: str
+    present: bool
+
+
+class Document(BaseModel):
+    kind: str
+    filename: str
+    sha256: str
+    size: int
+
+
+class EvidenceContext(BaseModel):
+    kind: Literal["evidence_validation"] = "evidence_validation"
+    exchange: str
+    format: str
+    visitor: OrgSummary
+    host: OrgSummary
+    working_days: WorkingDays
+    grant: Grant
+    checklist: list[ChecklistItem]
+    documents: list[Document]
+    activities_done: list[str]
+    matchmaking_meetings: int | None
+    feedback_rating: int | None
+
+
+class Override(BaseModel):
+    amount: Decimal
+    reason: str | None
+    proposed_by: str | None
+
+
+class BankAccount(BaseModel):
+    holder: str | None
+    iban_masked: str | None
+    bic: str | None
+
+
+class FourEyes(BaseModel):
+    may_approve: bool
+    why_not: str | None
+
+
+class PaymentContext(BaseModel):
+    kind: Literal["payment_approval"] = "payment_approval"
+    exchange: str
+    claim_id: int
+    claim_status: str
+    status_reason: str | None
+    amount: Decimal
+    computation: Grant
+    override: Override | None
+    validated_by: str | None
+    validated_at: datetime | None
+    approved_by: str | None
+    bank: BankAccount
+    four_eyes: FourEyes
+
+
+class ExtensionContext(BaseModel):
+    kind: Literal["extension"] = "extension"
+    exchange: str
+    arrival: date
+    departure: date
+    working_days_now: int
+    requested_departure: date | None
+    reason: str | None
+    requested_by: str | None
+    host_consent: bool | None
+    new_total_days: int | None         # arrival to the requested departure, both included
+    new_working_days: int | None
+    latest_departure: date
+    fits_duration: bool | None         # R-DUR for the new stay
+    duration_reasons: list[Reason]
+
+
+class VisitContext(BaseModel):
+    kind: Literal["visit"] = "visit"
+    exchange: str
+    status: str
+    format: str
+    asked: str
+    visitor: OrgSummary
+    host: OrgSummary | None
+    proposal: Proposal | None
+    arrival: date | None
+    departure: date | None
+    activities: list[str]
+    agenda: str | None
+    notes: list[str]
+
+
+class CallContext(BaseModel):
+    kind: Literal["call"] = "call"
+    code: str
+    title: str
+    opens_on: date
+    closes_on: date
+    budget: Decimal
+    formats: list[str]
+    rule_set_version: str
+    partnerships: list[str]
+    events: list[str]
+
+
+Context = Annotated[Union[MatchReviewContext, EligibilityContext, EvidenceContext, PaymentContext,
+                          ExtensionContext, VisitContext, CallContext], Field(discriminator="kind")]
+
+
+class TaskDetail(BaseModel):
+    id: int
+    task: str                          # the BPMN user task id
+    name: str
+    lane: str
+    role: str
+    status: str
+    assignee: str | None
+    partnership_id: int | None
+    due_at: datetime | None
+    follow_up_at: datetime | None
+    created_at: datetime
+    instance_id: int
+    subject: str | None                # EX-…, HOST-…, the call's code
+    process: str
+    form_schema: dict[str, Any]
+    form_defaults: dict[str, Any]
+    can_act: bool
+    why_not: str | None
+    context: Context | None
+    context_problem: str | None = None  # why the context could not be computed (the task is still shown)
+
+
+# --- the use case --------------------------------------------------------------------------------
+
+def task_detail(app: "App", principal: Principal, task_id: int) -> TaskDetail:
+    """Task `task_id` as `principal` sees it; `NotFound` when it does not exist or is not theirs to see."""
+    from tasks.forms import form_for
+
+    with app.uow() as uow:
+        task = visible_task(uow, principal, task_id)
+        instance = uow.session.get(ProcessInstance, task.instance_id)
+        case = _Case(uow, principal, task, instance)
+        problem = f"task {task.id} is {task.status}" if task.status != "open" else _permission_problem(
+            uow, task, principal, None)
+        form = form_for(task.task_spec)
+        context, context_problem = case.context_or_problem()
+        return TaskDetail(
+            id=task.id, task=task.task_spec, name=task.name, lane=task.lane, role=task.role, status=task.status,
+            assignee=_username(uow, task.assignee_id), partnership_id=task.partnership_id, due_at=task.due_at,
+            follow_up_at=task.follow_up_at, created_at=task.created_at, instance_id=task.instance_id,
+            subject=task.subject_ref, process=instance.process_id, form_schema=form.model_json_schema(),
+            form_defaults={k: v for k, v in case.defaults().items() if k in form.model_fields},
+            can_act=problem is None, why_not=problem, context=context, context_problem=context_problem,
+        )
+
+
+def _permission_problem(uow: "UnitOfWork", task: HumanTask, principal: Principal,
+                        data: Mapping[str, Any] | None) -> str | None:
+    """Why `principal` may not claim or complete `task` now (lane, partnership, assignee, R-4EYES), or
+    None: the one place this module asks the task's permission rule."""
+    from workflows.services.access import task_action_problem
+
+    if principal.user_id is None:
+        return f"{principal.username} does not act on tasks"
+    return task_action_problem(uow, principal, task, data)
+
+
+def _username(uow: "UnitOfWork", user_id: int | None) -> str | None:
+    return None if user_id is None else uow.session.scalar(select(User.username).where(User.id == user_id))
+
+
+def _org(org: Organisation) -> OrgSummary:
+    return OrgSummary(id=org.id, legal_name=org.legal_name, country=org.country, subdivision=org.subdivision,
+                         city=org.city, org_type=org.org_type, sectors=list(org.sectors or []),
+                         region_category=org.region_category)
+
+
+def _reasons(items: list[Mapping[str, Any]] | None) -> list[Reason]:
+    return [Reason(code=r.get("code", ""), message=r.get("message") or r.get("code", "")) for r in items or []]
+
+
+def _grant(result: Mapping[str, Any]) -> Grant:
+    """A grant as `GrantResult.to_dict()` gives it (and `Claim.computation` stores it)."""
+    inputs = dict(result.get("inputs") or {})
+    return Grant(amount=Decimal(result["amount"]), model=result["model"], reasons=list(result.get("reasons", [])),
+                 messages=list(result.get("messages", [])), rule_set_version=result["rule_set_version"],
+                 **{k: inputs.get(k) for k in ("distance_km", "threshold", "cap", "min_working_days",
+                                               "full_rate_min_working_days", "full_rate_min_distance_km")},
+                 inputs=inputs)
+
+
+def mask_iban(iban: str | None) -> str | None:
+    """Every character hidden but the last four, in groups of four: `**** **** **** 6769`."""
+    if not iban:
+        return None
+    compact = iban.replace(" ", "")
+    hidden = "*" * (len(compact) - 4) + compact[-4:]
+    return " ".join(hidden[i:i + 4] for i in range(0, len(hidden), 4))
+
+
+_KINDS = {
+    "review_proposals": "match_review", "assess_application": "eligibility", "approve_host": "eligibility",
+    "validate_evidence": "evidence_validation", "approve_payment": "payment_approval",
+    "verify_bank_details": "payment_approval", "decide_extension": "extension",
+    "host_consent_extension": "extension", "prepare_call": "call",
+}
+
+
+class _Case:
+    """The records of one task's case, read once, and what each kind of decision shows of them."""
+
+    def __init__(self, uow: "UnitOfWork", principal: Principal, task: HumanTask, instance: ProcessInstance) -> None:
+        self.uow, self.s, self.principal, self.task, self.instance = uow, uow.session, principal, task, instance
+        self.exchange = self.s.get(Exchange, instance.subject_id) if instance.subject_type == "exchange" else None
+        self._facts: "ExchangeFacts | None" = None
+
+    # -- shared lookups -----------------------------------------------------------------------------
+    def facts(self) -> "ExchangeFacts":
+        if self._facts is None:
+            from workflows.programme import Programme
+
+            self._facts = Programme(self.s, self.uow.now(), None).exchange_facts(self.exchange.id)
+        return self._facts
+
+    def org(self, org_id: int | None) -> Organisation | None:
+        return self.s.get(Organisation, org_id) if org_id is not None else None
+
+    def claim(self) -> Claim | None:
+        return self.s.scalars(select(Claim).where(Claim.exchange_id == self.exchange.id)).first()
+
+    def forms(self, spec: str, after_event: int = 0) -> list[tuple[AuditEvent, dict[str, Any]]]:
+        """The forms submitted for `spec` in this instance (oldest first), from the audit trail."""
+        events = self.s.scalars(select(AuditEvent).where(
+            AuditEvent.instance_id == self.instance.id, AuditEvent.action == "task_completed",
+            AuditEvent.task == spec, AuditEvent.id > after_event).order_by(AuditEvent.id))
+        return [(e, dict((e.data_after or {}).get("form") or {})) for e in events]
+
+    def stay(self, attended: list[date] | None = None, departure: date | None = None) -> Any:
+        host = self.org(self.exchange.host_org_id)
+        return count_working_days(host.country, self.exchange.arrival, departure or self.exchange.departure,
+                                  host.subdivision, attended)
+
+    def proposal(self, row: MatchProposal) -> Proposal:
+        visitor_app, host_app = self.s.get(Application, row.visitor_application_id), self.s.get(
+            Application, row.host_application_id)
+        visitor, host = visitor_app.organisation, host_app.organisation
+        ref = self.s.scalar(select(Exchange.ref).where(Exchange.visitor_application_id == visitor_app.id))
+        return Proposal(
+            id=row.id, round=row.round, status=row.status, score=row.score, explanation=row.explanation or {},
+            exchange=ref, visitor_application_id=visitor_app.id, host_application_id=host_app.id,
+            visitor=_org(visitor), host=_org(host), visitor_dates=(visitor_app.date_from, visitor_app.date_to),
+            host_dates=(host_app.date_from, host_app.date_to),
+            distance_km=great_circle_km(visitor.latitude, visitor.longitude, host.latitude, host.longitude))
+
+    # -- the context of each kind of decision -------------------------------------------------------
+    def context_or_problem(self) -> tuple[Any, str | None]:
+        """The context, or None and the sentence of the rule or record that prevented it (a stay the
+        calendar cannot judge, a rule set not loaded): the task itself is still shown."""
+        from rules.errors import RuleInputError
+
+        try:
+            return self.context(), None
+        except RuleInputError as err:
+            return None, f"{err.field}: {err.message}"
+        except LookupError as err:
+            return None, str(err)
+
+    def context(self) -> Any:
+        kind = _KINDS.get(self.task.task_spec, "visit")
+        if kind in ("evidence_validation", "payment_approval", "extension", "visit") and self.exchange is None:
+            return None
+        if kind in ("evidence_validation", "extension") and not (self.exchange.arrival and self.exchange.host_org_id):
+            return None
+        return getattr(self, "_" + kind)()
+
+    def _match_review(self) -> MatchReviewContext:
+        call = self.s.get(Call, self.instance.subject_id)
+        round_no = self.s.scalar(select(MatchProposal.round).where(
+            MatchProposal.call_id == call.id, MatchProposal.status == "proposed").order_by(
+            MatchProposal.round.desc()).limit(1))
+        rows = self.s.scalars(select(MatchProposal).where(
+            MatchProposal.call_id == call.id, MatchProposal.round == round_no,
+            MatchProposal.status == "proposed").order_by(MatchProposal.id)) if round_no is not None else []
+        return MatchReviewContext(call=call.code, round=round_no, proposals=[self.proposal(p) for p in rows])
+
+    def _eligibility(self) -> EligibilityContext:
+        if self.exchange is not None:
+            application = self.s.get(Application, self.exchange.visitor_application_id)
+        else:
+            application = self.s.get(Application, self.instance.subject_id)
+        result = application.eligibility or {}
+        return EligibilityContext(
+            application_id=application.id, role=application.role, format=application.format,
+            organisation=_org(application.organisation), ok=result.get("ok"), reasons=_reasons(result.get("reasons")),
+            checked=dict(result.get("inputs") or {}), dates=(application.date_from, application.date_to),
+            sectors=list(application.sectors or []), wished_countries=list(application.wished_countries or []),
+            capacity=application.capacity, activities_offered=list(application.activities_offered or []),
+            motivation=application.motivation, declaration_given=application.declaration_given,
+            audit_rights_accepted=application.audit_rights_accepted)
+
+    def _evidence_validation(self) -> EvidenceContext:
+        evidence = dict(self.exchange.evidence or {})
+        attended = [date.fromisoformat(d) for d in evidence.get("attended_days", [])]
+        days = self.stay(attended)
+        facts = self.facts()
+        if facts.rule_set.grant_model == "actual_costs":
+            costs = {k: Decimal(str(evidence.get(f"{k}_costs") or "0"))
+                     for k in ("travel", "accommodation", "subsistence")}
+            grant = compute_actual_costs_grant(facts.rule_set, costs, days.working_days)
+        else:
+            grant = compute_grant(facts.rule_set, facts.host.country, days.working_days, facts.distance_km)
+        kinds = {d.get("kind") for d in evidence.get("documents", [])}
+        return EvidenceContext(
+            exchange=self.exchange.ref, format=self.exchange.format,
+            visitor=_org(self.org(self.exchange.visitor_org_id)),
+            host=_org(self.org(self.exchange.host_org_id)),
+            working_days=WorkingDays(
+                country=days.country, subdivision=days.subdivision, arrival=self.exchange.arrival,
+                departure=self.exchange.departure, attended_days=attended if evidence else None,
+                working_days=days.working_days, counted=list(days.counted),
+                excluded=[ExcludedDay(day=d, reason=r) for d, r in sorted(days.excluded.items())],
+                notes=list(days.notes)),
+            grant=_grant(grant.to_dict()),
+            checklist=[ChecklistItem(kind=k, name=DOCUMENT_NAMES[k], present=k in kinds)
+                       for k in EVIDENCE_CHECKLIST[self.exchange.format]],
+            documents=[Document(**{k: d[k] for k in ("kind", "filename", "sha256", "size")})
+                       for d in evidence.get("documents", [])],
+            activities_done=list(evidence.get("activities_done", [])),
+            matchmaking_meetings=evidence.get("matchmaking_meetings"), feedback_rating=evidence.get("feedback_rating"))
+
+    def _payment_approval(self) -> PaymentContext | None:
+        claim = self.claim()
+        if claim is None:
+            return None
+        override = claim.override
+        validated = self.s.scalars(select(HumanTask.completed_at).where(
+            HumanTask.instance_id == self.instance.id, HumanTask.task_spec == "validate_evidence",
+            HumanTask.status == "completed").order_by(HumanTask.id.desc()).limit(1)).first()
+        visitor = self.org(self.exchange.visitor_org_id)
+        problem = (f"task {self.task.id} is {self.task.status}" if self.task.status != "open"
+                   else _permission_problem(self.uow, self.task, self.principal, {"decision": "approve"}))
+        return PaymentContext(
+            exchange=self.exchange.ref, claim_id=claim.id, claim_status=claim.status, status_reason=claim.status_reason,
+            amount=claim.amount, computation=_grant(claim.computation),
+            override=Override(amount=Decimal(str(override["amount"])), reason=override.get("reason"),
+                              proposed_by=_username(self.uow, override.get("proposed_by"))) if override else None,
+            validated_by=_username(self.uow, claim.validated_by), validated_at=validated,
+            approved_by=_username(self.uow, claim.approved_by),
+            bank=BankAccount(holder=claim.creditor_name or visitor.account_holder or visitor.legal_name,
+                             iban_masked=mask_iban(claim.iban or visitor.iban), bic=claim.bic or visitor.bic),
+            four_eyes=FourEyes(may_approve=problem is None, why_not=problem))
+
+    def _extension(self) -> ExtensionContext:
+        ex = self.exchange
+        rules = self.facts().rule_set
+        request = self.s.scalars(select(AuditEvent).where(
+            AuditEvent.subject == ex.ref, AuditEvent.action == "extension_requested").order_by(
+            AuditEvent.id.desc()).limit(1)).first()
+        asked = dict(request.data_after or {}) if request else {}
+        new_departure = date.fromisoformat(asked["departure"]) if asked.get("departure") else None
+        consents = self.forms("host_consent_extension", request.id) if request else []
+        fits, reasons, total, new_days = None, [], None, None
+        if new_departure is not None:
+            new_days = self.stay(departure=new_departure).working_days
+            decision = check_duration(ex.arrival, new_departure, new_days, self.facts().activities, ex.format, rules)
+            fits, reasons, total = decision.ok, _reasons([r.to_dict() for r in decision.reasons]), (
+                new_departure - ex.arrival).days + 1
+        return ExtensionContext(
+            exchange=ex.ref, arrival=ex.arrival, departure=ex.departure, working_days_now=self.stay().working_days,
+            requested_departure=new_departure, reason=asked.get("reason"),
+            requested_by=request.actor if request else None,
+            host_consent=consents[-1][1].get("consent") if consents else None, new_total_days=total,
+            new_working_days=new_days, latest_departure=latest_departure(ex.arrival, rules), fits_duration=fits,
+            duration_reasons=reasons)
+
+    def _visit(self) -> VisitContext:
+        from tasks.forms import form_for
+
+        ex = self.exchange
+        row = self.s.get(MatchProposal, ex.proposal_id) if ex.proposal_id else self.s.scalars(
+            select(MatchProposal).where(MatchProposal.visitor_application_id == ex.visitor_application_id,
+                                        MatchProposal.status == "sent").order_by(MatchProposal.id.desc())).first()
+        proposal = self.proposal(row) if row is not None else None
+        host = self.org(ex.host_org_id)
+        agenda = ex.agenda or {}
+        return VisitContext(
+            exchange=ex.ref, status=ex.status, format=ex.format,
+            asked=" ".join((form_for(self.task.task_spec).__doc__ or self.task.name).split()),
+            visitor=_org(self.org(ex.visitor_org_id)),
+            host=_org(host) if host else (proposal.host if proposal else None),
+            proposal=proposal, arrival=ex.arrival, departure=ex.departure,
+            activities=[a.get("kind", "") for a in agenda.get("activities", [])], agenda=agenda.get("agenda"),
+            notes=self._notes())
+
+    def _notes(self) -> list[str]:
+        """What the officers said that this step answers."""
+        spec, notes = self.task.task_spec, []
+        if spec == "provide_information":
+            notes += [f"The officer asks: {f['comment']}" for _, f in self.forms("assess_application")[-1:]
+                      if f.get("comment")]
+        if spec == "submit_evidence":
+            notes += [f"Returned for correction: {f['comment']}" for _, f in self.forms("validate_evidence")[-1:]
+                      if f.get("decision") == "return" and f.get("comment")]
+        if spec == "correct_bank_details":
+            claim = self.claim()
+            if claim is not None and claim.status_reason:
+                notes.append(f"The bank rejected the payment: {claim.status_reason}")
+        return notes
+
+    def _call(self) -> CallContext:
+        call = self.s.get(Call, self.instance.subject_id)
+        return CallContext(
+            code=call.code, title=call.title, opens_on=call.opens_on, closes_on=call.closes_on, budget=call.budget,
+            formats=list(call.formats or []), rule_set_version=call.rule_set_version,
+            partnerships=[p.code for p in call.partnerships],
+            events=[f"{e.title} ({e.kind}, {e.starts_on} to {e.ends_on}, {e.place})" for e in call.events])
+
+    # -- the values the case already knows ----------------------------------------------------------
+    def defaults(self) -> dict[str, Any]:
+        spec, ex = self.task.task_spec, self.exchange
+        if ex is None:
+            return {}
+        if spec == "agree_commitment" and ex.arrival and ex.departure:
+            agenda = ex.agenda or {}
+            return {"arrival": ex.arrival.isoformat(), "departure": ex.departure.isoformat(),
+                    "agenda": agenda.get("agenda"), "activities": agenda.get("activities", [])}
+        if spec == "submit_evidence":
+            if ex.evidence:  # returned for correction: what was sent, to correct
+                return {k: v for k, v in ex.evidence.items() if k != "completed_by"}
+            if ex.arrival and ex.departure and ex.host_org_id:
+                return {"attended_days": [d.isoformat() for d in self.stay().counted]}
+        if spec.startswith("sign_commitment") and self.principal.display_name:
+            return {"signatory_name": self.principal.display_name}
+        if spec == "correct_bank_details":
+            visitor = self.org(ex.visitor_org_id)
+            return {"account_holder": visitor.account_holder or visitor.legal_name, "bic": visitor.bic}
+        return {}

@@ -1,0 +1,13 @@
+"""The HTTP API of SPEC §10, one module per area; each route parses, calls one use case, shapes the
+answer. Permission checks live in workflows.services.access, error answers in workflows.web.errors."""
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+
+def routes() -> list[APIRouter]:
+    """Every router of the API, in the order the OpenAPI document lists them."""
+    from workflows.web.api import audit, auth, evidence, exchanges, health, instances, payments, reports, tasks
+
+    return [health.router, auth.router, tasks.router, instances.router, exchanges.router, evidence.router,
+            payments.router, audit.router, reports.router]

@@ -1,0 +1,28 @@
+"""Evidence files of an exchange: upload one (multipart), list them."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, UploadFile
+
+from tasks.forms import MAX_UPLOAD_BYTES
+from workflows.services.evidence import KINDS, EvidenceFileOut, list_evidence, upload_evidence
+from workflows.web.deps import AppDep, PrincipalDep
+
+router = APIRouter(prefix="/exchanges", tags=["exchanges"])
+
+
+@router.post("/{ref}/evidence", response_model=EvidenceFileOut, status_code=201,
+             responses={413: {"description": "above 20 MB"}, 415: {"description": "not a PDF, PNG or JPEG"}})
+def upload(ref: str, cxp: AppDep, principal: PrincipalDep, file: Annotated[UploadFile, File()],
+           kind: Annotated[str, Form(description=f"one of {', '.join(KINDS)}")] = "other") -> EvidenceFileOut:
+    """Upload one evidence file (PDF, PNG or JPEG, judged by content; at most 20 MB). Its SHA-256 is
+    what the closing report names."""
+    data = file.file.read(MAX_UPLOAD_BYTES + 1)
+    return upload_evidence(cxp, principal, ref, file.filename or "", kind, data)
+
+
+@router.get("/{ref}/evidence", response_model=list[EvidenceFileOut])
+def evidence(ref: str, cxp: AppDep, principal: PrincipalDep) -> list[EvidenceFileOut]:
+    """The evidence files uploaded for the exchange."""
+    return list_evidence(cxp, principal, ref)

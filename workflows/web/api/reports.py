@@ -1,0 +1,21 @@
+"""Reports as JSON: the KPIs of a month, for the principal's scope."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from workflows.services.oversight import KpiOut, kpis
+from workflows.web.deps import AppDep, PrincipalDep
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+
+
+@router.get("/kpi", response_model=KpiOut)
+def kpi(cxp: AppDep, principal: PrincipalDep,
+        period: Annotated[str | None, Query(description="YYYY-MM (default: the month under way)",
+                                            max_length=7)] = None,
+        partnership: Annotated[str | None, Query(description="a partnership's code (auditors, administrators)",
+                                                 max_length=40)] = None) -> KpiOut:
+    """The KPIs (exchanges by status, money committed, paid and remaining, …) and their tables."""
+    return kpis(cxp, principal, period, partnership)

@@ -1,0 +1,57 @@
+"""`create_app(settings)`: the FastAPI application serving the HTTP API under /api (OpenAPI at
+/openapi.json, docs at /docs) and the web workspace pages, over one `workflows.app.App`."""
+from __future__ import annotations
+
+from importlib.resources import files
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+
+from workflows.web.errors import install_error_handlers
+from workflows.web.limits import BodyLimit
+
+if TYPE_CHECKING:
+    from workflows.app import App
+    from workflows.settings import Settings
+
+DESCRIPTION = """The ClusterXchange grant orchestrator: calls, applications, matching, visits, evidence,
+reimbursement and reporting. Sign in with `POST /api/auth/token` (OAuth2 password flow), then send
+`Authorization: Bearer <token>`. Who sees what: an officer or finance user the records of their own
+partnership; an applicant their own organisation's; an auditor everything, read-only."""
+
+
+def create_app(settings: "Settings | None" = None, application: "App | None" = None) -> FastAPI:
+    """The web application on `application` (else a new `App` on `settings`, which must name an
+    initialised database: the server never creates one)."""
+    from starlette.middleware.sessions import SessionMiddleware
+    from starlette.staticfiles import StaticFiles
+
+    from workflows.app import App
+    from workflows.web.api import routes
+    from workflows.web.pages import routes as page_routes
+    from workflows.web.security import CSRFMiddleware, SecurityHeadersMiddleware, session_middleware_kwargs
+
+    cxp = application or App(settings, create=False)
+    web = FastAPI(title="ClusterXchange", version="1", description=DESCRIPTION,
+                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+    web.state.cxp = cxp
+    install_error_handlers(web)
+    for router in routes():
+        web.include_router(router, prefix="/api")
+    for router in page_routes():
+        web.include_router(router)
+    web.mount("/static", StaticFiles(directory=str(files("workflows.web") / "static")), name="static")
+    # outermost last: the size limit before anything reads a body; CSRF inside the session it checks
+    web.add_middleware(CSRFMiddleware)
+    web.add_middleware(SessionMiddleware, **session_middleware_kwargs(cxp.settings))
+    web.add_middleware(SecurityHeadersMiddleware)
+    web.add_middleware(BodyLimit)
+    return web
+
+
+def serve_app() -> FastAPI:
+    """The factory `cxp serve` gives uvicorn (`workflows.web.app:serve_app`): the application on the
+    settings of the environment, so that every worker process builds its own."""
+    from workflows.settings import get_settings
+
+    return create_app(get_settings())

@@ -1,0 +1,36 @@
+"""What a route needs, resolved once per request: the application and the principal."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from workflows.app import App
+from workflows.services import Unauthenticated
+from workflows.services.access import Principal
+
+bearer = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False,
+                              description="a token from POST /api/auth/token or `cxp users token`")
+
+
+def get_app(request: Request) -> App:
+    return request.app.state.cxp
+
+
+def get_principal(request: Request, token: Annotated[str | None, Depends(bearer)]) -> Principal:
+    """The principal of the bearer token (401 without one, or with an unknown, expired or revoked one)."""
+    if not token:
+        raise Unauthenticated("not signed in: send Authorization: Bearer <token> from POST /api/auth/token")
+    from workflows.services.accounts import principal_for_token
+
+    return principal_for_token(get_app(request), token)
+
+
+AppDep = Annotated[App, Depends(get_app)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def client_of(request: Request) -> str:
+    """Where a request came from, for the audit trail of sign-ins."""
+    return f"http {request.client.host}" if request.client else "http"

@@ -1,0 +1,12 @@
+"""The web workspace: server-rendered pages (Jinja2, htmx) over the same use cases as the API.
+One module per area; each route parses, calls one use case, renders a template."""
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+
+def routes() -> list[APIRouter]:
+    """Every router of the pages."""
+    from workflows.web.pages import auth
+
+    return [auth.router]

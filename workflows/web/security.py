@@ -1,0 +1,232 @@
+"""What protects every page: security headers, the signed session cookie and CSRF tokens.
+
+- :class:`SecurityHeadersMiddleware` (pure ASGI) adds the Content-Security-Policy and its companions to
+  every response, and ``Cache-Control: no-store`` to HTML.
+- The session is Starlette's ``SessionMiddleware`` (a cookie signed with itsdangerous, HttpOnly,
+  SameSite=lax, Secure in production) configured by :func:`session_middleware_kwargs`.
+- CSRF: a synchronizer token kept in the session (:func:`csrf_token` puts it in forms, and base.html
+  in ``<meta name="csrf-token">`` for htmx); :class:`CSRFMiddleware` (or the :func:`check_csrf`
+  dependency) refuses a POST/PUT/PATCH/DELETE to the pages whose form field ``csrf_token`` or header
+  ``X-CSRF-Token`` does not match. The HTTP API under ``/api/`` uses bearer tokens and is exempt.
+
+Wiring, in ``create_app``::
+
+    web.add_middleware(CSRFMiddleware)                                   # inner: needs the session
+    web.add_middleware(SessionMiddleware, **session_middleware_kwargs(settings))
+    web.add_middleware(SecurityHeadersMiddleware)                        # outermost
+
+The policy has no 'unsafe-inline' and no 'unsafe-eval': the pages carry no inline script or style
+attribute, htmx runs with ``allowEval`` off and without its injected indicator styles (static/app.js),
+and the bpmn-js navigated viewer sets styles through the CSSOM only, which CSP allows
+(tests/e2e/browser checks that no violation is reported while a diagram renders).
+"""
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+
+if TYPE_CHECKING:
+    from workflows.settings import Settings
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS: dict[str, str] = {
+    "content-security-policy": CONTENT_SECURITY_POLICY,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+    "x-frame-options": "DENY",
+    "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+    "cross-origin-opener-policy": "same-origin",
+}
+
+SESSION_COOKIE = "cxp_session"
+SESSION_MAX_AGE = 8 * 3600  # a working day; signing in again after it
+CSRF_SESSION_KEY = "csrf_token"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CSRF_EXEMPT_PREFIXES = ("/api/",)
+CSRF_REFUSAL = ("This form has expired or did not come from this site "
+                "(its security token does not match): reload the page and try again.")
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class SecurityHeadersMiddleware:
+    """Adds :data:`SECURITY_HEADERS` to every HTTP response (a header the app set itself wins), and
+    ``Cache-Control: no-store`` to HTML responses that set no cache policy."""
+
+    def __init__(self, app: ASGIApp, headers: dict[str, str] | None = None) -> None:
+        self.app = app
+        self.headers = [(k.encode(), v.encode()) for k, v in (headers or SECURITY_HEADERS).items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [(k, v) for k, v in self.headers if k not in present]
+                content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+                if content_type.startswith(b"text/html") and b"cache-control" not in present:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+# --- the session ---------------------------------------------------------------------------------
+
+def session_middleware_kwargs(settings: "Settings") -> dict[str, Any]:
+    """The keyword arguments of Starlette's ``SessionMiddleware`` for these settings."""
+    return {
+        "secret_key": session_secret(settings),
+        "session_cookie": SESSION_COOKIE,
+        "max_age": SESSION_MAX_AGE,
+        "same_site": "lax",
+        "https_only": not settings.development,
+        "path": "/",
+    }
+
+
+def session_secret(settings: "Settings") -> str:
+    """``settings.secret_key``; in development, when it is the shipped default, a key generated once
+    per install and kept in ``<files_dir>/secrets/session-key`` (mode 0600), so that sessions survive a
+    restart without every checkout sharing a published key. Production refuses the default already
+    (Settings), so it always has its own."""
+    from workflows.settings import DEV_SECRET
+
+    if settings.secret_key != DEV_SECRET or not settings.development:
+        return settings.secret_key
+    path = Path(settings.files_dir) / "secrets" / "session-key"
+    try:
+        return _read_or_create_key(path)
+    except OSError:  # a read-only folder: a key for this process's lifetime
+        return secrets.token_urlsafe(32)
+
+
+def _read_or_create_key(path: Path) -> str:
+    if path.is_file():
+        key = path.read_text(encoding="ascii").strip()
+        if len(key) >= 32:
+            return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as out:
+        out.write(key)
+    return key
+
+
+# --- CSRF ----------------------------------------------------------------------------------------
+
+def csrf_token(request: Request) -> str:
+    """The CSRF token of this session, created and stored on first use (needs SessionMiddleware)."""
+    token = request.session.get(CSRF_SESSION_KEY)
+    if not isinstance(token, str) or not token:
+        token = secrets.token_urlsafe(32)
+        request.session[CSRF_SESSION_KEY] = token
+    return token
+
+
+def csrf_exempt(path: str) -> bool:
+    return any(path.startswith(prefix) for prefix in CSRF_EXEMPT_PREFIXES)
+
+
+def token_matches(expected: object, given: object) -> bool:
+    """Constant-time comparison; a missing or non-text token never matches."""
+    if not isinstance(expected, str) or not isinstance(given, str) or not expected or not given:
+        return False
+    return hmac.compare_digest(expected.encode(), given.encode())
+
+
+async def submitted_token(request: Request) -> str | None:
+    """The token a request carries: the ``X-CSRF-Token`` header, else the form field ``csrf_token``."""
+    header = request.headers.get(CSRF_HEADER)
+    if header:
+        return header
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() in FORM_TYPES:
+        value = (await request.form()).get(CSRF_FIELD)
+        return value if isinstance(value, str) else None
+    return None
+
+
+async def check_csrf(request: Request) -> None:
+    """A FastAPI/Starlette dependency: raises ``HTTPException(403)`` with a sentence when an unsafe
+    request to a page does not carry this session's token. Safe methods and /api/ pass."""
+    if request.method not in UNSAFE_METHODS or csrf_exempt(request.url.path):
+        return
+    if not token_matches(request.session.get(CSRF_SESSION_KEY), await submitted_token(request)):
+        raise HTTPException(status_code=403, detail=CSRF_REFUSAL)
+
+
+class CSRFMiddleware:
+    """:func:`check_csrf` for every route at once (a page cannot forget it), as pure ASGI: the body
+    of a form is read once, checked, and replayed to the application unchanged. Must sit inside
+    ``SessionMiddleware``. The refusal is a 403 with :data:`CSRF_REFUSAL` as plain text."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] != "http" or scope["method"] not in UNSAFE_METHODS
+                or csrf_exempt(scope["path"])):
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        replay = _replayer(body, receive)
+        request = Request(scope, _replayer(body, receive))
+        try:
+            given = await submitted_token(request)
+        finally:
+            await request.close()  # temporary files of a multipart form
+        if not token_matches(request.session.get(CSRF_SESSION_KEY), given):
+            await PlainTextResponse(CSRF_REFUSAL, status_code=403)(scope, receive, send)
+            return
+        await self.app(scope, replay, send)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replayer(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that gives `body` once, then waits on the real one (for a disconnect)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

@@ -1,0 +1,27 @@
+/* The workspace's own script (no inline script anywhere: the CSP forbids it).
+   Loaded with `defer` after htmx, so htmx.config is set before htmx reads the page. */
+(function () {
+  "use strict";
+  if (window.htmx) {
+    // the CSP has no 'unsafe-eval' / 'unsafe-inline': no hx-on / js: expressions, no injected
+    // <style> for indicators (app.css has the .htmx-indicator rules), no scripts in swapped HTML
+    htmx.config.allowEval = false;
+    htmx.config.allowScriptTags = false;
+    htmx.config.includeIndicatorStyles = false;
+    htmx.config.selfRequestsOnly = true;
+    htmx.config.historyCacheSize = 0; // pages hold personal data: not kept in localStorage
+    htmx.config.defaultFocusScroll = true;
+  }
+  // every htmx request carries the session's CSRF token (workflows/web/security.py)
+  document.addEventListener("htmx:configRequest", function (event) {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    if (meta && meta.content) {
+      event.detail.headers["X-CSRF-Token"] = meta.content;
+    }
+  });
+  // a form sent back with errors: move the focus to its summary, so a screen reader reads it
+  document.addEventListener("DOMContentLoaded", function () {
+    var summary = document.querySelector(".form-errors");
+    if (summary) { summary.focus(); }
+  });
+})();
