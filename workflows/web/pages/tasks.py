@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from workflows.services import Conflict, Invalid, Refused
+from workflows.services.outputs import ReassignOut
 from workflows.web.deps import get_app
 from workflows.web.pages.common import PagePrincipal, flash, render
 from workflows.web.pages.work_common import back_to, blank_is_none, is_htmx, partial, start_of_day, url_with
@@ -71,7 +72,7 @@ def _acted(request: Request, principal: Any, action: Any, done: str, next_url: s
     except (Conflict, Refused, Invalid) as err:
         flash(request, "error", str(err))
         return back_to(request, next_url, f"/tasks/{task_id}")
-    task = getattr(out, "task", out)
+    task = out.task if isinstance(out, ReassignOut) else out
     if is_htmx(request):
         return partial(request, "partials/work_task_row.html", t=task, principal=principal,
                        here=next_url or "/tasks", note=done)
