@@ -82,8 +82,7 @@ def upload(request: Request, ref: str, principal: PagePrincipal,
         flash(request, "error", str(err))
         return RedirectResponse(f"/exchanges/{ref}", status_code=303)
     again = " (this file was already uploaded: it is kept once)" if out.already_stored else ""
-    flash(request, "success", f"Uploaded {out.filename}{again}: {out.media_type}, {out.size:,} bytes, "
-                              f"SHA-256 {out.sha256}.")
+    flash(request, "success", f"Uploaded {out.filename}{again}; its SHA-256 is shown below.")
     return RedirectResponse(f"/exchanges/{out.exchange}?uploaded={out.sha256}#evidence", status_code=303)
 
 

@@ -16,9 +16,9 @@ from workflows.web.pages.work_common import back_to, blank_is_none, is_htmx, par
 
 router = APIRouter(include_in_schema=False)
 
-STATUSES = (("open", "Open (unclaimed or mine)"), ("unclaimed", "Unclaimed"), ("mine", "Claimed by me"),
+STATUSES = (("open", "Unclaimed or mine"), ("unclaimed", "Unclaimed"), ("mine", "Claimed by me"),
             ("claimed", "Claimed"), ("overdue", "Overdue"))
-SORTS = (("due", "Due date, soonest first"), ("-due", "Due date, latest first"), ("created", "Oldest first"),
+SORTS = (("due", "Soonest due first"), ("-due", "Latest due first"), ("created", "Oldest first"),
          ("-created", "Newest first"), ("task", "Task, A to Z"), ("-task", "Task, Z to A"))
 PROCESSES = (("exchange", "Exchange"), ("hosting", "Host offer"), ("call", "Call"))
 PAGE_SIZES = (20, 50, 100)
