@@ -245,3 +245,7 @@ def test_the_closing_report_picks_its_documents_from_the_uploaded_files(web: Tes
     done = post(client, f"/tasks/{task.id}", form, f"/tasks/{task.id}")
     assert done.status_code == 303, re.findall(r'class="field-error"[^>]*>(.*?)</p>', done.text, re.S)
     assert programme.exchange().evidence["documents"][0]["sha256"] == sha
+    validation = programme.open_task("validate_evidence")
+    page = sign_in(TestClient(web.app), OFFICER).get(f"/tasks/{validation.id}")
+    assert "Working days (R-DAYS, AT): 5" in page.text and "travel day" in page.text
+    assert "EUR 1,100.00" in page.text and sha in page.text
