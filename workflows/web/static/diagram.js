@@ -62,11 +62,25 @@
         mark(viewer, container);
         container.setAttribute("data-state", "ready");
         container.bpmnViewer = viewer;
+        refitOnResize(viewer);
       })
       .catch(function (error) {
         viewer.destroy();
         fail(container, error && error.message ? error.message : "unknown error");
       });
+  }
+
+  // A narrower or wider window (a phone turned, a window resized) shows the whole process again.
+  function refitOnResize(viewer) {
+    var pending = null;
+    window.addEventListener("resize", function () {
+      if (pending) { window.clearTimeout(pending); }
+      pending = window.setTimeout(function () {
+        pending = null;
+        viewer.get("canvas").resized();
+        viewer.get("canvas").zoom("fit-viewport", "auto");
+      }, 150);
+    });
   }
 
   function showAll(root) {
