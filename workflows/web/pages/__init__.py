@@ -7,6 +7,6 @@ from fastapi import APIRouter
 
 def routes() -> list[APIRouter]:
     """Every router of the pages."""
-    from workflows.web.pages import auth
+    from workflows.web.pages import admin, audit, auth, payments, reports
 
-    return [auth.router]
+    return [auth.router, payments.router, audit.router, reports.router, admin.router]
