@@ -7,6 +7,7 @@ from fastapi import APIRouter
 
 def routes() -> list[APIRouter]:
     """Every router of the pages."""
-    from workflows.web.pages import auth, exchanges, instances, tasks, work_task
+    from workflows.web.pages import admin, audit, auth, exchanges, instances, payments, reports, tasks, work_task
 
-    return [auth.router, tasks.router, work_task.router, instances.router, exchanges.router]
+    return [auth.router, tasks.router, work_task.router, instances.router, exchanges.router, payments.router,
+            audit.router, reports.router, admin.router]
