@@ -42,9 +42,9 @@
     });
   }
 
-  // The whole process when it is legible in the box; else (a long process in a narrow box) the
-  // steps where it stands — the incident, else the active steps, else the last completed — at a
-  // readable scale, the rest a drag or a scroll away.
+  // The whole process when it is legible in the box or when it has finished (its whole path); else
+  // (a long running process in a narrow box) the steps where it stands — the incident, else the
+  // active steps — at a readable scale, the rest a drag or a scroll away.
   var READABLE = 0.6;
   function focus(viewer, container) {
     var canvas = viewer.get("canvas");
@@ -53,7 +53,7 @@
     var fitted = canvas.zoom("fit-viewport", "auto");
     if (fitted >= READABLE) { return; }
     var picked = ["incident", "active"].map(function (n) { return ids(container, n); })
-      .filter(function (list) { return list.length; })[0] || ids(container, "completed").slice(-1);
+      .filter(function (list) { return list.length; })[0] || [];  // a finished process: its whole path
     var shapes = picked.map(function (id) { return registry.get(id); }).filter(Boolean);
     if (!shapes.length) { return; }
     var box = canvas.viewbox();
