@@ -27,17 +27,21 @@ $(VENDOR)/.installed: node_modules/.installed tools/vendor_assets.py
 
 install: $(VENV)/.installed node_modules/.installed $(VENDOR)/.installed
 
-## run: install, then generate the demo programme on a fresh SQLite file (var/demo.db) and drive it
+## run: install, generate the demo programme on a fresh SQLite file (var/demo.db) — stopped on
+## 3 May 2027 with work waiting in every inbox — then serve the web workspace and the API on it
+DEMO_UNTIL ?= 2027-05-03
+PORT ?= 8000
 run: install
 	rm -f var/demo.db var/demo.db-wal var/demo.db-shm
 	rm -rf var/files
 	$(CXP) init --db $(DEMO_DB)
-	$(CXP) demo --db $(DEMO_DB)
+	$(CXP) demo --db $(DEMO_DB) --until $(DEMO_UNTIL)
 	$(CXP) audit verify --db $(DEMO_DB)
 	@echo ""
-	@echo "Explore it:  export CXP_DATABASE_URL=$(DEMO_DB)"
-	@echo "             $(CXP) instance show EX-000012  # a closed exchange: state, open tasks, history"
-	@echo "             $(CXP) tasks --role officer # the officers' inbox"
+	@echo "The workspace: http://127.0.0.1:$(PORT)/  (API docs: http://127.0.0.1:$(PORT)/docs)"
+	@echo "The command line on the same data: export CXP_DATABASE_URL=$(DEMO_DB); $(CXP) tasks --user officer1.south"
+	@echo "Drive the demo to its end later: $(CXP) demo --db $(DEMO_DB)"
+	$(CXP) serve --db $(DEMO_DB) --port $(PORT)
 
 ## test: install, then run every test (SQLite, and PostgreSQL where it answers; bpmnlint)
 test: install

@@ -67,3 +67,13 @@ def app(database_url: str, tmp_path, monkeypatch):  # type: ignore[no-untyped-de
     init_database(application)
     yield application
     application.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The browser tests run last: Playwright's sync API keeps an asyncio loop running in the main
+    thread while its (session-wide) browser is open, and `asyncio.run` in any later test — the mail,
+    the Prefect flows — would then refuse to start."""
+    browser = [item for item in items if "/tests/e2e/browser/" in str(item.path).replace("\\", "/")]
+    if browser:
+        keep = set(map(id, browser))
+        items[:] = [item for item in items if id(item) not in keep] + browser

@@ -314,3 +314,36 @@ def test_the_mail_sink_runs_in_development_mode_only(tmp_path: Path) -> None:
     finally:
         production.close()
         development.close()
+
+
+def test_a_demo_stopped_on_a_day_leaves_work_in_the_inboxes_and_continues_to_the_same_end(tmp_path: Path) -> None:
+    from datetime import date
+
+    app = App(Settings(database_url=f"sqlite:///{tmp_path}/cxp.db", files_dir=tmp_path / "files"))
+    try:
+        stopped = run_demo(app, seed=7, size="small", progress=False, until=date(2027, 5, 3))
+        assert stopped["finished"] is False and stopped["simulated_until"].startswith("2027-05-03T")
+        with app.uow() as uow:
+            waiting = set(uow.session.scalars(select(HumanTask.role).where(HumanTask.status == "open")))
+            created = uow.session.scalar(select(func.count()).select_from(PaymentLine))
+        assert {"officer", "applicant"} <= waiting and created > 0
+        assert stuck_instances_count(app) == 0
+        _assert_finished(app, run_demo(app, seed=7, size="small", progress=False), 7, "small")
+    finally:
+        app.close()
+
+
+def test_a_stop_day_outside_the_programme_is_refused(tmp_path: Path) -> None:
+    from datetime import date
+
+    app = App(Settings(database_url=f"sqlite:///{tmp_path}/cxp.db", files_dir=tmp_path / "files"))
+    try:
+        with pytest.raises(DemoError, match="^until: 2030-01-01 is outside"):
+            run_demo(app, size="small", progress=False, until=date(2030, 1, 1))
+    finally:
+        app.close()
+
+
+def stuck_instances_count(app: App) -> int:
+    with app.uow() as uow:
+        return len(stuck_instances(uow)["stuck"])

@@ -96,7 +96,7 @@ def test_the_extension_decision_shows_the_stay_now_and_asked_for_against_the_one
     programme.submit_visitor_application().assessed().matched().committed()
     programme.advance_to(datetime(2027, 2, 8, 10, 0, tzinfo=BRUSSELS))
     new_departure = DEPARTURE + timedelta(days=7)
-    request_extension(programme.app, programme.exchange_ref, VISITOR, new_departure, "A second matchmaking round.")
+    request_extension(programme.app, programme.exchange_ref, programme.principal(VISITOR), new_departure, "A second matchmaking round.")
 
     consent = detail(programme, "host_consent_extension", HOST).context
     assert consent.kind == "extension" and consent.host_consent is None

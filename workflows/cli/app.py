@@ -67,13 +67,22 @@ def init(db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
 @handle_errors
 def demo(db: Optional[str] = DbOption, seed: int = typer.Option(7, "--seed"),
          size: str = typer.Option("full", "--size", help="full | small (fewer organisations, the same paths)"),
+         until: Optional[str] = typer.Option(None, "--until", metavar="YYYY-MM-DD",
+                                             help="stop at that day's opening with work waiting in the inboxes "
+                                                  "(running the demo again continues it)"),
          json_out: bool = JsonOption) -> None:
     """Generate a realistic programme and drive it through every stage in simulated time; on a database
     holding an unfinished demo, continue it."""
     from workflows.demo.run import run_demo
 
+    from datetime import date
+
+    try:
+        stop = date.fromisoformat(until) if until else None
+    except ValueError:
+        raise CliError(f"--until: {until!r} is not a date (YYYY-MM-DD)") from None
     result = run_demo(app_for(db, create=True), seed=seed, size=size, progress=not json_out,
-                      say=lambda line: typer.echo(line, err=True))
+                      say=lambda line: typer.echo(line, err=True), until=stop)
     if json_out:
         echo_json(result)
     else:

@@ -41,7 +41,8 @@ def print_demo_summary(result: dict[str, Any]) -> None:
     from decimal import Decimal
     from pathlib import Path
 
-    table = Table("final state", "exchanges")
+    finished = result.get("finished", True)
+    table = Table("final state" if finished else "state", "exchanges")
     for state, count in sorted(result["exchanges_by_state"].items()):
         table.add_row(state, str(count))
     console.print(table)
@@ -49,7 +50,10 @@ def print_demo_summary(result: dict[str, Any]) -> None:
                   f"emails queued: {result.get('emails_queued', 0)}, delivered: {result.get('emails_delivered', 0)}"
                   + (f" (in {result['mail_dir']})" if result.get("mail_dir") else "")
                   + f"; simulated until {result['simulated_until'][:10]}")
-    _print_paths(result.get("paths") or {})
+    if finished:
+        _print_paths(result.get("paths") or {})
+    else:
+        console.print("the demo stopped with work waiting in the inboxes; `cxp demo` on the same --db continues it")
     folders = Counter(str(Path(f).parent) for f in result.get("files_written", []))
     for folder, count in sorted(folders.items()):
         console.print(f"wrote {count} files in {folder}")

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import os
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from workflows.cli.common import app_for, handle_errors
 from workflows.cli.errors import CliError
+
+if TYPE_CHECKING:
+    from workflows.app import App
 
 
 @handle_errors
@@ -29,8 +32,10 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="address to liste
     if problem:
         cxp.close()
         raise CliError(f"{'--db' if db else 'CXP_DATABASE_URL'}: {problem}")
-    typer.echo(f"serving ClusterXchange on http://{host}:{port}/ (API docs: http://{host}:{port}/docs); "
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    typer.echo(f"serving ClusterXchange on http://{shown}:{port}/ (API docs: http://{shown}:{port}/docs); "
                "Ctrl-C stops it", err=True)
+    _print_signins(cxp)
     options = {"host": host, "port": port, "log_level": "info", "proxy_headers": False}
     if workers == 1:
         uvicorn.run(create_app(application=cxp), **options)
@@ -39,3 +44,16 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="address to liste
     if db:
         os.environ["CXP_DATABASE_URL"] = db  # each worker process builds its application from the environment
     uvicorn.run("workflows.web.app:serve_app", factory=True, workers=workers, **options)
+
+
+def _print_signins(cxp: "App") -> None:
+    """In development mode, a few of the demo's users to sign in as (those the database holds)."""
+    if not cxp.settings.development:
+        return
+    from workflows.demo.signins import demo_signins
+
+    found = [s for s in demo_signins(cxp) if s.password]
+    if found:
+        typer.echo("sign in as (development mode; password from CXP_DEMO_PASSWORD):", err=True)
+    for s in found:
+        typer.echo(f"  {s.username:<18} {s.password:<8} {s.role:<14} {s.why}", err=True)

@@ -83,6 +83,8 @@ class HumanTask(Base):
         # the inbox's filter, then its order: soonest due first, no due date last, then id (migration 0003)
         Index("ix_human_tasks_inbox", "status", "role", "partnership_id", text("(due_at IS NULL)"), "due_at", "id"),
         Index("ix_human_tasks_assignee", "status", "assignee_id"),
+        # the inbox's counts per task, from the index alone (migration 0009)
+        Index("ix_human_tasks_counts", "status", "role", "partnership_id", "task_spec", "assignee_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -7,7 +7,7 @@ the mail), and at the working-hour moments at which somebody acts (`hours.py`). 
 is in the database (`state.py`): `cxp demo` on a database holding an unfinished demo continues it."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Callable
 
 from sqlalchemy import func, select
@@ -170,10 +170,16 @@ class Demo:
         if local.time() == CLOSING and self.mail is not None:
             self.mail.deliver()
 
-    def run(self, progress: Callable[[datetime], None] | None = None) -> None:
+    def run(self, progress: Callable[[datetime], None] | None = None, until: datetime | None = None) -> None:
+        """Drive the programme to its end — or only `until` that moment, leaving the work of that day
+        in everyone's inbox (a later run continues it)."""
         while True:
             with self.app.uow() as uow:
                 now = uow.now()
+            if until is not None and now >= until:
+                if self.mail is not None:
+                    self.mail.deliver()
+                return
             self.stop(now)
             if progress:
                 progress(now)
@@ -214,26 +220,35 @@ def prepare(app: App, seed: int, size: str, say: Callable[[str], None]) -> Demo:
 
 
 def run_demo(app: App, seed: int = 7, progress: bool = True, size: str = "full",
-             say: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
+             say: Callable[[str], None] = lambda line: None, until: date | None = None) -> dict[str, Any]:
+    """The demo programme, driven to its end — or, with `until`, to that day's opening (09:00), with
+    exchanges at every stage and work waiting in the inboxes; running it again continues it."""
     from workflows.demo.delivery import MailRoom
     from workflows.demo.summary import summary
 
     if size not in data.SIZES:
         raise DemoError(f"size: {size!r} is not a demo size (one of: {', '.join(data.SIZES)})")
+    stop_at = None
+    if until is not None:
+        if not START.date() < until <= END.date():
+            raise DemoError(f"until: {until} is outside the demo's programme ({START.date()} to {END.date()})")
+        stop_at = datetime.combine(until, OPENING, BRUSSELS) + timedelta(minutes=1)
     demo = prepare(app, seed, size, say)
     demo.mail = MailRoom.for_app(app)
     try:
         if not progress:
-            demo.run()
+            demo.run(until=stop_at)
         else:
-            _run_with_bar(demo)
+            _run_with_bar(demo, stop_at)
     finally:
         if demo.mail is not None:
             demo.mail.stop()
-    return summary(app, demo)
+    result = summary(app, demo)
+    result["finished"] = demo.finished()
+    return result
 
 
-def _run_with_bar(demo: Demo) -> None:
+def _run_with_bar(demo: Demo, until: datetime | None = None) -> None:
     from rich.progress import BarColumn, Progress, TextColumn
 
     first = START.date()
@@ -242,7 +257,7 @@ def _run_with_bar(demo: Demo) -> None:
                   transient=False) as bar:
         job = bar.add_task("simulating", total=None)
         demo.run(lambda now: bar.update(job, completed=(now.astimezone(BRUSSELS).date() - first).days,
-                                        description=f"{now.astimezone(BRUSSELS):%Y-%m-%d %H:%M}"))
+                                        description=f"{now.astimezone(BRUSSELS):%Y-%m-%d %H:%M}"), until=until)
         bar.update(job, description="done", total=max(total, 1), completed=max(total, 1))
 
 

@@ -90,6 +90,12 @@ def _officer(s: Session) -> tuple[User | None, str]:
 
 
 def _finance(s: Session) -> tuple[User | None, str]:
+    waiting = s.execute(select(PaymentBatch.partnership_id, func.count()).where(PaymentBatch.status == "created")
+                        .group_by(PaymentBatch.partnership_id)
+                        .order_by(func.count().desc(), PaymentBatch.partnership_id)).first()
+    if waiting is not None:
+        return (_first_of(s, "finance", partnership_id=waiting[0]),
+                f"{waiting[1]} payment batch(es) waiting to be released, and the bank's answers")
     most = s.execute(select(PaymentBatch.partnership_id, func.count()).group_by(
         PaymentBatch.partnership_id).order_by(func.count().desc(), PaymentBatch.partnership_id)).first()
     if most is not None:

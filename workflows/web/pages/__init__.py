@@ -7,6 +7,6 @@ from fastapi import APIRouter
 
 def routes() -> list[APIRouter]:
     """Every router of the pages."""
-    from workflows.web.pages import auth
+    from workflows.web.pages import auth, exchanges, instances, tasks, work_task
 
-    return [auth.router]
+    return [auth.router, tasks.router, work_task.router, instances.router, exchanges.router]

@@ -42,6 +42,32 @@
     });
   }
 
+  // The whole process when it is legible in the box; else (a long process in a narrow box) the
+  // steps where it stands — the incident, else the active steps, else the last completed — at a
+  // readable scale, the rest a drag or a scroll away.
+  var READABLE = 0.6;
+  function focus(viewer, container) {
+    var canvas = viewer.get("canvas");
+    var registry = viewer.get("elementRegistry");
+    viewer.cxpContainer = container;
+    var fitted = canvas.zoom("fit-viewport", "auto");
+    if (fitted >= READABLE) { return; }
+    var picked = ["incident", "active"].map(function (n) { return ids(container, n); })
+      .filter(function (list) { return list.length; })[0] || ids(container, "completed").slice(-1);
+    var shapes = picked.map(function (id) { return registry.get(id); }).filter(Boolean);
+    if (!shapes.length) { return; }
+    var box = canvas.viewbox();
+    var left = Math.min.apply(null, shapes.map(function (s) { return s.x; }));
+    var right = Math.max.apply(null, shapes.map(function (s) { return s.x + (s.width || 0); }));
+    var top = Math.min.apply(null, shapes.map(function (s) { return s.y; }));
+    var bottom = Math.max.apply(null, shapes.map(function (s) { return s.y + (s.height || 0); }));
+    var width = box.outer.width / READABLE;
+    var height = box.outer.height / READABLE;
+    canvas.viewbox({ x: (left + right) / 2 - width / 2, y: (top + bottom) / 2 - height / 2,
+                     width: width, height: height });
+    container.setAttribute("data-zoomed", "where-it-stands");
+  }
+
   function show(container) {
     var url = container.getAttribute("data-xml-url");
     container.setAttribute("data-state", "loading");
@@ -58,15 +84,29 @@
       })
       .then(function (xml) { return viewer.importXML(xml); })
       .then(function () {
-        viewer.get("canvas").zoom("fit-viewport", "auto");
         mark(viewer, container);
+        focus(viewer, container);
         container.setAttribute("data-state", "ready");
         container.bpmnViewer = viewer;
+        refitOnResize(viewer);
       })
       .catch(function (error) {
         viewer.destroy();
         fail(container, error && error.message ? error.message : "unknown error");
       });
+  }
+
+  // A narrower or wider window (a phone turned, a window resized) shows the whole process again.
+  function refitOnResize(viewer) {
+    var pending = null;
+    window.addEventListener("resize", function () {
+      if (pending) { window.clearTimeout(pending); }
+      pending = window.setTimeout(function () {
+        pending = null;
+        viewer.get("canvas").resized();
+        focus(viewer, viewer.cxpContainer);
+      }, 150);
+    });
   }
 
   function showAll(root) {

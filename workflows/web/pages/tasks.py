@@ -1,0 +1,110 @@
+"""The inbox (`/tasks`): the principal's open tasks with filters, sorting, paging and counts per task,
+and the claim / unclaim / reassign buttons of each row (plain form posts, htmx-enhanced)."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from workflows.services import Conflict, Invalid, Refused
+from workflows.services.outputs import ReassignOut
+from workflows.web.deps import get_app
+from workflows.web.pages.common import PagePrincipal, flash, render
+from workflows.web.pages.work_common import back_to, blank_is_none, is_htmx, partial, start_of_day, url_with
+
+router = APIRouter(include_in_schema=False)
+
+STATUSES = (("open", "Unclaimed or mine"), ("unclaimed", "Unclaimed"), ("mine", "Claimed by me"),
+            ("claimed", "Claimed"), ("overdue", "Overdue"))
+SORTS = (("due", "Soonest due first"), ("-due", "Latest due first"), ("created", "Oldest first"),
+         ("-created", "Newest first"), ("task", "Task, A to Z"), ("-task", "Task, Z to A"))
+PROCESSES = (("exchange", "Exchange"), ("hosting", "Host offer"), ("call", "Call"))
+PAGE_SIZES = (20, 50, 100)
+
+Text = Annotated[str | None, Query(max_length=80)]
+
+
+@router.get("/tasks", response_class=HTMLResponse)
+def inbox(request: Request, principal: PagePrincipal, process: Text = None, task: Text = None,
+          status: Text = None, due_before: Text = None, sort: Text = None,
+          page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+          page_size: Annotated[int, Query(ge=1, le=200)] = 50) -> Response:
+    """The inbox; every filter is a GET parameter, so that a filtered inbox can be bookmarked."""
+    from workflows.services.inbox import list_tasks
+
+    cxp = get_app(request)
+    filters = {"process": blank_is_none(process), "task": blank_is_none(task),
+               "status": blank_is_none(status) or "open", "due_before": blank_is_none(due_before),
+               "sort": blank_is_none(sort) or "due", "page_size": page_size}
+    due = _day(filters["due_before"])
+    found = list_tasks(cxp, principal, process=filters["process"], task=filters["task"], status=filters["status"],
+                       due_before=start_of_day(due, cxp.settings.timezone), sort=filters["sort"], page=page,
+                       page_size=page_size)
+    names = {t.task: t.name for t in found.tasks}
+    last_page = max(1, -(-found.total // page_size))
+    return render(request, "tasks.html", principal, nav_active="tasks" if principal.role == "applicant" else "inbox",
+                  inbox=found, filters=filters, names=names, page=page, last_page=last_page,
+                  statuses=STATUSES, sorts=SORTS, processes=PROCESSES, page_sizes=PAGE_SIZES,
+                  tz=cxp.settings.timezone, here=url_with("/tasks", filters, page=page if page > 1 else None),
+                  url=lambda **changes: url_with("/tasks", filters, **changes))
+
+
+def _day(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise Invalid.field("due_before", f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+NextField = Annotated[str | None, Form(max_length=2000)]
+
+
+def _acted(request: Request, principal: Any, action: Any, done: str, next_url: str | None,
+           task_id: int) -> Response:
+    """Run claim/unclaim/reassign; htmx gets the row back, a plain post a redirect with a flash.
+    A refusal or a lost race is a sentence on the page it came from."""
+    try:
+        out = action()
+    except (Conflict, Refused, Invalid) as err:
+        flash(request, "error", str(err))
+        return back_to(request, next_url, f"/tasks/{task_id}")
+    task = out.task if isinstance(out, ReassignOut) else out
+    if is_htmx(request):
+        return partial(request, "partials/work_task_row.html", t=task, principal=principal,
+                       here=next_url or "/tasks", note=done)
+    flash(request, "success", done)
+    return back_to(request, next_url, "/tasks")
+
+
+@router.post("/tasks/{task_id}/claim")
+def claim(request: Request, task_id: int, principal: PagePrincipal, next: NextField = None) -> Response:  # noqa: A002
+    from workflows.services.inbox import claim as claim_task
+
+    return _acted(request, principal, lambda: claim_task(get_app(request), task_id, principal),
+                  f"Task {task_id} is yours: nobody else works on it until you complete or release it.",
+                  next, task_id)
+
+
+@router.post("/tasks/{task_id}/unclaim")
+def unclaim(request: Request, task_id: int, principal: PagePrincipal, next: NextField = None) -> Response:  # noqa: A002
+    from workflows.services.inbox import unclaim as unclaim_task
+
+    return _acted(request, principal, lambda: unclaim_task(get_app(request), task_id, principal),
+                  f"Task {task_id} is back with the team.", next, task_id)
+
+
+@router.post("/tasks/{task_id}/reassign")
+def reassign(request: Request, task_id: int, principal: PagePrincipal,
+             to: Annotated[str, Form(max_length=80)] = "", next: NextField = None) -> Response:  # noqa: A002
+    from workflows.services.inbox import reassign as reassign_task
+
+    username = to.strip()
+    if not username:
+        flash(request, "error", "Reassign: enter the username of the colleague to hand the task to.")
+        return back_to(request, next, f"/tasks/{task_id}")
+    return _acted(request, principal, lambda: reassign_task(get_app(request), task_id, principal, username),
+                  f"Task {task_id} is now assigned to {username}.", next, task_id)
