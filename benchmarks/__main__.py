@@ -1,4 +1,4 @@
-"""`python -m benchmarks [--quick]`: the speed figures of ENGINEERING "Speed and scale", as one JSON
+"""`python -m benchmarks [--quick] [--only SECTION ...]`: the speed figures of ENGINEERING "Speed and scale", as one JSON
 document, each next to the raw baseline measured in the same run. Every measurement runs in its own
 process, so its peak memory (max RSS) is its own."""
 from __future__ import annotations
@@ -124,41 +124,95 @@ def cli_start(work: Path, repeat: int = 5) -> dict[str, Any]:
             "target_ratio": 3}
 
 
+SECTIONS = ("lifecycle", "cli_start", "inbox_query", "payment_batch", "kpi_report", "http")
+
+
+def http_section(open_tasks: int, max_requests: int = 2000, max_seconds: float = 60, page_reps: int = 30,
+                 browser_reps: int = 3) -> dict[str, Any]:
+    """The HTTP figures (benchmarks/http.py, pages.py) at `open_tasks`, in a process of their own;
+    each concurrent run bounded by `max_requests` and `max_seconds`."""
+    from benchmarks import http
+
+    return isolated(http.run, open_tasks, max_requests, max_seconds, page_reps, browser_reps)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     parser.add_argument("--exchanges", type=int, default=None)
+    parser.add_argument("--only", action="append", choices=SECTIONS, metavar="SECTION",
+                        help=f"measure only this section (repeatable; one of {', '.join(SECTIONS)}); default: all")
     args = parser.parse_args(argv)
+    only = set(args.only or SECTIONS)
     n = args.exchanges or (20 if args.quick else 200)
     with tempfile.TemporaryDirectory(prefix="cxp-bench-") as tmp:
-        report: dict[str, Any] = {"lifecycle": lifecycle(n, Path(tmp)), "cli_start": cli_start(Path(tmp))}
+        report: dict[str, Any] = {}
+        growths: dict[str, Any] = {}
+        if "lifecycle" in only:
+            report["lifecycle"] = lifecycle(n, Path(tmp))
+        if "cli_start" in only:
+            report["cli_start"] = cli_start(Path(tmp))
         from benchmarks import inbox, payment_batch
         from benchmarks.lifecycle import engine_persisted_in
 
         open_tasks = 10_000 if args.quick else 100_000
-        report["inbox_query"] = {"sqlite": isolated(inbox.run, open_tasks)}
-        pg = postgres_url()
-        report["inbox_query"]["postgresql"] = isolated(inbox.run, open_tasks, pg) if pg else \
-            "skipped: no PostgreSQL server answers"
+        if "inbox_query" in only:
+            report["inbox_query"] = {"sqlite": isolated(inbox.run, open_tasks)}
+            pg = postgres_url()
+            report["inbox_query"]["postgresql"] = isolated(inbox.run, open_tasks, pg) if pg else \
+                "skipped: no PostgreSQL server answers"
 
         claims = 1_000 if args.quick else 10_000
-        report["payment_batch"] = isolated(payment_batch.run, claims)
+        if "payment_batch" in only:
+            report["payment_batch"] = isolated(payment_batch.run, claims)
         from benchmarks import kpi
 
         events = 100_000 if args.quick else 1_000_000
-        report["kpi_report"] = isolated(kpi.run, events)
+        if "kpi_report" in only:
+            report["kpi_report"] = isolated(kpi.run, events)
+        if "http" in only:
+            report["http"] = http_section(open_tasks, *((500, 20, 10, 2) if args.quick else ()))
         # ENGINEERING: how each figure grows from 1x to 10x the data
-        report["growth_1x_to_10x"] = {
-            "engine_persisted_sqlite": growth(engine_persisted_in, "exchanges", "seconds", n // 2, 5 * n, tmp),
-            "payment_batch": growth(payment_batch.run, "claims", "ours_s", claims // 10, claims,
-                                    large_result=report["payment_batch"]),
-            "kpi_report": growth(kpi.run, "events", "ours_s", events // 10, events, large_result=report["kpi_report"]),
-            "inbox_query_sqlite": growth(inbox.run, "open_tasks", "ours_ms", open_tasks // 10, open_tasks,
-                                         large_result=report["inbox_query"]["sqlite"]),
-        }
+        if "lifecycle" in only:
+            growths["engine_persisted_sqlite"] = growth(engine_persisted_in, "exchanges", "seconds", n // 2, 5 * n, tmp)
+        if "payment_batch" in only:
+            growths["payment_batch"] = growth(payment_batch.run, "claims", "ours_s", claims // 10, claims,
+                                              large_result=report["payment_batch"])
+        if "kpi_report" in only:
+            growths["kpi_report"] = growth(kpi.run, "events", "ours_s", events // 10, events,
+                                           large_result=report["kpi_report"])
+        if "inbox_query" in only:
+            growths["inbox_query_sqlite"] = growth(inbox.run, "open_tasks", "ours_ms", open_tasks // 10, open_tasks,
+                                                   large_result=report["inbox_query"]["sqlite"])
+        if "http" in only:
+            growths["http_api_inbox"] = http_growth(open_tasks, report["http"])
+        report["growth_1x_to_10x"] = growths
     json.dump(report, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0
+
+
+def http_growth(open_tasks: int, large: dict[str, Any]) -> dict[str, Any]:
+    """The API inbox's p50 (20 clients) and the server's peak RSS at a tenth of `open_tasks` and at
+    `open_tasks` (the http section's own run, `large`). A page of 50 should cost about the same at
+    both sizes: `p50_ratio` near 1 (`per_item_ratio` near 0.1) is better than linear."""
+    from benchmarks import http
+
+    small = isolated(http.api_inbox_p50, open_tasks // 10)
+    out: dict[str, Any] = {}
+    runs = {"1x": (open_tasks // 10, small), "10x": (open_tasks, large)}
+    for label, (size, run) in runs.items():
+        server_rss = run.get("api_inbox", run).get("server_peak_rss_mb")  # after the API part, before the pages
+        out[label] = {"open_tasks": size, "api_p50_ms": run.get("api_p50_ms"), "server_peak_rss_mb": server_rss,
+                      "peak_rss_mb": run.get("peak_rss_mb")}
+    if all(isinstance(run.get("api_p50_ms"), (int, float)) for _, run in runs.values()):
+        out["p50_ratio"] = round(large["api_p50_ms"] / small["api_p50_ms"], 2)
+        out["per_item_ratio"] = round(out["p50_ratio"] / 10, 3)
+        out["server_peak_rss_ratio"] = round(out["10x"]["server_peak_rss_mb"] / out["1x"]["server_peak_rss_mb"], 2)
+        out["linear_or_better"] = out["per_item_ratio"] <= 1.25
+    else:
+        out["errors"] = [run.get("error") for _, run in runs.values() if "error" in run]
+    return out
 
 
 if __name__ == "__main__":

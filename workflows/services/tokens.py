@@ -4,7 +4,8 @@ A token's secret is `cxp_<43 url-safe characters>` (32 random bytes), shown once
 the database keeps its SHA-256 (hex) only, so a leaked table signs nobody in. `principal_for_token`
 runs on every API request: one prepared SELECT on the unique `token_hash` index, joined to the user
 and reading the simulated clock in the same statement, with no ORM session; it writes only to move
-`last_used_at`, at most once a minute per token.
+`last_used_at`, at most once a minute per token, in a transaction of its own that may give up (a
+busy database never fails a request over it).
 
 The web session cookie (signed by the web layer) carries the user id and the moment it was issued,
 `session_issued_at` — the product's clock, simulated in the demo, as the password change times are.
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.exc import OperationalError
 
 from workflows.db.account_models import ApiToken
 from workflows.db.models import User
@@ -158,18 +160,29 @@ def principal_for_token(app: "App", secret: str) -> Principal:
     if not secret or not secret.startswith(PREFIX) or len(secret) > 200:
         raise Unauthenticated(INVALID_TOKEN)
     with app.uow() as uow:
-        conn = uow.connection
-        row = _BY_TOKEN.first(conn, token_hash=token_hash(secret))
-        if row is None:
-            raise Unauthenticated(INVALID_TOKEN)
-        token_id, expires_at, revoked_at, last_used_at, user_id, username, role, part, org, name, active, now = row
-        now = now or datetime.now(timezone.utc)
-        if revoked_at is not None or expires_at <= now or not active:
-            raise Unauthenticated(INVALID_TOKEN)
-        if last_used_at is None or now - last_used_at >= TOUCH_EVERY:
-            _TOUCH.execute(conn, token_id=token_id, stale=now - TOUCH_EVERY, now=now)
-            uow.commit()
+        row = _BY_TOKEN.first(uow.connection, token_hash=token_hash(secret))
+    if row is None:
+        raise Unauthenticated(INVALID_TOKEN)
+    token_id, expires_at, revoked_at, last_used_at, user_id, username, role, part, org, name, active, now = row
+    now = now or datetime.now(timezone.utc)
+    if revoked_at is not None or expires_at <= now or not active:
+        raise Unauthenticated(INVALID_TOKEN)
+    if last_used_at is None or now - last_used_at >= TOUCH_EVERY:
+        _touch(app, token_id, now)
     return Principal(user_id, username, role, part, org, name)
+
+
+def _touch(app: "App", token_id: int, now: datetime) -> None:
+    """Move the token's `last_used_at` (a hint, at most once a minute), in a transaction of its own
+    that writes first: on SQLite, a transaction that read and then writes fails at once when another
+    one wrote meanwhile (as concurrent requests of one token do) rather than waiting its turn. A write
+    the database still refuses (busy, a serialization failure) is given up: never the request."""
+    try:
+        with app.uow() as uow:
+            _TOUCH.execute(uow.connection, token_id=token_id, stale=now - TOUCH_EVERY, now=now)
+            uow.commit()
+    except OperationalError:
+        pass
 
 
 def session_issued_at(app: "App") -> datetime:

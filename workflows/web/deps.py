@@ -18,6 +18,12 @@ def get_app(request: Request) -> App:
     return request.app.state.cxp
 
 
+async def app_dependency(request: Request) -> App:
+    """`get_app` as a dependency: async, as it does no I/O, so that FastAPI calls it in the event
+    loop rather than handing it to the thread pool (a thread hop on every request)."""
+    return request.app.state.cxp
+
+
 def get_principal(request: Request, token: Annotated[str | None, Depends(bearer)]) -> Principal:
     """The principal of the bearer token (401 without one, or with an unknown, expired or revoked one)."""
     if not token:
@@ -27,7 +33,7 @@ def get_principal(request: Request, token: Annotated[str | None, Depends(bearer)
     return principal_for_token(get_app(request), token)
 
 
-AppDep = Annotated[App, Depends(get_app)]
+AppDep = Annotated[App, Depends(app_dependency)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
