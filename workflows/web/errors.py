@@ -105,6 +105,9 @@ async def _http_error(request: Request, err: Exception) -> Any:
     if is_page(request) and err.status_code >= 400:
         message = err.detail if err.status_code != 404 else "There is no page at this address."
         return page_error(request, err.status_code, str(message))
+    if err.status_code == 400:  # a body FastAPI could not parse (e.g. an integer of 5,000 digits): invalid data
+        return JSONResponse({"detail": [{"loc": ["body"], "msg": f"{err.detail}: it is not valid JSON data"}]},
+                            status_code=422)
     return await http_exception_handler(request, err)
 
 

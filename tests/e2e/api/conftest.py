@@ -88,6 +88,36 @@ class World:
             return row
 
 
+def fresh_assessment(world: World) -> int:
+    """A new organisation of North applies as a visitor: the id of its open `assess_application` task
+    (North's officer lane), for tests that complete a task."""
+    from datetime import date
+
+    from workflows.db.models import Application, Organisation
+    from workflows.services.lifecycle import submit_application
+
+    prog = world.prog
+    with world.app.uow() as uow:
+        n = len(uow.session.scalars(select(Organisation.id)).all()) + 1
+        org = Organisation(legal_id=f"BE{900000000 + n}", legal_name=f"Fresh Cluster {n}", org_type="cluster_organisation",
+                           cluster_member=True, country="BE", city="Liège", latitude=50.63, longitude=5.57,
+                           sectors=["digital"], contact_email=f"fresh{n}@example.org", iban="BE71096123456769",
+                           account_holder=f"Fresh Cluster {n}", partnership_id=prog.north_id)
+        uow.session.add(org)
+        uow.session.flush()
+        application = Application(call_id=prog.call_id, organisation_id=org.id, partnership_id=prog.north_id,
+                                  role="visitor", format="exchange_visit", date_from=date(2027, 2, 1),
+                                  date_to=date(2027, 3, 1), sectors=["digital"], wished_countries=["AT"],
+                                  motivation="We want to learn from peers abroad.", declaration_given=True,
+                                  audit_rights_accepted=True, submitted_at=uow.now())
+        uow.session.add(application)
+        uow.session.flush()
+        instance = submit_application(world.app, uow, application)
+        uow.commit()
+        instance_id = instance.id
+    return prog.open_task("assess_application", instance_id).id
+
+
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def module_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     """`database_url` of tests/conftest.py, once per module: a SQLite file, or a new PostgreSQL
@@ -115,6 +145,18 @@ def open_app(database_url: str, files: Path) -> App:
     return application
 
 
+def _resync_sequences(application: App, *tables: str) -> None:
+    """PostgreSQL: move the id sequences past the ids `seed_approved_claims` inserted explicitly."""
+    from sqlalchemy import text
+
+    if application.db.dialect.name != "postgresql":
+        return
+    with application.db.begin() as conn:
+        for table in tables:
+            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                              f"(SELECT max(id) FROM {table}))"))
+
+
 def build_world(application: App) -> World:
     """The programme driven to North's open `validate_evidence`, then batches of North and East."""
     from workflows.services.payments import run_payment_batches
@@ -127,6 +169,7 @@ def build_world(application: App) -> World:
     seed_approved_claims(application, 2, partnership_code="CXP-NORTH", approver_username=SECOND_OFFICER,
                          ref_offset=100)
     seed_approved_claims(application, 1, partnership_code="CXP-EAST", ref_offset=200)
+    _resync_sequences(application, "applications", "exchanges")
     made = {b["partnership"]: b["batch"] for b in run_payment_batches(application)["batches"]}
     world = World(application, prog, task.id, prog.instance_id, prog.exchange_ref, made["CXP-NORTH"],
                   made["CXP-EAST"])

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field
 
 from workflows.services.outputs import CompletionOut, InboxPage, ReassignOut, TaskOut
-from workflows.web.deps import AppDep, PrincipalDep
+from workflows.web.deps import PLAIN_TEXT, AppDep, PrincipalDep
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
@@ -25,8 +25,8 @@ class ReassignIn(BaseModel):
 
 @router.get("", response_model=InboxPage)
 def inbox(cxp: AppDep, principal: PrincipalDep, role: Role | None = None,
-          process: Annotated[str | None, Query(max_length=80)] = None,
-          task: Annotated[str | None, Query(max_length=80, description="a task id, e.g. assess_application")] = None,
+          process: Annotated[str | None, Query(max_length=80, pattern=PLAIN_TEXT)] = None,
+          task: Annotated[str | None, Query(max_length=80, pattern=PLAIN_TEXT, description="a task id, e.g. assess_application")] = None,
           status: Status = "open", due_before: datetime | None = None, sort: Sort = "due",
           page: Annotated[int, Query(ge=1, le=100_000)] = 1,
           page_size: Annotated[int, Query(ge=1, le=200)] = 50) -> InboxPage:
