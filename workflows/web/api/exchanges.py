@@ -6,9 +6,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from workflows.services.outputs import ExchangeOut, ExchangePage
+from workflows.web.errors import SIGNED_IN, answers
 from workflows.web.deps import PLAIN_TEXT, AppDep, PrincipalDep
 
-router = APIRouter(prefix="/exchanges", tags=["exchanges"])
+router = APIRouter(prefix="/exchanges", responses=answers(*SIGNED_IN), tags=["exchanges"])
 
 
 @router.get("", response_model=ExchangePage)

@@ -6,9 +6,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from workflows.services.oversight import KpiOut, kpis
+from workflows.web.errors import SIGNED_IN, answers
 from workflows.web.deps import PLAIN_TEXT, AppDep, PrincipalDep
 
-router = APIRouter(prefix="/reports", tags=["reports"])
+router = APIRouter(prefix="/reports", responses=answers(*SIGNED_IN), tags=["reports"])
 
 
 @router.get("/kpi", response_model=KpiOut)
