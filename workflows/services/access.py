@@ -178,10 +178,23 @@ def sees_instance(uow: "UnitOfWork", principal: Principal, instance: "ProcessIns
     return False
 
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL: a larger number names no record
+
+
+def _id_of(text: str) -> int | None:
+    """`text` as a record id when it is one (digits, within MAX_ID), else None."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= MAX_ID else None
+
+
+def _no_such(key: int | str) -> bool:
+    """A key no record can have: out of the id range, or text a database cannot hold (NUL)."""
+    return not 0 < key <= MAX_ID if isinstance(key, int) else "\x00" in key
+
+
 def visible_task(uow: "UnitOfWork", principal: Principal, task_id: int) -> "HumanTask":
     from workflows.db.process_models import HumanTask
 
-    task = uow.session.get(HumanTask, task_id)
+    task = None if _no_such(task_id) else uow.session.get(HumanTask, task_id)
     if task is None or not sees_task(principal, task):
         raise NotFound(f"task {task_id} does not exist")
     return task
@@ -190,7 +203,7 @@ def visible_task(uow: "UnitOfWork", principal: Principal, task_id: int) -> "Huma
 def visible_instance(uow: "UnitOfWork", principal: Principal, instance_id: int) -> "ProcessInstance":
     from workflows.db.process_models import ProcessInstance
 
-    instance = uow.session.get(ProcessInstance, instance_id)
+    instance = None if _no_such(instance_id) else uow.session.get(ProcessInstance, instance_id)
     if instance is None or not sees_instance(uow, principal, instance):
         raise NotFound(f"instance {instance_id} does not exist")
     return instance
@@ -201,8 +214,9 @@ def visible_exchange(uow: "UnitOfWork", principal: Principal, ref: str) -> "Exch
     from workflows.db.models import Exchange
 
     text = str(ref).strip().upper()
-    where = Exchange.id == int(text) if text.isdigit() else Exchange.ref == text
-    exchange = uow.session.scalars(select(Exchange).where(where)).first()
+    key = _id_of(text)
+    where = Exchange.id == key if key is not None else Exchange.ref == text
+    exchange = None if _no_such(text) else uow.session.scalars(select(Exchange).where(where)).first()
     if exchange is None or not sees_exchange(principal, exchange):
         raise NotFound(f"exchange {text} does not exist")
     return exchange
@@ -213,8 +227,9 @@ def visible_batch(uow: "UnitOfWork", principal: Principal, batch: str | int) -> 
     from workflows.db.process_models import PaymentBatch
 
     text = str(batch).strip()
-    where = PaymentBatch.id == int(text) if text.isdigit() else PaymentBatch.msg_id == text
-    row = uow.session.scalars(select(PaymentBatch).where(where)).first()
+    key = _id_of(text)
+    where = PaymentBatch.id == key if key is not None else PaymentBatch.msg_id == text
+    row = None if _no_such(text) else uow.session.scalars(select(PaymentBatch).where(where)).first()
     if row is None or not sees_batch(principal, row):
         raise NotFound(f"payment batch {text} does not exist")
     return row

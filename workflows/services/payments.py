@@ -309,7 +309,7 @@ def release_batch(app: App, batch_ref: str, principal: Principal) -> ReleaseOut:
         if problem:
             access.refuse(app, uow, principal, problem, "batch_release_refused", subject=f"batch:{msg_id}")
         if batch.status != CREATED:
-            raise ServiceError(f"batch {msg_id} is {batch.status}, not awaiting release")
+            raise Conflict(f"batch {msg_id} is {batch.status}, not awaiting release")
         partnership_id = batch.partnership_id
     recover_files(app, partnership_id=partnership_id, msg_id=msg_id)  # release only an intact file
     with app.uow() as uow:

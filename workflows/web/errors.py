@@ -9,11 +9,49 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 
 from workflows.services import (
     Conflict, Invalid, NotFound, Refused, ServiceError, TooLarge, Unauthenticated, WrongType,
 )
+
+
+class Problem(BaseModel):
+    """An error answer: one sentence saying what is wrong."""
+
+    detail: str
+
+
+class FieldProblem(BaseModel):
+    loc: list[str | int] = Field(description="where: body, query or path, then the field's name (and index)")
+    msg: str
+    type: str | None = None
+
+
+class InvalidData(BaseModel):
+    """422: each field that is wrong, and why."""
+
+    detail: list[FieldProblem]
+
+
+ANSWERS: dict[int, tuple[type[BaseModel], str]] = {
+    401: (Problem, "not signed in, or the bearer token is unknown, expired or revoked"),
+    403: (Problem, "the principal may not do this (the refusal is audited)"),
+    404: (Problem, "no such record, or one the principal may not see"),
+    409: (Problem, "completed, released or changed by someone else meanwhile: nothing was written"),
+    413: (Problem, "the upload is above 20 MB"),
+    415: (Problem, "the upload is not a file of the accepted type"),
+    422: (InvalidData, "invalid data: each field named in `detail`"),
+    429: (Problem, "too many failed sign-ins: try again after Retry-After seconds"),
+    503: (Problem, "the database is not available: try again after Retry-After seconds"),
+}
+SIGNED_IN = (401, 403, 404, 422)  # what any call with a bearer token may answer
+
+
+def answers(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses` of these error answers (a route's `responses=`)."""
+    return {code: {"model": ANSWERS[code][0], "description": ANSWERS[code][1]} for code in codes}
 
 
 def _detail(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -105,6 +143,9 @@ async def _http_error(request: Request, err: Exception) -> Any:
     if is_page(request) and err.status_code >= 400:
         message = err.detail if err.status_code != 404 else "There is no page at this address."
         return page_error(request, err.status_code, str(message))
+    if err.status_code == 400:  # a body FastAPI could not parse (e.g. an integer of 5,000 digits): invalid data
+        return JSONResponse({"detail": [{"loc": ["body"], "msg": f"{err.detail}: it is not valid JSON data"}]},
+                            status_code=422)
     return await http_exception_handler(request, err)
 
 

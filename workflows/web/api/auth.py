@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
+from workflows.web.errors import answers
 from workflows.web.deps import AppDep, PrincipalDep, client_of
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -29,8 +30,7 @@ class MeOut(BaseModel):
 
 
 @router.post("/token", response_model=TokenAnswer,
-             responses={401: {"description": "wrong username or password"},
-                        429: {"description": "too many failed sign-ins: try again after Retry-After seconds"}})
+             responses=answers(401, 422, 429))
 def token(request: Request, cxp: AppDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenAnswer:
     """Exchange a username and password for a bearer token (sign-ins and failures are audited)."""
     from workflows.services.accounts import authenticate, issue_token
@@ -40,7 +40,7 @@ def token(request: Request, cxp: AppDep, form: Annotated[OAuth2PasswordRequestFo
     return TokenAnswer(access_token=issued.token, expires_at=issued.expires_at)
 
 
-@router.get("/me", response_model=MeOut)
+@router.get("/me", response_model=MeOut, responses=answers(401))
 def me(principal: PrincipalDep) -> MeOut:
     """The principal the bearer token stands for."""
     return MeOut(user_id=principal.user_id, username=principal.username, display_name=principal.display_name,

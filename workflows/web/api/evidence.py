@@ -7,13 +7,14 @@ from fastapi import APIRouter, File, Form, UploadFile
 
 from tasks.forms import MAX_UPLOAD_BYTES
 from workflows.services.evidence import KINDS, EvidenceFileOut, list_evidence, upload_evidence
+from workflows.web.errors import SIGNED_IN, answers
 from workflows.web.deps import AppDep, PrincipalDep
 
-router = APIRouter(prefix="/exchanges", tags=["exchanges"])
+router = APIRouter(prefix="/exchanges", responses=answers(*SIGNED_IN), tags=["exchanges"])
 
 
 @router.post("/{ref}/evidence", response_model=EvidenceFileOut, status_code=201,
-             responses={413: {"description": "above 20 MB"}, 415: {"description": "not a PDF, PNG or JPEG"}})
+             responses=answers(409, 413, 415))
 def upload(ref: str, cxp: AppDep, principal: PrincipalDep, file: Annotated[UploadFile, File()],
            kind: Annotated[str, Form(description=f"one of {', '.join(KINDS)}")] = "other") -> EvidenceFileOut:
     """Upload one evidence file (PDF, PNG or JPEG, judged by content; at most 20 MB). Its SHA-256 is

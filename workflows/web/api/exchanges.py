@@ -6,16 +6,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from workflows.services.outputs import ExchangeOut, ExchangePage
-from workflows.web.deps import AppDep, PrincipalDep
+from workflows.web.errors import SIGNED_IN, answers
+from workflows.web.deps import PLAIN_TEXT, AppDep, PrincipalDep
 
-router = APIRouter(prefix="/exchanges", tags=["exchanges"])
+router = APIRouter(prefix="/exchanges", responses=answers(*SIGNED_IN), tags=["exchanges"])
 
 
 @router.get("", response_model=ExchangePage)
 def search(cxp: AppDep, principal: PrincipalDep,
-           q: Annotated[str | None, Query(max_length=200, description="reference, organisation or country")] = None,
-           status: Annotated[str | None, Query(max_length=40)] = None,
-           country: Annotated[str | None, Query(max_length=2, description="ISO 3166-1 alpha-2")] = None,
+           q: Annotated[str | None, Query(max_length=200, pattern=PLAIN_TEXT, description="reference, organisation or country")] = None,
+           status: Annotated[str | None, Query(max_length=40, pattern=PLAIN_TEXT)] = None,
+           country: Annotated[str | None, Query(max_length=2, pattern=PLAIN_TEXT, description="ISO 3166-1 alpha-2")] = None,
            page: Annotated[int, Query(ge=1, le=100_000)] = 1,
            page_size: Annotated[int, Query(ge=1, le=200)] = 50) -> ExchangePage:
     """The exchanges the caller may see whose reference, organisation name or country matches `q`."""

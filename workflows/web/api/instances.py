@@ -5,9 +5,10 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from workflows.services.outputs import InstanceOut
+from workflows.web.errors import SIGNED_IN, answers
 from workflows.web.deps import AppDep, PrincipalDep
 
-router = APIRouter(prefix="/instances", tags=["instances"])
+router = APIRouter(prefix="/instances", responses=answers(*SIGNED_IN), tags=["instances"])
 
 
 @router.get("/{instance_id}", response_model=InstanceOut)

@@ -7,9 +7,10 @@ from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import Response
 
 from workflows.services.outputs import BankImportOut, BatchDetailOut, BatchOut, ReleaseOut
+from workflows.web.errors import SIGNED_IN, answers
 from workflows.web.deps import AppDep, PrincipalDep, client_of
 
-router = APIRouter(prefix="/payments", tags=["payments"])
+router = APIRouter(prefix="/payments", responses=answers(*SIGNED_IN), tags=["payments"])
 
 BANK_FILE_LIMIT = 20 * 1024 * 1024
 
@@ -55,7 +56,7 @@ def batch_csv(batch: str, cxp: AppDep, principal: PrincipalDep) -> Response:
 
 
 @router.post("/batches/{batch}/release", response_model=ReleaseOut,
-             responses={409: {"description": "already released, or changed meanwhile"}})
+             responses=answers(409))
 def release(batch: str, cxp: AppDep, principal: PrincipalDep) -> ReleaseOut:
     """Release the batch to the bank (finance of its partnership; R-4EYES: not whoever approved one
     of its payments)."""
@@ -65,7 +66,7 @@ def release(batch: str, cxp: AppDep, principal: PrincipalDep) -> ReleaseOut:
 
 
 @router.post("/bank-files", response_model=BankImportOut,
-             responses={413: {"description": "above 20 MB"}, 415: {"description": "not XML"}})
+             responses=answers(409, 413, 415))
 def bank_file(request: Request, cxp: AppDep, principal: PrincipalDep,
               file: Annotated[UploadFile, File(description="a pain.002 or camt.054 file")]) -> BankImportOut:
     """Apply the bank's answer (pain.002 status report or camt.054 notification) once."""

@@ -9,14 +9,16 @@ from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field
 
 from workflows.services.outputs import CompletionOut, InboxPage, ReassignOut, TaskOut
-from workflows.web.deps import AppDep, PrincipalDep
+from workflows.services.task_detail import TaskDetail
+from workflows.web.errors import SIGNED_IN, answers
+from workflows.web.deps import PLAIN_TEXT, AppDep, PrincipalDep
 
-router = APIRouter(prefix="/tasks", tags=["tasks"])
+router = APIRouter(prefix="/tasks", responses=answers(*SIGNED_IN), tags=["tasks"])
 
 Status = Literal["open", "claimed", "unclaimed", "mine", "overdue"]
 Sort = Literal["due", "-due", "created", "-created", "task", "-task"]
 Role = Literal["applicant", "officer", "finance", "auditor", "administrator"]
-CONFLICT = {409: {"description": "completed or changed by someone else meanwhile: nothing was written"}}
+CONFLICT = answers(409)
 
 
 class ReassignIn(BaseModel):
@@ -25,8 +27,8 @@ class ReassignIn(BaseModel):
 
 @router.get("", response_model=InboxPage)
 def inbox(cxp: AppDep, principal: PrincipalDep, role: Role | None = None,
-          process: Annotated[str | None, Query(max_length=80)] = None,
-          task: Annotated[str | None, Query(max_length=80, description="a task id, e.g. assess_application")] = None,
+          process: Annotated[str | None, Query(max_length=80, pattern=PLAIN_TEXT)] = None,
+          task: Annotated[str | None, Query(max_length=80, pattern=PLAIN_TEXT, description="a task id, e.g. assess_application")] = None,
           status: Status = "open", due_before: datetime | None = None, sort: Sort = "due",
           page: Annotated[int, Query(ge=1, le=100_000)] = 1,
           page_size: Annotated[int, Query(ge=1, le=200)] = 50) -> InboxPage:
@@ -38,8 +40,8 @@ def inbox(cxp: AppDep, principal: PrincipalDep, role: Role | None = None,
                       due_before=due_before, sort=sort, page=page, page_size=page_size)
 
 
-@router.get("/{task_id}")
-def detail(task_id: int, cxp: AppDep, principal: PrincipalDep) -> Any:
+@router.get("/{task_id}", response_model=TaskDetail)
+def detail(task_id: int, cxp: AppDep, principal: PrincipalDep) -> TaskDetail:
     """One task with its form's JSON Schema and what the person deciding needs to see."""
     from workflows.services.task_detail import task_detail
 
