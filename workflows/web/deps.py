@@ -33,14 +33,10 @@ def get_principal(request: Request, token: Annotated[str | None, Depends(bearer)
     return principal_for_token(get_app(request), token)
 
 
-<<<<<<< HEAD
-AppDep = Annotated[App, Depends(app_dependency)]
-=======
 # Free text of a query parameter: no control characters (PostgreSQL cannot even compare a NUL byte).
 PLAIN_TEXT = r"^[^\x00-\x1f\x7f]*$"
 
-AppDep = Annotated[App, Depends(get_app)]
->>>>>>> api-tests
+AppDep = Annotated[App, Depends(app_dependency)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
