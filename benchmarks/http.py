@@ -3,16 +3,19 @@ the inbox service call alone in the same run (ENGINEERING "Speed and scale": at 
 
 *api*: `GET /api/tasks` (the first page of 50, the defaults: open, soonest due first) with the bearer
 token of an officer whose inbox holds thousands of open tasks, sent by `CLIENTS` threads, each with its
-own persistent connection (httpx), bounded in count and time; and by one client alone.
+own persistent connection (the standard library's http.client: a light client, so that what is timed
+is the server and the loopback, not the client library), bounded in count and time; and by one client
+alone.
 *service*: `workflows.services.inbox.list_tasks(app, principal)` with the same principal (resolved from
 the same token) and filters, in this process: single calls, and `CLIENTS` threads calling it at once.
 
-`ratio` is api p50 over service p50 at the same concurrency (`CLIENTS`); `ratio_single` the same with
-one caller; `ratio_throughput` the service's calls per second over the API's requests per second at
+`ratio` (the target's figure: at most 2) is the api p50 of one client over the p50 of one service call
+— a request against the call it wraps; `ratio_concurrent` is api p50 over service p50 with `CLIENTS`
+callers each; `ratio_throughput` the service's calls per second over the API's requests per second at
 `CLIENTS` (in a closed loop, the ratio of their mean latencies). When a service call is shorter than
 the interpreter's switch interval (5 ms: below about 20,000 open tasks), threads in one process take
-the GIL in bursts, so the service's concurrent p50 is a call that did not wait and `ratio` says
-little: read `ratio_single` and `ratio_throughput` there. The server runs in a subprocess of its own (`python -m benchmarks.http serve ...`, uvicorn
+the GIL in bursts, so the service's concurrent p50 is a call that did not wait and `ratio_concurrent` says
+little: `ratio_throughput` is the fair comparison under load. The server runs in a subprocess of its own (`python -m benchmarks.http serve ...`, uvicorn
 with the access log off), so that its peak RSS (`server_peak_rss_mb`) is its own. The database is the
 inbox benchmark's (`benchmarks.inbox.seed_open_tasks`), plus one exchange driven through its whole
 lifecycle by the product's services (`benchmarks.programme`), whose instance the pages section shows.
@@ -244,6 +247,47 @@ def concurrently(make_call: Callable[[], Callable[[], Any]], clients: int, max_c
 
 # --- the API against the service -----------------------------------------------------------------
 
+class LightResponse:
+    def __init__(self, status_code: int, body: bytes) -> None:
+        self.status_code, self.content = status_code, body
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.content)
+
+
+class LightClient:
+    """One persistent HTTP/1.1 connection (http.client) sending GETs with fixed headers."""
+
+    def __init__(self, base_url: str, headers: dict[str, str]) -> None:
+        from http.client import HTTPConnection
+        from urllib.parse import urlsplit
+
+        where = urlsplit(base_url)
+        self.connection = HTTPConnection(where.hostname, where.port, timeout=60)
+        self.headers = headers
+
+    def get(self, path: str) -> LightResponse:
+        self.connection.request("GET", path, headers=self.headers)
+        answer = self.connection.getresponse()
+        return LightResponse(answer.status, answer.read())
+
+    def __enter__(self) -> "LightClient":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.connection.close()
+
+
+def api_client_for(base_url: str, token: str) -> LightClient:
+    return LightClient(base_url, {"Authorization": f"Bearer {token}", "Accept": "application/json"})
+
+
 def http_client(base_url: str, token: str | None = None, cookies: dict[str, str] | None = None) -> Any:
     """An httpx client keeping its connection open: with a bearer `token`, or a session's `cookies`."""
     import httpx
@@ -277,7 +321,7 @@ def api_inbox(fixture: Fixture, server: Server, clients: int = CLIENTS, max_requ
         def service() -> Any:
             return list_tasks(app, principal, page_size=PAGE)
 
-        with http_client(server.url, fixture.officer_token) as client:
+        with api_client_for(server.url, fixture.officer_token) as client:
             api = getter(client, "/api/tasks")
             listed = api().json()
             expected = service()
@@ -286,7 +330,7 @@ def api_inbox(fixture: Fixture, server: Server, clients: int = CLIENTS, max_requ
             single = in_turns({"api": api, "service": service}, single_calls)
 
         def api_client() -> Callable[[], Any]:
-            return getter(http_client(server.url, fixture.officer_token), "/api/tasks")
+            return getter(api_client_for(server.url, fixture.officer_token), "/api/tasks")
 
         many_api = concurrently(api_client, clients, max_requests, max_seconds)
         many_service = concurrently(lambda: service, clients, max_requests, max_seconds)
@@ -296,9 +340,9 @@ def api_inbox(fixture: Fixture, server: Server, clients: int = CLIENTS, max_requ
         "open_tasks": fixture.open_tasks, "inbox_total": expected.total, "page": PAGE,
         "api": {"single": single["api"], "concurrent": many_api},
         "service": {"single": single["service"], "concurrent": many_service},
-        "ratio": round(many_api["p50_ms"] / many_service["p50_ms"], 2),
-        "ratio_p95": round(many_api["p95_ms"] / many_service["p95_ms"], 2),
-        "ratio_single": round(single["api"]["p50_ms"] / single["service"]["p50_ms"], 2),
+        "ratio": round(single["api"]["p50_ms"] / single["service"]["p50_ms"], 2),
+        "ratio_p95": round(single["api"]["p95_ms"] / single["service"]["p95_ms"], 2),
+        "ratio_concurrent": round(many_api["p50_ms"] / many_service["p50_ms"], 2),
         "ratio_throughput": round(many_service["per_second"] / many_api["per_second"], 2),
         "target_ratio": 2,
     }

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from workflows.services.outputs import CompletionOut, InboxPage, ReassignOut, TaskOut
@@ -31,13 +32,16 @@ def inbox(cxp: AppDep, principal: PrincipalDep, role: Role | None = None,
           task: Annotated[str | None, Query(max_length=80, pattern=PLAIN_TEXT, description="a task id, e.g. assess_application")] = None,
           status: Status = "open", due_before: datetime | None = None, sort: Sort = "due",
           page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-          page_size: Annotated[int, Query(ge=1, le=200)] = 50) -> InboxPage:
+          page_size: Annotated[int, Query(ge=1, le=200)] = 50) -> Response:
     """The caller's inbox: the open tasks of their lane and partnership (or organisation), unclaimed
     or theirs; soonest due first; with the total and the count per task of the filtered set."""
     from workflows.services.inbox import list_tasks
 
-    return list_tasks(cxp, principal, role=role, process=process, task=task, status=status,
-                      due_before=due_before, sort=sort, page=page, page_size=page_size)
+    found = list_tasks(cxp, principal, role=role, process=process, task=task, status=status,
+                       due_before=due_before, sort=sort, page=page, page_size=page_size)
+    # The use case's answer is already an InboxPage: serialised once, not validated again (the
+    # busiest route; FastAPI's response_model check was a third of its time).
+    return Response(found.model_dump_json(), media_type="application/json")
 
 
 @router.get("/{task_id}", response_model=TaskDetail)
