@@ -49,6 +49,20 @@ def test_serve_refuses_a_database_that_was_never_initialised(tmp_path: Path) -> 
     assert "CXP_DATABASE_URL" in message
 
 
+@pytest.mark.parametrize(("extra", "named"), [
+    ({}, "CXP_SECRET_KEY"),
+    ({"CXP_SECRET_KEY": "short", "CXP_AUDIT_KEY": "an-audit-key-of-production"}, "at least 16 characters"),
+])
+def test_serve_refuses_production_mode_without_its_own_secrets(tmp_path: Path, extra: dict[str, str],
+                                                             named: str) -> None:
+    url = f"sqlite:///{tmp_path}/cxp.db"
+    assert _cxp(tmp_path, url, "init").returncode == 0
+    done = subprocess.run([sys.executable, "-m", "workflows.cli.app", "serve", "--port", str(_free_port())],
+                          cwd=tmp_path, env={**_env(tmp_path, url), "CXP_MODE": "production", **extra},
+                          capture_output=True, text=True, timeout=120)
+    assert named in _one_line_error(done)
+
+
 def test_serve_answers_health_on_an_initialised_database_until_terminated(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/cxp.db"
     assert _cxp(tmp_path, url, "init").returncode == 0

@@ -27,7 +27,14 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="address to liste
 
     from workflows.web.app import create_app
 
+    from workflows.settings import SettingsError, check_serving
+
     cxp = app_for(db)  # a missing database or a server that does not answer: one sentence, exit 2
+    try:
+        check_serving(cxp.settings)  # production: its own secret key (the session cookies) and audit key
+    except SettingsError as err:
+        cxp.close()
+        raise CliError(str(err)) from None
     problem = schema_problem(cxp.db)
     if problem:
         cxp.close()
