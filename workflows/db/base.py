@@ -151,8 +151,9 @@ def make_engine(url: str, create: bool = True, **kwargs: Any) -> Engine:
     # as many pooled connections as the web server runs requests at once (its thread pool): with
     # SQLAlchemy's default of 5 (+10 overflow, closed when returned), 20 concurrent requests opened
     # and closed a connection on most requests (benchmarks/http.py)
-    kwargs.setdefault("pool_size", POOL_SIZE)
-    kwargs.setdefault("max_overflow", POOL_SIZE)
+    if parsed.get_backend_name() != "sqlite" or sqlite_file(parsed) is not None:  # not an in-memory one
+        kwargs.setdefault("pool_size", POOL_SIZE)
+        kwargs.setdefault("max_overflow", POOL_SIZE)
     if parsed.get_backend_name() != "sqlite":
         kwargs.setdefault("connect_args", {"connect_timeout": 10})
         return create_engine(parsed, pool_pre_ping=True, **kwargs)
