@@ -249,3 +249,15 @@ def test_the_closing_report_picks_its_documents_from_the_uploaded_files(web: Tes
     page = sign_in(TestClient(web.app), OFFICER).get(f"/tasks/{validation.id}")
     assert "Working days (R-DAYS, AT): 5" in page.text and "travel day" in page.text
     assert "EUR 1,100.00" in page.text and sha in page.text
+
+
+def test_a_long_inbox_is_paged_with_previous_and_next_links(web: TestClient, programme: Programme) -> None:
+    from tests.workflows.builders import ADMIN
+
+    accounts.set_password(programme.app, access.SYSTEM, ADMIN, PASSWORD)
+    programme.submit_visitor_application().assessed().propose_match()  # two applicants' answers open
+    client = sign_in(web, ADMIN)
+    first = client.get("/tasks?role=applicant&page_size=1")
+    assert "Page 1 of 2" in first.text and 'rel="next"' in first.text and 'rel="prev"' not in first.text
+    second = client.get("/tasks?role=applicant&page_size=1&page=2")
+    assert "Page 2 of 2" in second.text and 'rel="prev"' in second.text and 'rel="next"' not in second.text

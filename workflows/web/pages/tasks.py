@@ -22,12 +22,15 @@ SORTS = (("due", "Soonest due first"), ("-due", "Latest due first"), ("created",
          ("-created", "Newest first"), ("task", "Task, A to Z"), ("-task", "Task, Z to A"))
 PROCESSES = (("exchange", "Exchange"), ("hosting", "Host offer"), ("call", "Call"))
 PAGE_SIZES = (20, 50, 100)
+# the lanes an administrator or auditor reads (their own lane holds no task): every open task of one
+LANES = (("officer", "Officers"), ("finance", "Finance"), ("applicant", "Applicants"))
+READS_LANES = ("administrator", "auditor")
 
 Text = Annotated[str | None, Query(max_length=80)]
 
 
 @router.get("/tasks", response_class=HTMLResponse)
-def inbox(request: Request, principal: PagePrincipal, process: Text = None, task: Text = None,
+def inbox(request: Request, principal: PagePrincipal, role: Text = None, process: Text = None, task: Text = None,
           status: Text = None, due_before: Text = None, sort: Text = None,
           page: Annotated[int, Query(ge=1, le=100_000)] = 1,
           page_size: Annotated[int, Query(ge=1, le=200)] = 50) -> Response:
@@ -35,18 +38,19 @@ def inbox(request: Request, principal: PagePrincipal, process: Text = None, task
     from workflows.services.inbox import list_tasks
 
     cxp = get_app(request)
-    filters = {"process": blank_is_none(process), "task": blank_is_none(task),
+    lane = (blank_is_none(role) or "officer") if principal.role in READS_LANES else None
+    filters = {"role": lane, "process": blank_is_none(process), "task": blank_is_none(task),
                "status": blank_is_none(status) or "open", "due_before": blank_is_none(due_before),
                "sort": blank_is_none(sort) or "due", "page_size": page_size}
     due = _day(filters["due_before"])
-    found = list_tasks(cxp, principal, process=filters["process"], task=filters["task"], status=filters["status"],
+    found = list_tasks(cxp, principal, role=lane, process=filters["process"], task=filters["task"], status=filters["status"],
                        due_before=start_of_day(due, cxp.settings.timezone), sort=filters["sort"], page=page,
                        page_size=page_size)
     names = {t.task: t.name for t in found.tasks}
     last_page = max(1, -(-found.total // page_size))
     return render(request, "tasks.html", principal, nav_active="tasks" if principal.role == "applicant" else "inbox",
                   inbox=found, filters=filters, names=names, page=page, last_page=last_page,
-                  statuses=STATUSES, sorts=SORTS, processes=PROCESSES, page_sizes=PAGE_SIZES,
+                  statuses=STATUSES, sorts=SORTS, lanes=LANES if lane else (), processes=PROCESSES, page_sizes=PAGE_SIZES,
                   tz=cxp.settings.timezone, here=url_with("/tasks", filters, page=page if page > 1 else None),
                   url=lambda **changes: url_with("/tasks", filters, **changes))
 
