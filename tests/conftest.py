@@ -35,6 +35,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: igno
     """A fresh, empty database: a SQLite file, or a new PostgreSQL database dropped afterwards."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/cxp.db"
+    return fresh_postgres_url(request)
+
+
+def fresh_postgres_url(request: pytest.FixtureRequest) -> str:
+    """A new, empty PostgreSQL database dropped when `request`'s fixture ends (skips without a server)."""
     admin = _postgres_admin_engine()
     if admin is None:
         pytest.skip(str(_pg_state["error"]))

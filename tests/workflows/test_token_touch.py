@@ -3,29 +3,18 @@ or a database that refuses the write, never fail the request over it."""
 from __future__ import annotations
 
 import threading
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from tests.workflows.test_accounts import _populate, _settings
+from tests.workflows.test_accounts import accounts  # noqa: F401 - the fixture: three users, one hash
 from workflows.app import App
 from workflows.db.account_models import ApiToken
-from workflows.db.schema import upgrade
 from workflows.services import tokens
 from workflows.services.access import SYSTEM
 from workflows.services.tokens import issue_token, principal_for_token
-
-
-@pytest.fixture
-def accounts(database_url: str, tmp_path: Path) -> Iterator[App]:
-    app = App(_settings(database_url, tmp_path))
-    upgrade(app.db)
-    _populate(app)
-    yield app
-    app.close()
 
 
 def last_used(app: App, token_id: int) -> Any:

@@ -18,9 +18,9 @@ from sqlalchemy import select
 from tasks.forms import MAX_UPLOAD_BYTES, EvidenceDocument
 from workflows.app import App
 from workflows.db.models import EvidenceFile, Exchange, User
-from workflows.db.process_models import ProcessInstance
 from workflows.services import Conflict, Invalid, TooLarge, WrongType
 from workflows.services.access import Principal, may_upload_evidence, refuse, visible_exchange
+from workflows.services.lifecycle import instance_for
 from workflows.uow import UnitOfWork
 
 ACCEPTED_TYPES = {"application/pdf": "PDF", "image/png": "PNG", "image/jpeg": "JPEG"}
@@ -99,7 +99,7 @@ def upload_evidence(app: App, principal: Principal, exchange_ref: str, filename:
     digest = hashlib.sha256(data).hexdigest()
     with app.uow() as uow:
         exchange = visible_exchange(uow, principal, exchange_ref)
-        where = {"instance_id": _instance_id(uow, exchange), "subject": exchange.ref}
+        where = {"instance_id": instance_for(uow, "exchange", exchange.id).id, "subject": exchange.ref}
         problem = may_upload_evidence(principal, exchange)
         if problem:
             refuse(app, uow, principal, problem, **where)
@@ -137,8 +137,3 @@ def _out(uow: UnitOfWork, exchange: Exchange, row: EvidenceFile, already_stored:
                            media_type=row.media_type, size=row.size, uploaded_by=user.username if user else None,
                            uploaded_at=row.uploaded_at, already_stored=already_stored)
 
-
-def _instance_id(uow: UnitOfWork, exchange: Exchange) -> int | None:
-    return uow.session.scalar(select(ProcessInstance.id).where(
-        ProcessInstance.subject_type == "exchange", ProcessInstance.subject_id == exchange.id)
-        .order_by(ProcessInstance.id.desc()).limit(1))

@@ -11,7 +11,6 @@ The state (`World`):
 """
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from benchmarks.payment_batch import seed_approved_claims
-from tests.conftest import POSTGRES_URL, _drop, _pg_state, _postgres_admin_engine
+from tests.conftest import fresh_postgres_url
 from tests.workflows.builders import (
     ADMIN, AUDITOR, FINANCE, OFFICER, OUTSIDER, SECOND_OFFICER, VISITOR, Programme, build_programme, evidence,
 )
@@ -124,17 +123,7 @@ def module_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest
     database dropped afterwards."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp('api')}/cxp.db"
-    admin = _postgres_admin_engine()
-    if admin is None:
-        pytest.skip(str(_pg_state["error"]))
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-
-    name = f"cxp_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    request.addfinalizer(lambda: _drop(admin, name))
-    return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    return fresh_postgres_url(request)
 
 
 def open_app(database_url: str, files: Path) -> App:
