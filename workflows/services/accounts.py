@@ -114,6 +114,8 @@ def _message(error: Any) -> str:
                 else "letters, digits and . _ @ - only, starting with a letter or digit")
     if error["type"] in ("string_too_short", "string_too_long"):
         limit = error["ctx"].get("min_length", error["ctx"].get("max_length"))
+        if error["type"] == "string_too_short" and limit == 1:
+            return "is required"
         return f"must be at {'least' if error['type'] == 'string_too_short' else 'most'} {limit} characters"
     if error["type"] == "literal_error":
         return f"is not a role ({error['ctx']['expected']})"
