@@ -5,7 +5,7 @@ PY      = $(VENV)/bin/python
 CXP     = $(VENV)/bin/cxp
 DEMO_DB = sqlite:///var/demo.db
 
-.PHONY: install run test bench lint-bpmn check-wheel constraints clean
+.PHONY: install run test check bench lint-bpmn check-wheel constraints clean
 
 # the versions CI tested: constraints.txt pins every distribution (refresh it with `make constraints`)
 $(VENV)/.installed: pyproject.toml constraints.txt tools/system_deps.sh
@@ -43,9 +43,16 @@ run: install
 	@echo "Drive the demo to its end later: $(CXP) demo --db $(DEMO_DB)"
 	$(CXP) serve --db $(DEMO_DB) --port $(PORT)
 
-## test: install, then run every test (SQLite, and PostgreSQL where it answers; bpmnlint)
-test: install
+## test: install, run the static checks, then every test (SQLite, and PostgreSQL where it answers; bpmnlint)
+test: install check
 	$(PY) -m pytest -q -p no:cacheprovider
+
+## check: ruff (pyflakes, bugbear, import order, pyupgrade), mypy (--strict for rules/, tasks/,
+## reports/) and the import-linter contracts of the layers, each at zero findings (pyproject.toml)
+check: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 ## bench: the speed figures, as JSON
 bench: install

@@ -30,9 +30,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = 50
@@ -159,7 +160,7 @@ class Server:
         if self.process.stderr:
             self.process.stderr.close()
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -277,7 +278,7 @@ class LightClient:
         answer = self.connection.getresponse()
         return LightResponse(answer.status, answer.read())
 
-    def __enter__(self) -> "LightClient":
+    def __enter__(self) -> LightClient:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -16,7 +16,7 @@ import random
 import statistics
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from workflows.settings import Settings
 PAGE = 50
 TASKS_PER_INSTANCE = 10
 PARTNERSHIPS = 5
-START = datetime(2027, 1, 4, 9, tzinfo=timezone.utc)
+START = datetime(2027, 1, 4, 9, tzinfo=UTC)
 _SPECS = [("assess_application", "Assess the application", "Officer", "officer"),
           ("validate_evidence", "Validate the evidence", "Officer", "officer"),
           ("approve_payment", "Approve the payment", "Finance", "finance"),

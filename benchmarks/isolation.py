@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import multiprocessing as mp
-from queue import Empty
 import resource
-from typing import Any, Callable
+from collections.abc import Callable
+from queue import Empty
+from typing import Any
 
 
 def _child(queue: Any, fn: Callable[..., dict], args: tuple) -> None:

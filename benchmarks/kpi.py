@@ -16,7 +16,7 @@ import hashlib
 import resource
 import tempfile
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ STATUSES = ("eligible", "awaiting_match", "matched", "visit_planned", "awaiting_
             "grant_computed", "committed", "awaiting_payment", "paid", "closed")
 NOISE = ("task_created", "service_task", "clock_advanced")
 PERIOD = "2027-12"
-START = datetime(2027, 1, 11, 9, 0, tzinfo=timezone.utc)
+START = datetime(2027, 1, 11, 9, 0, tzinfo=UTC)
 
 
 def _exchange_events(ref: str, app_id: int, i: int) -> list[dict[str, Any]]:
@@ -70,7 +70,7 @@ def seed(app: App, n_events: int) -> int:
     n = max(1, n_events // EVENTS_PER_EXCHANGE)
     with app.uow() as uow:
         s = uow.session
-        uow.clock.set(datetime(2028, 1, 15, 9, 0, tzinfo=timezone.utc))
+        uow.clock.set(datetime(2028, 1, 15, 9, 0, tzinfo=UTC))
         parts = [Partnership(code=f"P{k}", name=f"Partnership {k}", debtor_name="Bench", debtor_iban="BE68539007547034",
                              country="BE") for k in range(3)]
         s.add_all(parts)
@@ -211,7 +211,7 @@ def run(n_events: int = 1_000_000, database_url: str | None = None, rounds: int 
     return {
         "events": n * EVENTS_PER_EXCHANGE, "exchanges": n, "seed_s": round(seeding, 2), "ours_s": round(ours, 3),
         "duckdb_alone_s": round(alone, 3), "ratio": round(ours / alone, 3), "target_ratio": 2.0,
-        "ratios_measured": [round(o / a, 3) for o, a in zip(ours_runs, alone_runs)],
+        "ratios_measured": [round(o / a, 3) for o, a in zip(ours_runs, alone_runs, strict=True)],
         "files_s": round(rendering, 3), "file_bytes": sum(len(v) for v in files.values()),
         "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "peak_mb_is": "this process: our KPI tables, the DuckDB baseline and the files (seeding ran in another)",

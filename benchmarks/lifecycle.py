@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import tracemalloc
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -53,7 +53,7 @@ CANNED = {
     "compute_working_days": {"working_days": 5},
     "compute_grant": {"grant_zero": False, "grant_amount": "1100.00"},
     "commit_budget": {"budget_ok": True},
-    "register_for_matching": {"matching_deadline": datetime(2027, 5, 1, tzinfo=timezone.utc).isoformat()},
+    "register_for_matching": {"matching_deadline": datetime(2027, 5, 1, tzinfo=UTC).isoformat()},
 }
 
 

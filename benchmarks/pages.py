@@ -53,7 +53,7 @@ def signed_in(base_url: str, username: str) -> Any:
     return client
 
 
-def measure(fixture: "Fixture", server: "Server", reps: int = 30, browser_reps: int = 3,
+def measure(fixture: Fixture, server: Server, reps: int = 30, browser_reps: int = 3,
             max_requests: int = 500, max_seconds: float = 30) -> dict[str, Any]:
     pages = {"inbox": (fixture.officer, fixture.officer_token, "/tasks", "/api/tasks"),
              "instance": (fixture.viewer, fixture.viewer_token, f"/instances/{fixture.instance_id}",
@@ -67,7 +67,8 @@ def measure(fixture: "Fixture", server: "Server", reps: int = 30, browser_reps: 
                 continue
             turns = in_turns({"page": getter(session, page), "api": getter(bearer, api)}, reps)
             cookies = dict(session.cookies)
-        many = concurrently(lambda: getter(http_client(server.url, cookies=cookies), page), CLIENTS,
+        many = concurrently(lambda cookies=cookies, page=page: getter(http_client(server.url, cookies=cookies), page),
+                            CLIENTS,
                             max_requests, max_seconds)
         out[name] = {"page": page, "server": {"single": turns["page"], "concurrent": many},
                      "api_alone": {"path": api, **turns["api"]},

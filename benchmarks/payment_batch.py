@@ -13,7 +13,7 @@ import gc
 import resource
 import tempfile
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -73,7 +73,7 @@ def seed_approved_claims(app: App, n: int, partnership_code: str = "BENCH", bad:
                            partnership_id=partnership.id)
         call = Call(code=f"BENCH-{partnership_code}-{ref_offset}", title="Bench call",
                     lead_partnership_id=partnership.id, opens_on=date(2027, 1, 1), closes_on=date(2027, 3, 1),
-                    matching_deadline=datetime(2027, 5, 1, tzinfo=timezone.utc), budget=Decimal("99999999.00"),
+                    matching_deadline=datetime(2027, 5, 1, tzinfo=UTC), budget=Decimal("99999999.00"),
                     rule_set_version="2026.1", formats=["exchange_visit"], status="open")
         s.add_all([org, call])
         s.flush()

@@ -11,7 +11,15 @@ from sqlalchemy import select
 from workflows.app import App
 from workflows.audit import verify
 from workflows.db.models import (
-    Application, Call, Claim, ClaimStatus, Exchange, MatchProposal, Organisation, Partnership, User,
+    Application,
+    Call,
+    Claim,
+    ClaimStatus,
+    Exchange,
+    MatchProposal,
+    Organisation,
+    Partnership,
+    User,
 )
 from workflows.db.process_models import HumanTask
 from workflows.demo.data import BRUSSELS

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from typing import Mapping
+from collections.abc import Mapping
 
 FIXED = (1980, 1, 1, 0, 0, 0)
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
-from typing import Any, Iterator
+from typing import Any
 
 from reports.archive import zip_bytes
 

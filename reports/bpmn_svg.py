@@ -3,8 +3,8 @@ the completed path coloured: completed elements (and the flows between two of th
 amber. No JavaScript: it shows in a PDF, a mail client or a browser offline."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from html import escape
-from typing import Iterable
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 DI = "http://www.omg.org/spec/BPMN/20100524/DI"

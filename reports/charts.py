@@ -2,8 +2,9 @@
 in files opened offline. The same table gives the same SVG."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any
 
 MAX_BARS = 30
 

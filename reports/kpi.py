@@ -17,10 +17,11 @@ Every table is sorted, so the same rows give the same tables (and the same files
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any
 
 PAY_TARGET_DAYS = 10
 DIMENSIONS = ("partnership", "country_pair", "format", "org_type", "sector")
@@ -90,7 +91,7 @@ def arrow_table(name: str, columns: Sequence[Sequence[Any]]) -> Any:
     import pyarrow as pa
 
     arrays = []
-    for (col, kind), values in zip(SCHEMAS[name], columns):
+    for (_col, kind), values in zip(SCHEMAS[name], columns, strict=True):
         if kind == _TIME:
             arrays.append(_timestamps(values))
         else:

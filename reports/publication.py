@@ -4,9 +4,10 @@ country, reconciled to the bank: the executed payment lines must equal the paid 
 difference is listed."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any
 
 PUBLICATION_COLUMNS = ("recipient", "country", "amount_eur", "purpose", "call", "exchange")
 FSTP_COLUMNS = ("partnership", "country", "grants_paid", "paid_eur", "executed_eur", "committed_eur")

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import random
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 FLAGS = ("override", "amount_at_cap", "late_evidence", "same_iban_other_organisation", "bank_rejection",
          "extension", "conflict_of_interest")

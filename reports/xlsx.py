@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def _chart(book: Any, ws: Any, sheet: Sheet) -> None:
         ws.write_row(i, left, [category, *[grid.get((category, s), 0) for s in series]])
     chart = book.add_chart({"type": "bar", "subtype": "stacked" if colour else None} if colour else {"type": "bar"})
     last = 2 + len(categories)
-    for j, name in enumerate(series, start=1):
+    for j, _name in enumerate(series, start=1):
         chart.add_series({"name": [ws.name, 2, left + j], "categories": [ws.name, 3, left, last, left],
                           "values": [ws.name, 3, left + j, last, left + j]})
     chart.set_title({"name": sheet.title})

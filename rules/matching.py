@@ -226,5 +226,5 @@ def _solve(scores: list[list[Decimal | None]], slots: list[int]) -> list[tuple[i
         raise RuleInputError("rule_set", "the match weights are too large to score this many candidates")
     cost = -units.astype(np.float64)[:, slots]
     row_ind, col_ind = linear_sum_assignment(cost)
-    pairs = [(int(i), slots[int(c)]) for i, c in zip(row_ind, col_ind) if scores[i][slots[int(c)]] is not None]
+    pairs = [(int(i), slots[int(c)]) for i, c in zip(row_ind, col_ind, strict=True) if scores[i][slots[int(c)]] is not None]
     return sorted(pairs)

@@ -10,7 +10,6 @@ import re
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any
 
 from rules.errors import RuleInputError
 

@@ -18,7 +18,7 @@ attendance). Subdivisions are ISO 3166-2 codes, with or without the country pref
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any

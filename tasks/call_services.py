@@ -2,8 +2,9 @@
 messages to the exchange processes, and the call report once every exchange has ended."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, time, timedelta
-from typing import Any, Mapping
+from typing import Any
 
 from rules.matching import propose_matches
 from tasks.exchange_services import BRUSSELS

@@ -2,14 +2,16 @@
 `rules/`, records the decision and returns the task-data updates the diagram's gateways read."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from rules.duration import check_duration
 from rules.eligibility import check_eligibility as eligibility_rule
-from rules.grant import apply_override, compute_actual_costs_grant, compute_grant as grant_rule
+from rules.grant import apply_override, compute_actual_costs_grant
+from rules.grant import compute_grant as grant_rule
 from rules.working_days import count_working_days
 from tasks.ports import ServiceContext
 from tasks.registry import service

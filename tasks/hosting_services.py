@@ -1,7 +1,8 @@
 """Service tasks of the `hosting` process: host eligibility and the published offer."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from rules.eligibility import check_eligibility
 from tasks.ports import ServiceContext

@@ -2,8 +2,9 @@
 `tasks` only sees the protocols (dependencies point rules ← tasks ← workflows)."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 
 class ServiceContext(Protocol):

@@ -5,7 +5,8 @@ task data, and returns a dict of task-data updates (JSON-able values only).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from tasks.ports import ServiceContext
 

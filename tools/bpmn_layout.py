@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 from lxml import etree
@@ -339,7 +340,7 @@ class Layout:
 
     def crossings(self, points: list[tuple[float, float]], ignore: set[str]) -> int:
         count = 0
-        for (x1, y1), (x2, y2) in zip(points, points[1:]):
+        for (x1, y1), (x2, y2) in pairwise(points):
             for shape in self.shapes():
                 if shape.id in ignore:
                     continue

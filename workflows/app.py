@@ -5,7 +5,8 @@ the services do when a process ends reaches the engine through `workflows.engine
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from workflows.db.base import make_engine, make_session_factory
 from workflows.settings import Settings, get_settings
@@ -59,13 +60,13 @@ class App:
         install(self.sessions)  # the audit trail of a unit of work follows its session's transactions
 
     @built_once
-    def library(self) -> "ProcessLibrary":
+    def library(self) -> ProcessLibrary:
         from workflows.engine.library import ProcessLibrary
 
         return ProcessLibrary()
 
     @built_once
-    def engine(self) -> "Engine":
+    def engine(self) -> Engine:
         from workflows.engine import completion
         from workflows.engine.context import EngineContext
         from workflows.engine.runner import Engine

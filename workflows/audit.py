@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, Callable, Hashable, Iterator, Mapping
+from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
@@ -178,7 +179,7 @@ class Trail:
         """Append one event to its chain inside the unit of work's transaction (hashed when written)."""
         self._pending.events.append({
             "chain": GLOBAL if instance_id is None else f"instance:{instance_id}",
-            "occurred_at": at.astimezone(timezone.utc),
+            "occurred_at": at.astimezone(UTC),
             "actor_id": actor.id,
             "actor": actor.name,
             "actor_role": actor.role,
@@ -306,7 +307,7 @@ def verify(session: Session, key: str | bytes | None = None, anchored: Anchored 
     for row in _stream(session):
         count += 1
         event_id, chain, event_hash = row[0], row[1], row[-1]
-        values = dict(zip(HASHED, row[2:-1]))
+        values = dict(zip(HASHED, row[2:-1], strict=True))
         walk = walks.get(chain)
         if walk is None:
             walk = walks[chain] = _Walk()

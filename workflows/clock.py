@@ -3,7 +3,7 @@ persisted in the database, so that `cxp clock advance` moves every later command
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import select
@@ -24,7 +24,7 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class DatabaseClock:
@@ -33,7 +33,7 @@ class DatabaseClock:
     Read once per unit of work: every step of one transaction sees the same "now" (transaction
     time), and the clock costs one query per transaction rather than one per call."""
 
-    def __init__(self, uow: "UnitOfWork") -> None:
+    def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
         self._read: tuple[bool, datetime | None] | None = None
 
@@ -55,7 +55,7 @@ class DatabaseClock:
         if simulated:
             return moment  # type: ignore[return-value]
         if self._read is not None and self._read[1] is None:
-            self._read = (False, datetime.now(timezone.utc))
+            self._read = (False, datetime.now(UTC))
         return self._read[1]  # type: ignore[index,return-value]
 
     def set(self, moment: datetime) -> None:

@@ -21,7 +21,7 @@ import ssl
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from email.message import EmailMessage
 from email.utils import format_datetime, formatdate, parseaddr
@@ -123,7 +123,7 @@ def build_message(email: OutgoingEmail, sender: str) -> EmailMessage:
     if email.date is None:
         message["Date"] = formatdate(usegmt=True)
     else:  # a naive date is taken as UTC
-        sent = email.date if email.date.tzinfo else email.date.replace(tzinfo=timezone.utc)
+        sent = email.date if email.date.tzinfo else email.date.replace(tzinfo=UTC)
         message["Date"] = format_datetime(sent)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies, please
     message.set_content(email.text)

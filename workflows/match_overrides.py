@@ -35,7 +35,7 @@ MESSAGES = {
 }
 
 
-def apply_overrides(programme: "Programme", call_id: int, round_no: int,
+def apply_overrides(programme: Programme, call_id: int, round_no: int,
                     reassign: Iterable[Mapping[str, Any]], by: int | None) -> list[dict[str, Any]]:
     """Apply each override that passes the checks; return what happened to each, in order."""
     call = programme.s.get(Call, call_id)
@@ -75,7 +75,7 @@ def apply_overrides(programme: "Programme", call_id: int, round_no: int,
     return outcomes
 
 
-def _problems(programme: "Programme", call_id: int, visitor: Application | None, host: Application | None,
+def _problems(programme: Programme, call_id: int, visitor: Application | None, host: Application | None,
               load: dict[int, int], proposal: MatchProposal | None) -> list[str]:
     problems = []
     if visitor is None or visitor.call_id != call_id or visitor.role != "visitor" or (
@@ -88,7 +88,7 @@ def _problems(programme: "Programme", call_id: int, visitor: Application | None,
     return problems
 
 
-def _visitor(programme: "Programme", app: Application, call_id: int) -> VisitorCandidate:
+def _visitor(programme: Programme, app: Application, call_id: int) -> VisitorCandidate:
     from workflows.programme import org_facts
 
     declined = frozenset(programme.s.scalars(select(MatchProposal.host_application_id).where(
@@ -105,7 +105,7 @@ def _host(app: Application) -> HostOffer:
                      frozenset(app.sectors or ()))
 
 
-def _move(programme: "Programme", call_id: int, round_no: int, proposal: MatchProposal | None,
+def _move(programme: Programme, call_id: int, round_no: int, proposal: MatchProposal | None,
           visitor_id: int, host_id: int, fit: dict[str, Any], by: int | None) -> MatchProposal:
     explanation = jsonable({**fit, "override": {"by": by, "previous_host_application_id":
                                                 proposal.host_application_id if proposal else None}})

@@ -1,8 +1,9 @@
 """R-MAIL outbox: emails are rows written in the transaction of the change that causes them."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session

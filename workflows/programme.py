@@ -2,10 +2,11 @@
 Implements `ctx.programme` of `tasks.ports.ServiceContext` inside the caller's transaction."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -19,7 +20,15 @@ from rules.matching import HostOffer, MatchResult, VisitorCandidate
 from rules.ruleset import RuleSet, rule_set_from_dict
 from workflows.audit import SYSTEM
 from workflows.db.models import (
-    Application, Call, Claim, ClaimStatus, Exchange, MatchProposal, Organisation, RuleSetRecord, User,
+    Application,
+    Call,
+    Claim,
+    ClaimStatus,
+    Exchange,
+    MatchProposal,
+    Organisation,
+    RuleSetRecord,
+    User,
 )
 from workflows.db.process_models import ProcessInstance
 

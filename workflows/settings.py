@@ -53,7 +53,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _absolute_files_dir(self) -> "Settings":
+    def _absolute_files_dir(self) -> Settings:
         """Resolved once, here: never relative to whatever folder a later command runs in. A default
         is kept out of `model_fields_set`, so `with_database` derives it again for another database."""
         if self.files_dir is None:
@@ -66,14 +66,14 @@ class Settings(BaseSettings):
     def development(self) -> bool:
         return self.mode == "development"
 
-    def with_database(self, database_url: str) -> "Settings":
+    def with_database(self, database_url: str) -> Settings:
         """These settings on another database; a files folder not set explicitly follows it."""
         values: dict[str, Any] = self.model_dump(include=self.model_fields_set)
         values["database_url"] = database_url
         return type(self).model_validate(values)
 
     @model_validator(mode="after")
-    def _no_default_secrets_in_production(self) -> "Settings":
+    def _no_default_secrets_in_production(self) -> Settings:
         problems = self.production_problems()
         if problems:
             raise ValueError(problems[0])

@@ -9,8 +9,9 @@ about as much as a step's SQL itself.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from datetime import datetime
-from typing import Any, Callable, Hashable
+from typing import Any
 
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
@@ -32,7 +33,7 @@ class UnitOfWork:
         self.trail = Trail(lambda: self.connection, audit_key)
         self.clock = DatabaseClock(self)
 
-    def __enter__(self) -> "UnitOfWork":
+    def __enter__(self) -> UnitOfWork:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -11,10 +11,11 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
-from functools import lru_cache
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
@@ -30,12 +31,12 @@ from tasks.forms import validate_form
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
 BPMN_FILES = sorted(BPMN_DIR.glob("*.bpmn"))
 SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
-START = datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc)
+START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
 Answer = dict[str, Any] | Callable[[], dict[str, Any]]
 
 
-@lru_cache(maxsize=None)
+@cache
 def parser() -> SpiffBpmnParser:
     """All of bpmn/*.bpmn, parsed once and validated against the BPMN + SpiffWorkflow schemas."""
     bpmn_parser = SpiffBpmnParser(validator=VALIDATOR)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from itertools import pairwise
 
 import pytest
 from lxml import etree
@@ -54,7 +55,7 @@ def test_edges_are_orthogonal_and_attached_to_their_shapes(document):
         (edge,) = document.xpath(f"//bpmndi:BPMNEdge[@bpmnElement='{flow.get('id')}']", namespaces=NS)
         points = [(float(p.get("x")), float(p.get("y"))) for p in edge.xpath("di:waypoint", namespaces=NS)]
         assert len(points) >= 2
-        for (x1, y1), (x2, y2) in zip(points, points[1:]):
+        for (x1, y1), (x2, y2) in pairwise(points):
             assert x1 == x2 or y1 == y2, f"{flow.get('id')} has a diagonal segment"
         assert on_border(points[0], shapes[flow.get("sourceRef")]), f"{flow.get('id')} leaves from inside its source"
         assert on_border(points[-1], shapes[flow.get("targetRef")]), f"{flow.get('id')} ends inside its target"

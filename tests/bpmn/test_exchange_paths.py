@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import pytest
-from SpiffWorkflow.exceptions import WorkflowException
-
 from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
+from SpiffWorkflow.exceptions import WorkflowException
 
 from tests.bpmn.harness import CERTIFICATE, GOOD_FORMS, Clock, Run
 

@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow
 
 CRASH_POINTS = ["batch_after_hold", "batch_before_commit", "batch_after_commit", "batch_xml_tmp_written",
                 "batch_after_xml", "batch_after_files"]
-AT = datetime(2027, 3, 2, 7, 30, tzinfo=timezone.utc)
+AT = datetime(2027, 3, 2, 7, 30, tzinfo=UTC)
 
 
 class Cli:

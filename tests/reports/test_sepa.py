@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime, timezone
 from decimal import Decimal
 
 import pytest
@@ -26,7 +26,7 @@ from reports.sepa import (
 
 NS = {"p": PAIN001_NS}
 DEBTOR = Debtor("ClusterXchange Programme", "DE89370400440532013000", "COBADEFFXXX")
-CREATED = datetime(2025, 3, 3, 6, 0, tzinfo=timezone.utc)
+CREATED = datetime(2025, 3, 3, 6, 0, tzinfo=UTC)
 MONDAY = date(2025, 3, 3)
 VALID_IBANS = {
     "DE89370400440532013000": "COBADEFFXXX",

@@ -182,7 +182,7 @@ def brute_force_best(visitors, hosts):
                 load[h.application_id] = load.get(h.application_id, 0) + 1
         if any(load[h.application_id] > h.capacity for h in hosts if h.application_id in load):
             continue
-        total = sum((fit_score(v, h, RS) for v, h in zip(visitors, combo) if h is not None), Decimal(0))
+        total = sum((fit_score(v, h, RS) for v, h in zip(visitors, combo, strict=True) if h is not None), Decimal(0))
         best = max(best, total)
     return best
 

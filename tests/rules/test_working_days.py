@@ -208,5 +208,5 @@ def test_counted_days_are_never_a_weekend_a_travel_day_or_a_host_holiday_and_par
         assert day.weekday() < 5
         assert day not in calendar
         assert attended is None or day in attended
-    for day, reason in result.excluded.items():
+    for reason in result.excluded.values():
         assert reason in ("travel_day", "weekend", "not_attended") or reason.startswith("holiday:")

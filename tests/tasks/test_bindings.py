@@ -3,7 +3,7 @@ every user task has a form, and a process library refuses a BPMN file that does 
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from workflows.engine.library import BPMN_DIR, DefinitionError, ProcessLibrary
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
       "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
 BPMN_FILES = sorted(BPMN_DIR.glob("*.bpmn"))
-NOW = datetime(2027, 1, 11, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2027, 1, 11, 9, 0, tzinfo=UTC)
 
 
 def _xpath(expression: str) -> dict[str, str]:

@@ -19,12 +19,12 @@ def test_eur_shows_amounts_with_the_currency_thousands_and_two_decimals(value: o
 
 
 def test_localtime_shows_a_utc_moment_in_brussels_winter_time() -> None:
-    moment = dt.datetime(2027, 2, 8, 9, 0, tzinfo=dt.timezone.utc)
+    moment = dt.datetime(2027, 2, 8, 9, 0, tzinfo=dt.UTC)
     assert localtime(moment) == "Mon 8 Feb 2027, 10:00 CET"
 
 
 def test_localtime_follows_summer_time_and_other_zones() -> None:
-    moment = dt.datetime(2027, 7, 5, 9, 30, tzinfo=dt.timezone.utc)
+    moment = dt.datetime(2027, 7, 5, 9, 30, tzinfo=dt.UTC)
     assert localtime(moment, "Europe/Brussels") == "Mon 5 Jul 2027, 11:30 CEST"
     assert localtime(moment, "Europe/Lisbon") == "Mon 5 Jul 2027, 10:30 WEST"
 
@@ -38,7 +38,7 @@ def test_localtime_takes_a_naive_moment_or_iso_text_as_utc_and_nothing_as_empty(
 def test_date_shows_the_day_in_the_users_zone() -> None:
     assert date(dt.date(2027, 2, 7)) == "Sun 7 Feb 2027"
     assert date("2027-02-07") == "Sun 7 Feb 2027"
-    late = dt.datetime(2027, 2, 7, 23, 30, tzinfo=dt.timezone.utc)  # already Monday in Brussels
+    late = dt.datetime(2027, 2, 7, 23, 30, tzinfo=dt.UTC)  # already Monday in Brussels
     assert date(late) == "Mon 8 Feb 2027"
     assert date(None) == ""
 
@@ -46,6 +46,6 @@ def test_date_shows_the_day_in_the_users_zone() -> None:
 def test_installed_filters_use_the_settings_time_zone_by_default() -> None:
     env = install_filters(Environment(autoescape=True), "Europe/Helsinki")
     template = env.from_string("{{ m | localtime }} / {{ m | localtime('Europe/Brussels') }} / {{ a | eur }}")
-    moment = dt.datetime(2027, 2, 8, 9, 0, tzinfo=dt.timezone.utc)
+    moment = dt.datetime(2027, 2, 8, 9, 0, tzinfo=dt.UTC)
     assert template.render(m=moment, a=Decimal("1100")) == (
         "Mon 8 Feb 2027, 11:00 EET / Mon 8 Feb 2027, 10:00 CET / EUR 1,100.00")

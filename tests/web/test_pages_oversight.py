@@ -4,6 +4,7 @@ without its CSRF token refused, a bad bank file or a bad new user answered by a 
 from __future__ import annotations
 
 import re
+from datetime import UTC
 from typing import Any
 
 import pytest
@@ -161,7 +162,7 @@ def test_the_bank_answer_is_imported_and_its_outcome_counted(app, batch):
 
     client = signed_in(app, FINANCE)
     post(client, f"/payments/{batch}/release", f"/payments/{batch}")
-    report = make_pain002(batch, {"EX-000001": "AC04"}, "PSR-WEB-1", datetime(2027, 2, 20, tzinfo=timezone.utc))
+    report = make_pain002(batch, {"EX-000001": "AC04"}, "PSR-WEB-1", datetime(2027, 2, 20, tzinfo=UTC))
 
     answer = post(client, "/payments/bank-files", f"/payments/{batch}", data={"batch": batch},
                   files={"file": ("PSR-WEB-1.xml", report, "application/xml")})

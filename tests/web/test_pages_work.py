@@ -10,7 +10,15 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.workflows.builders import (
-    FINANCE, HOST, OFFICER, OUTSIDER, SOUTH_OFFICER, VISITOR, Programme, build_programme, evidence,
+    FINANCE,
+    HOST,
+    OFFICER,
+    OUTSIDER,
+    SOUTH_OFFICER,
+    VISITOR,
+    Programme,
+    build_programme,
+    evidence,
 )
 from workflows.db.process_models import AuditEvent, HumanTask
 from workflows.services import access, accounts

@@ -23,13 +23,20 @@ from sqlalchemy import func, select
 
 from workflows.app import App
 from workflows.db.models import (
-    Application, Call, ConflictDeclaration, Exchange, MatchProposal, Organisation, Partnership, User,
+    Application,
+    Call,
+    ConflictDeclaration,
+    Exchange,
+    MatchProposal,
+    Organisation,
+    Partnership,
+    User,
 )
 from workflows.db.process_models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance
 from workflows.services.access import Principal, principal_by_name
 from workflows.services.inbox import complete_task
-from workflows.services.outputs import CompletionOut
 from workflows.services.lifecycle import advance_clock, deliver, instance_for, submit_application
+from workflows.services.outputs import CompletionOut
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 START = datetime(2027, 1, 11, 10, 0, tzinfo=BRUSSELS)
@@ -218,7 +225,7 @@ class Programme:
             uow.commit()
 
     # -- the lifecycle, step by step -----------------------------------------------------------------
-    def submit_visitor_application(self) -> "Programme":
+    def submit_visitor_application(self) -> Programme:
         with self.app.uow() as uow:
             application = Application(
                 call_id=self.call_id, organisation_id=self.visitor_org_id, partnership_id=self.north_id,
@@ -234,11 +241,11 @@ class Programme:
         self.exchange_ref = self.exchange().ref
         return self
 
-    def assessed(self) -> "Programme":
+    def assessed(self) -> Programme:
         self.complete("assess_application", OFFICER, approve())
         return self
 
-    def propose_match(self) -> "Programme":
+    def propose_match(self) -> Programme:
         """What the call's matching round sends: a proposal row and the `match_proposed` message."""
         with self.app.uow() as uow:
             exchange = uow.session.get(Exchange, self.exchange_id)
@@ -255,13 +262,13 @@ class Programme:
             uow.commit()
         return self
 
-    def matched(self) -> "Programme":
+    def matched(self) -> Programme:
         self.propose_match()
         self.complete("visitor_accept_match", VISITOR, accept_match())
         self.complete("host_accept_match", HOST, accept_match())
         return self
 
-    def committed(self, arrival: date = ARRIVAL, departure: date = DEPARTURE) -> "Programme":
+    def committed(self, arrival: date = ARRIVAL, departure: date = DEPARTURE) -> Programme:
         self.complete("agree_commitment", VISITOR, commitment(arrival, departure))
         self.complete("sign_commitment_visitor", VISITOR, signature("Vera Visitor"))
         self.complete("sign_commitment_host", HOST, signature("Hans Host"))
@@ -269,12 +276,12 @@ class Programme:
         self.complete("sign_commitment_host_officer", SOUTH_OFFICER, signature("Sepp Officer"))
         return self
 
-    def visited(self) -> "Programme":
+    def visited(self) -> Programme:
         """Let the planned visit end: the clock passes the departure day's 18:00."""
         self.advance_to(datetime(DEPARTURE.year, DEPARTURE.month, DEPARTURE.day, 20, 0, tzinfo=BRUSSELS))
         return self
 
-    def awaiting_evidence(self) -> "Programme":
+    def awaiting_evidence(self) -> Programme:
         return self.submit_visitor_application().assessed().matched().committed().visited()
 
 

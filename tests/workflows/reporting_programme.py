@@ -3,13 +3,19 @@ way (late evidence, a bank rejection, corrected bank details, paid 12 days after
 approved), exchange 2 (the same visitor again) is ineligible: it already visited."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 from reports.bankfiles import make_camt054, make_pain002
 from tests.workflows.builders import (
+    FINANCE,
+    OFFICER,
+    SECOND_OFFICER,
+    VISITOR,
+    Programme,
+    accept_evidence,
     as_user,
-    FINANCE, OFFICER, SECOND_OFFICER, VISITOR, Programme, accept_evidence, evidence,
+    evidence,
 )
 from workflows.services.payments import create_batch, import_status, release_batch
 
@@ -17,7 +23,7 @@ GOOD_IBAN = "BE71096123456769"
 
 
 def bank_time(prog: Programme) -> datetime:
-    return prog.now().astimezone(timezone.utc).replace(microsecond=0)
+    return prog.now().astimezone(UTC).replace(microsecond=0)
 
 
 def paid_then_ineligible(prog: Programme) -> tuple[str, str]:

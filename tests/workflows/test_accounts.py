@@ -5,9 +5,10 @@ the simulated clock: a lock that lasts fifteen minutes is waited for by moving t
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text, update
@@ -21,8 +22,16 @@ from workflows.db.schema import upgrade
 from workflows.services import Invalid, NotFound, Refused, Unauthenticated
 from workflows.services.access import SYSTEM, principal_by_name
 from workflows.services.accounts import (
-    add_user, authenticate, disable_user, issue_token, list_users, principal_for_session, principal_for_token,
-    revoke_token, session_issued_at, set_password,
+    add_user,
+    authenticate,
+    disable_user,
+    issue_token,
+    list_users,
+    principal_for_session,
+    principal_for_token,
+    revoke_token,
+    session_issued_at,
+    set_password,
 )
 from workflows.settings import DEV_AUDIT_KEY, DEV_SECRET, Settings, SettingsError, check_serving, get_settings
 
@@ -383,7 +392,7 @@ def test_migration_0007_keeps_existing_users_without_a_password(database_url: st
             assert str(fails(app, "old", "anything at all")) == WRONG
             set_password(app, SYSTEM, "old", "now with a password")
             assert authenticate(app, "old", "now with a password", "test").username == "old"
-            assert issue_token(app, SYSTEM, "old").expires_at > datetime.now(timezone.utc) - timedelta(days=1)
+            assert issue_token(app, SYSTEM, "old").expires_at > datetime.now(UTC) - timedelta(days=1)
         finally:
             app.close()
     finally:

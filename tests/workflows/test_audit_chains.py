@@ -8,7 +8,7 @@ import json
 import subprocess
 import sys
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from importlib.resources import as_file
 from pathlib import Path
 
@@ -42,7 +42,7 @@ def write_old_trail(url: str, n: int) -> None:
         command.upgrade(config, "0003_inbox_order")
         previous = audit.GENESIS
         for i in range(n):
-            event = {"occurred_at": datetime(2026, 1, 1, i, tzinfo=timezone.utc), "actor_id": None,
+            event = {"occurred_at": datetime(2026, 1, 1, i, tzinfo=UTC), "actor_id": None,
                      "actor": "system", "actor_role": "system", "instance_id": None, "task": None,
                      "action": f"old_{i}", "subject": None, "data_before": None, "data_after": {"i": i},
                      "prev_hash": previous}

@@ -4,7 +4,7 @@ database file, and the anchors outside it: test_audit_tamper.py.)"""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime, timezone
 from decimal import Decimal
 
 import pytest
@@ -223,7 +223,7 @@ def test_a_rolled_back_savepoint_takes_back_its_events_on_every_chain_and_their_
 
 
 @pytest.mark.parametrize("data", [
-    {"human_task": 12, "lane": "Officer", "due_at": datetime(2027, 1, 4, 9, tzinfo=timezone.utc)},
+    {"human_task": 12, "lane": "Officer", "due_at": datetime(2027, 1, 4, 9, tzinfo=UTC)},
     {"amount": Decimal("1100.00"), "on": date(2027, 3, 8), "ok": True, "rate": 0.5, "none": None},
     {"nested": {"at": date(2027, 3, 8)}, "list": [Decimal("1.10")]},  # not flat: through JSON text
     {1: "an int key becomes text", "days": (1, 2), "tags": {"b", "a"}},

@@ -6,8 +6,9 @@ Built once, the second thread waits for the first instead, and the builder's wai
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 

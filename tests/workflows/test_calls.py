@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from tests.workflows.builders import as_user, ADMIN, OFFICER, Programme, programme  # noqa: F401 - the fixture
+from tests.workflows.builders import ADMIN, OFFICER, Programme, as_user, programme  # noqa: F401 - the fixture
 from workflows.db.models import Call
 from workflows.services import NotFound, PermissionDenied, ServiceError
 from workflows.services.calls import raise_budget

@@ -6,8 +6,14 @@ import pytest
 from sqlalchemy import select
 
 from tests.workflows.builders import (
+    FINANCE,
+    OFFICER,
+    SECOND_OFFICER,
+    VISITOR,
+    Programme,
+    accept_evidence,
     as_user,  # noqa: F401
-    FINANCE, OFFICER, SECOND_OFFICER, VISITOR, Programme, accept_evidence, evidence,
+    evidence,
     programme,
 )
 from workflows.db.models import Application, Claim, MatchProposal

@@ -45,8 +45,9 @@ def test_a_file_that_is_not_a_database_is_named(tmp_path: Path) -> None:
 
 
 def test_no_server_and_no_such_database_are_named() -> None:
-    from tests.conftest import POSTGRES_URL, _pg_state, _postgres_admin_engine
     from sqlalchemy.engine import make_url
+
+    from tests.conftest import POSTGRES_URL, _pg_state, _postgres_admin_engine
 
     refused = make_engine("postgresql+psycopg://postgres@127.0.0.1:9/cxp")  # port 9 (discard): nobody listens
     with pytest.raises(DatabaseUnavailable) as caught:

@@ -6,7 +6,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from tests.workflows.builders import (  # noqa: F401
-    ARRIVAL, BRUSSELS, Programme, commitment, programme,
+    ARRIVAL,
+    BRUSSELS,
+    Programme,
+    commitment,
+    programme,
 )
 from workflows.services.deadlines import chase_tasks
 

@@ -13,8 +13,8 @@ from workflows.app import App
 from workflows.db.models import RuleSetRecord
 from workflows.db.process_models import AuditEvent, ProcessDefinition, ProcessInstance
 from workflows.engine.library import BPMN_DIR, ProcessLibrary
-from workflows.services.setup import init_database
 from workflows.services.access import SYSTEM
+from workflows.services.setup import init_database
 from workflows.services.views import instance_view
 
 OLD_LABEL = 'name="Accept or decline the match"'

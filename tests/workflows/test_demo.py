@@ -11,10 +11,11 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
@@ -264,13 +265,13 @@ def _simulated_now(url: str) -> datetime | None:
         return None
     value = row[0]
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def test_a_killed_demo_continues_where_it_was(tmp_path: Path) -> None:
     url, files = f"sqlite:///{tmp_path}/cxp.db", tmp_path / "files"
     first = subprocess.Popen(_cli(url, files), env=_env(files), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    target = datetime(2027, 4, 15, tzinfo=timezone.utc)  # visits, evidence and payments under way
+    target = datetime(2027, 4, 15, tzinfo=UTC)  # visits, evidence and payments under way
     deadline = time.monotonic() + 300
     while first.poll() is None and time.monotonic() < deadline:
         now = _simulated_now(url)

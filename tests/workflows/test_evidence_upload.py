@@ -8,7 +8,14 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.workflows.builders import (  # noqa: F401
-    ADMIN, HOST, OFFICER, OUTSIDER, SOUTH_OFFICER, VISITOR, Programme, programme,
+    ADMIN,
+    HOST,
+    OFFICER,
+    OUTSIDER,
+    SOUTH_OFFICER,
+    VISITOR,
+    Programme,
+    programme,
 )
 from workflows.db.models import EvidenceFile
 from workflows.services import Conflict, Invalid, NotFound, Refused, TooLarge, WrongType

@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import date
 
 from tests.workflows.builders import (  # noqa: F401
-    ARRIVAL, DEPARTURE, VISITOR, Programme, commitment, evidence, programme,
+    ARRIVAL,
+    DEPARTURE,
+    VISITOR,
+    Programme,
+    commitment,
+    evidence,
+    programme,
 )
 from tests.workflows.test_task_completion import form_refused
 

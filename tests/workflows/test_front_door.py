@@ -3,17 +3,29 @@ may not see is not found (as an id that does not exist, HTTP 404) and nothing is
 but may not act on is refused and the refusal audited; an auditor reads everything and changes nothing."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from decimal import Decimal
 
 import pytest
 
 from reports.bankfiles import make_camt054
 from tasks.forms import FormError
-
 from tests.workflows.builders import (  # noqa: F401 - the fixture
-    ADMIN, AUDITOR, FINANCE, HOST, OFFICER, OUTSIDER, SECOND_OFFICER, SOUTH_OFFICER, VISITOR, Programme,
-    accept_evidence, approve, as_user, evidence, programme,
+    ADMIN,
+    AUDITOR,
+    FINANCE,
+    HOST,
+    OFFICER,
+    OUTSIDER,
+    SECOND_OFFICER,
+    SOUTH_OFFICER,
+    VISITOR,
+    Programme,
+    accept_evidence,
+    approve,
+    as_user,
+    evidence,
+    programme,
 )
 from workflows.services import Invalid, NotFound, Refused
 from workflows.services.bank_feedback import import_status
@@ -22,8 +34,7 @@ from workflows.services.inbox import claim, complete_task, form_invalid, list_ta
 from workflows.services.payments import batch_detail, create_batch, list_batches, release_batch
 from workflows.services.views import instance_view, resolve_instance
 
-
-AT = datetime(2027, 2, 20, 7, 30, tzinfo=timezone.utc)
+AT = datetime(2027, 2, 20, 7, 30, tzinfo=UTC)
 
 
 def approved(prog: Programme) -> Programme:

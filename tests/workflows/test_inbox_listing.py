@@ -4,7 +4,7 @@ and paged, with the counts of the whole filtered set."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -17,7 +17,7 @@ from workflows.services.access import SYSTEM, principal_by_name
 from workflows.services.inbox import inbox_statement, list_tasks
 from workflows.services.outputs import TaskOut
 
-NEVER = datetime.max.replace(tzinfo=timezone.utc)
+NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 def _open_tasks(app: App) -> list[HumanTask]:

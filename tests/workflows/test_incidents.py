@@ -2,13 +2,14 @@
 step half-written, and an officer can retry it once the cause is fixed."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from tasks import registry
-from tests.workflows.builders import as_user, FINANCE, OFFICER, VISITOR, Programme, evidence, programme  # noqa: F401
+from tests.workflows.builders import FINANCE, OFFICER, VISITOR, Programme, as_user, evidence, programme  # noqa: F401
 from workflows import audit
 from workflows.db.process_models import HumanTask
 from workflows.services import PermissionDenied, ServiceError

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime, timezone
 from decimal import Decimal
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -42,7 +42,7 @@ def outgoing(**changes: Any) -> OutgoingEmail:
             Attachment("PB-1.pain001.xml", PAIN001, "application/xml"),
             Attachment("PB-1.csv", CSV, "text/csv"),
         ),
-        date=datetime(2025, 3, 3, 6, 0, tzinfo=timezone.utc),
+        date=datetime(2025, 3, 3, 6, 0, tzinfo=UTC),
     )
     values.update(changes)
     return OutgoingEmail(**values)

@@ -9,8 +9,18 @@ import pytest
 from sqlalchemy import select
 
 from tests.workflows.builders import (
+    ARRIVAL,
+    BRUSSELS,
+    DEPARTURE,
+    FINANCE,
+    HOST,
+    OFFICER,
+    OUTSIDER,
+    VISITOR,
+    Programme,
+    accept_evidence,
     as_user,  # noqa: F401
-    ARRIVAL, BRUSSELS, DEPARTURE, FINANCE, HOST, OFFICER, OUTSIDER, VISITOR, Programme, accept_evidence, evidence,
+    evidence,
     programme,
 )
 from workflows.db.models import Claim

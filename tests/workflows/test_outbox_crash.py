@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -39,7 +39,7 @@ def test_a_crash_between_smtp_and_commit_resends_once_with_the_same_message_id(t
     app = App(Settings(database_url=url, files_dir=tmp_path / "files"))
     init_database(app)
     with app.uow() as uow:
-        uow.clock.set(datetime(2027, 3, 1, 5, 0, tzinfo=timezone.utc))
+        uow.clock.set(datetime(2027, 3, 1, 5, 0, tzinfo=UTC))
         uow.commit()
     seed_approved_claims(app, 2, partnership_code="CXP-NORTH")
     create_batch(app, "CXP-NORTH")

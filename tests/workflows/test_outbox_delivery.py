@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from workflows.mail import SmtpSettings
 from workflows.services.outbox_delivery import LEASE, deliver_pending, retry_delay
 from workflows.services.payments import create_batch
 
-T0 = datetime(2027, 3, 1, 5, 0, tzinfo=timezone.utc)
+T0 = datetime(2027, 3, 1, 5, 0, tzinfo=UTC)
 
 
 def free_port() -> int:
@@ -51,7 +51,7 @@ class Server:
         self.recorder = Recorder()
         self.controller: Controller | None = None
 
-    def start(self, reply: str = "250 OK") -> "Server":
+    def start(self, reply: str = "250 OK") -> Server:
         self.recorder.reply = reply
         self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
         self.controller.start()

@@ -13,15 +13,21 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from benchmarks.payment_batch import DEBTOR, seed_approved_claims
-from tests.workflows.builders import as_user
 from reports.sepa import PAIN001_NS, is_business_day, validate_pain001
+from tests.workflows.builders import as_user
 from workflows.app import App
 from workflows.db.models import Claim, ClaimStatus, ConflictDeclaration, Partnership, User
 from workflows.db.process_models import AuditEvent, OutboxMessage, PaymentBatch, PaymentLine
 from workflows.services import NotFound, PermissionDenied, ServiceError
 from workflows.services.access import SYSTEM
 from workflows.services.payments import (
-    batch_detail, batch_ids, create_batch, export_batch, list_batches, recover_files, release_batch,
+    batch_detail,
+    batch_ids,
+    create_batch,
+    export_batch,
+    list_batches,
+    recover_files,
+    release_batch,
     run_payment_batches,
 )
 

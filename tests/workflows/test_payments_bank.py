@@ -5,7 +5,7 @@ imported is refused and changes nothing."""
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -14,19 +14,27 @@ from sqlalchemy import func, select
 
 from reports.bankfiles import make_camt054, make_pain002
 from tests.workflows.builders import (
+    ADMIN,
+    FINANCE,
+    OFFICER,
+    SECOND_OFFICER,
+    VISITOR,
+    Programme,
+    accept_evidence,
     as_user,  # noqa: F401
-    ADMIN, FINANCE, OFFICER, SECOND_OFFICER, VISITOR, Programme, accept_evidence, evidence, programme,
+    evidence,
+    programme,
 )
 from workflows.app import App
 from workflows.db.models import Claim, ClaimStatus, Partnership, User
 from workflows.db.process_models import AuditEvent, BankFileImport, PaymentBatch, PaymentLine, ProcessInstance
 from workflows.services import PermissionDenied, ServiceError
+from workflows.services.access import SYSTEM
 from workflows.services.bank_feedback import finance_user_for
 from workflows.services.payments import create_batch, import_status, release_batch
-from workflows.services.access import SYSTEM
 from workflows.services.views import instance_view
 
-AT = datetime(2027, 2, 20, 7, 30, tzinfo=timezone.utc)
+AT = datetime(2027, 2, 20, 7, 30, tzinfo=UTC)
 GOOD_IBAN = "BE71096123456769"
 
 
@@ -160,7 +168,7 @@ def test_a_malformed_unknown_or_repeated_bank_file_is_refused_and_changes_nothin
 
     import_status(app, pain002(batch, ref, None, msg="PSR-OK"), "PSR-OK.xml", as_user(app, FINANCE))
     refused(app, pain002(batch, ref, None, msg="PSR-OK"), "already imported: the same file was imported on")
-    refused(app, make_pain002(batch, {ref: None}, "PSR-OK", datetime(2027, 2, 21, tzinfo=timezone.utc)),
+    refused(app, make_pain002(batch, {ref: None}, "PSR-OK", datetime(2027, 2, 21, tzinfo=UTC)),
             "already imported: a file with the same message id PSR-OK")
     import_status(app, camt054(batch, ref, Decimal("1100.00"), msg="NTF-OK"), "NTF-OK.xml", as_user(app, FINANCE))
     refused(app, camt054(batch, ref, Decimal("1100.00"), msg="NTF-AGAIN"), "already recorded as executed")

@@ -12,8 +12,16 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from tests.workflows.builders import (
+    BRUSSELS,
+    DEPARTURE,
+    HOST,
+    OFFICER,
+    VISITOR,
+    Programme,
+    accept_match,
+    approve,
     as_user,  # noqa: F401
-    BRUSSELS, DEPARTURE, HOST, OFFICER, VISITOR, Programme, accept_match, approve, programme,
+    programme,
 )
 from workflows.app import App
 from workflows.db.process_models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance

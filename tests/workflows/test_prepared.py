@@ -2,7 +2,7 @@
 `Session.execute`, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import bindparam, exc, insert, select, update
@@ -24,7 +24,7 @@ def test_binds_and_reads_through_the_column_types(app) -> None:  # type: ignore[
     with app.uow() as uow:
         conn = uow.session.connection()
         returned = INSERT.first(conn, id=7, now=local)
-        assert returned == (7, datetime(2027, 1, 4, 8, 30, tzinfo=timezone.utc))  # UTC-aware, as the ORM reads it
+        assert returned == (7, datetime(2027, 1, 4, 8, 30, tzinfo=UTC))  # UTC-aware, as the ORM reads it
         assert READ.first(conn, id=7) == returned
         assert READ.first(conn, id=8) is None
         uow.commit()
@@ -33,7 +33,7 @@ def test_binds_and_reads_through_the_column_types(app) -> None:  # type: ignore[
 
 
 def test_counts_changed_rows_and_writes_many(app) -> None:  # type: ignore[no-untyped-def]
-    start = datetime(2027, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2027, 1, 1, tzinfo=UTC)
     with app.uow() as uow:
         conn = uow.session.connection()
         PLAIN_INSERT.executemany(conn, [{"id": i, "now": start + timedelta(days=i)} for i in (1, 2, 3)])
@@ -46,7 +46,7 @@ def test_counts_changed_rows_and_writes_many(app) -> None:  # type: ignore[no-un
 
 def test_runs_inside_the_callers_transaction(app) -> None:  # type: ignore[no-untyped-def]
     with app.uow() as uow:
-        PLAIN_INSERT.execute(uow.session.connection(), id=5, now=datetime(2027, 1, 1, tzinfo=timezone.utc))
+        PLAIN_INSERT.execute(uow.session.connection(), id=5, now=datetime(2027, 1, 1, tzinfo=UTC))
         assert uow.session.get(ClockState, 5) is not None
         # leaving without commit rolls the write back
     with app.uow() as uow:
@@ -54,7 +54,7 @@ def test_runs_inside_the_callers_transaction(app) -> None:  # type: ignore[no-un
 
 
 def test_a_driver_error_is_sqlalchemys_own_and_names_the_statement(app) -> None:  # type: ignore[no-untyped-def]
-    moment = datetime(2027, 1, 1, tzinfo=timezone.utc)
+    moment = datetime(2027, 1, 1, tzinfo=UTC)
     with app.uow() as uow:
         conn = uow.session.connection()
         PLAIN_INSERT.execute(conn, id=1, now=moment)
@@ -69,7 +69,7 @@ def test_a_driver_error_is_sqlalchemys_own_and_names_the_statement(app) -> None:
 def test_json_columns_use_the_dialects_serializer(app) -> None:  # type: ignore[no-untyped-def]
     table = OutboxMessage.__table__
     read = Prepared(select(table.c.context, table.c.recipients).where(table.c.id == bindparam("id")))
-    moment = datetime(2027, 1, 1, tzinfo=timezone.utc)
+    moment = datetime(2027, 1, 1, tzinfo=UTC)
     with app.uow() as uow:
         message = OutboxMessage(dedupe_key="k", template="t", recipients=["a@example.eu"],
                                 context={"n": 1, "names": ["a", "b"]}, next_attempt_at=moment, created_at=moment)

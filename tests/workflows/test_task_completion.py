@@ -6,9 +6,19 @@ import pytest
 from sqlalchemy import select
 
 from tests.workflows.builders import (
+    FINANCE,
+    OFFICER,
+    OUTSIDER,
+    SECOND_OFFICER,
+    SOUTH_OFFICER,
+    VISITOR,
+    Programme,
+    accept_evidence,
+    approve,
     as_user,  # noqa: F401
-    FINANCE, OFFICER, OUTSIDER, SECOND_OFFICER, SOUTH_OFFICER, VISITOR, Programme, accept_evidence, approve,
-    commitment, evidence, programme,
+    commitment,
+    evidence,
+    programme,
 )
 from workflows.db.models import Claim
 from workflows.services import NotFound, PermissionDenied, ServiceError

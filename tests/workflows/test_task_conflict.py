@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.workflows.builders import as_user, OFFICER, SECOND_OFFICER, Programme, _org, approve, programme  # noqa: F401
+from tests.workflows.builders import OFFICER, SECOND_OFFICER, Programme, _org, approve, as_user, programme  # noqa: F401
 from workflows.app import App
 from workflows.db.models import Partnership
 from workflows.db.process_models import AuditEvent, HumanTask

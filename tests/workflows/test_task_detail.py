@@ -8,11 +8,21 @@ from decimal import Decimal
 
 import pytest
 
-from tests.workflows.builders import (  # noqa: F401
-    ADMIN, BRUSSELS, DEPARTURE, HOST, OFFICER, SECOND_OFFICER, SOUTH_OFFICER, VISITOR, Programme,
-    accept_evidence, evidence, programme,
-)
 from tasks.forms import FORMS
+from tests.workflows.builders import (  # noqa: F401
+    ADMIN,
+    BRUSSELS,
+    DEPARTURE,
+    HOST,
+    OFFICER,
+    SECOND_OFFICER,
+    SOUTH_OFFICER,
+    VISITOR,
+    Programme,
+    accept_evidence,
+    evidence,
+    programme,
+)
 from workflows.services import NotFound
 from workflows.services.access import principal_by_name
 from workflows.services.exchanges import request_extension

@@ -12,13 +12,23 @@ import dataclasses
 import json
 import sys
 import threading
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from tests.workflows.builders import (  # noqa: F401
-    HOST, OFFICER, SOUTH_OFFICER, Programme, _org, accept_match, approve, commitment, programme, signature,
+    HOST,
+    OFFICER,
+    SOUTH_OFFICER,
+    Programme,
+    _org,
+    accept_match,
+    approve,
+    commitment,
+    programme,
+    signature,
 )
 from workflows.db.models import Application, Organisation, Partnership, User
 from workflows.db.process_models import AuditEvent
@@ -125,7 +135,7 @@ def test_threads_completing_tasks_of_different_exchanges_at_once_leave_each_inst
                 each.complete(spec, visitor if who == "visitor" else who, form(), each.instance_id)
         return steps
 
-    assert in_threads([drive(each, visitor) for each, (visitor, _) in zip(exchanges, visitors)]) == []
+    assert in_threads([drive(each, visitor) for each, (visitor, _) in zip(exchanges, visitors, strict=True)]) == []
 
     # every instance: its stored state restores to itself, and the copy the engine keeps in memory for
     # its next step is that same state

@@ -3,7 +3,7 @@
 PostgreSQL."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from types import SimpleNamespace
 from typing import Any
 
@@ -19,7 +19,7 @@ from workflows.engine.runner import Engine
 CLOCK = ClockState.__table__
 READ = Prepared(select(CLOCK.c.now).where(CLOCK.c.id == bindparam("id")))
 WRITE = Prepared(insert(CLOCK).values(id=bindparam("id"), now=bindparam("now")))
-MOMENT = datetime(2027, 1, 1, tzinfo=timezone.utc)
+MOMENT = datetime(2027, 1, 1, tzinfo=UTC)
 
 
 def ids(app: App) -> list[int]:

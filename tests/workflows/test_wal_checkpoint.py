@@ -3,16 +3,16 @@ committing connection (workflows/db/base.py WalCheckpointer)."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import text
 
 from workflows.app import App
 from workflows.db.base import make_engine
+from workflows.db.process_models import ClockState
 from workflows.services.setup import init_database
 from workflows.settings import Settings
-from workflows.db.process_models import ClockState
 
 
 def _wait_for(condition, seconds: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
@@ -39,7 +39,7 @@ def test_the_thread_copies_committed_steps_into_the_database(tmp_path: Path) -> 
     app = App(Settings(database_url=f"sqlite:///{tmp_path}/cxp.db", files_dir=tmp_path / "files"))
     init_database(app)
     checkpointer = app.db.cxp_checkpointer
-    start = datetime(2027, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2027, 1, 1, tzinfo=UTC)
     for day in range(50):
         with app.uow() as uow:
             uow.session.merge(ClockState(id=1, now=start + timedelta(days=day)))

@@ -6,7 +6,6 @@ so that `cxp tasks` and friends start fast.
 from __future__ import annotations
 
 import sys
-from typing import Any, Optional
 
 import typer
 
@@ -50,7 +49,7 @@ JsonOption = typer.Option(False, "--json", help="print one JSON document")
 
 @app.command()
 @handle_errors
-def init(db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+def init(db: str | None = DbOption, json_out: bool = JsonOption) -> None:
     """Create or upgrade the schema, load the rule sets and deploy the process versions."""
     from workflows.services.setup import init_database
 
@@ -65,17 +64,17 @@ def init(db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
 
 @app.command()
 @handle_errors
-def demo(db: Optional[str] = DbOption, seed: int = typer.Option(7, "--seed"),
+def demo(db: str | None = DbOption, seed: int = typer.Option(7, "--seed"),
          size: str = typer.Option("full", "--size", help="full | small (fewer organisations, the same paths)"),
-         until: Optional[str] = typer.Option(None, "--until", metavar="YYYY-MM-DD",
+         until: str | None = typer.Option(None, "--until", metavar="YYYY-MM-DD",
                                              help="stop at that day's opening with work waiting in the inboxes "
                                                   "(running the demo again continues it)"),
          json_out: bool = JsonOption) -> None:
     """Generate a realistic programme and drive it through every stage in simulated time; on a database
     holding an unfinished demo, continue it."""
-    from workflows.demo.run import run_demo
-
     from datetime import date
+
+    from workflows.demo.run import run_demo
 
     try:
         stop = date.fromisoformat(until) if until else None
@@ -94,7 +93,7 @@ def demo(db: Optional[str] = DbOption, seed: int = typer.Option(7, "--seed"),
 @app.command("import")
 @handle_errors
 def import_(file: str = typer.Argument(..., help="JSON file: partnerships, organisations, calls, applications"),
-            db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+            db: str | None = DbOption, json_out: bool = JsonOption) -> None:
     """Import partnerships, organisations, users, calls and applications (JSON)."""
     from workflows.services.imports import import_file
 
@@ -104,15 +103,15 @@ def import_(file: str = typer.Argument(..., help="JSON file: partnerships, organ
 
 @app.command()
 @handle_errors
-def tasks(user: Optional[str] = typer.Option(None, "--user", help="whose inbox (default: every open task)"),
-          role: Optional[str] = typer.Option(None, "--role"),
-          process: Optional[str] = typer.Option(None, "--process", help="process id, e.g. exchange_lifecycle"),
-          task: Optional[str] = typer.Option(None, "--task", help="task id, e.g. assess_application"),
+def tasks(user: str | None = typer.Option(None, "--user", help="whose inbox (default: every open task)"),
+          role: str | None = typer.Option(None, "--role"),
+          process: str | None = typer.Option(None, "--process", help="process id, e.g. exchange_lifecycle"),
+          task: str | None = typer.Option(None, "--task", help="task id, e.g. assess_application"),
           status: str = typer.Option("open", "--status", help="open | claimed | unclaimed | mine | overdue"),
           sort: str = typer.Option("due", "--sort", help="due, -due, created, -created, task, -task"),
           page: int = typer.Option(1, "--page", min=1),
           limit: int = typer.Option(50, "--limit", min=1, max=200, help="tasks per page"),
-          db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+          db: str | None = DbOption, json_out: bool = JsonOption) -> None:
     """The task inbox (open tasks), soonest due first."""
     from workflows.services.inbox import list_tasks
 
@@ -130,7 +129,7 @@ def tasks(user: Optional[str] = typer.Option(None, "--user", help="whose inbox (
 
 @task_app.command("claim")
 @handle_errors
-def task_claim(task_id: int, user: str = typer.Option(..., "--user"), db: Optional[str] = DbOption,
+def task_claim(task_id: int, user: str = typer.Option(..., "--user"), db: str | None = DbOption,
                json_out: bool = JsonOption) -> None:
     """Take a task so that nobody else works on it (exit 4 if someone else changed it meanwhile)."""
     from workflows.services.inbox import claim
@@ -142,7 +141,7 @@ def task_claim(task_id: int, user: str = typer.Option(..., "--user"), db: Option
 
 @task_app.command("unclaim")
 @handle_errors
-def task_unclaim(task_id: int, user: str = typer.Option(..., "--user"), db: Optional[str] = DbOption,
+def task_unclaim(task_id: int, user: str = typer.Option(..., "--user"), db: str | None = DbOption,
                  json_out: bool = JsonOption) -> None:
     """Give a claimed task back to the team (exit 4 if someone else changed it meanwhile)."""
     from workflows.services.inbox import unclaim
@@ -155,7 +154,7 @@ def task_unclaim(task_id: int, user: str = typer.Option(..., "--user"), db: Opti
 @task_app.command("reassign")
 @handle_errors
 def task_reassign(task_id: int, to: str = typer.Option(..., "--to", help="the colleague who takes it over"),
-                  user: str = typer.Option(..., "--user"), db: Optional[str] = DbOption,
+                  user: str = typer.Option(..., "--user"), db: str | None = DbOption,
                   json_out: bool = JsonOption) -> None:
     """Hand an open task to a colleague of the same role and partnership (an administrator: to anyone
     with the task's role)."""
@@ -170,7 +169,7 @@ def task_reassign(task_id: int, to: str = typer.Option(..., "--to", help="the co
 @handle_errors
 def task_complete(task_id: int, user: str = typer.Option(..., "--user"),
                   data: str = typer.Option("{}", "--data", help="JSON, or @FILE"),
-                  db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+                  db: str | None = DbOption, json_out: bool = JsonOption) -> None:
     """Complete a task with its form data (validated; refused with field messages; exit 4 when it was
     completed or changed by someone else meanwhile)."""
     from workflows.services.inbox import complete_task
@@ -188,8 +187,8 @@ InstanceArgument = typer.Argument(..., metavar="INSTANCE", help="instance id (12
 @instance_app.command("show")
 @handle_errors
 def instance_show(instance: str = InstanceArgument,
-                  user: Optional[str] = typer.Option(None, "--user", help="who reads (default: the system)"),
-                  db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+                  user: str | None = typer.Option(None, "--user", help="who reads (default: the system)"),
+                  db: str | None = DbOption, json_out: bool = JsonOption) -> None:
     """State, open tasks and history of one process instance."""
     from workflows.services.views import instance_view, resolve_instance
 
@@ -208,7 +207,7 @@ def instance_show(instance: str = InstanceArgument,
 @instance_app.command("retry")
 @handle_errors
 def instance_retry(instance: str = InstanceArgument, user: str = typer.Option(..., "--user"),
-                   db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+                   db: str | None = DbOption, json_out: bool = JsonOption) -> None:
     """Retry the failed step of an instance with an open incident; exit 1 (and the incident printed)
     when the incident is still open afterwards."""
     from workflows.services.incidents import retry
@@ -232,7 +231,7 @@ def instance_retry(instance: str = InstanceArgument, user: str = typer.Option(..
 
 @clock_app.command("show")
 @handle_errors
-def clock_show(db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+def clock_show(db: str | None = DbOption, json_out: bool = JsonOption) -> None:
     """The current (simulated or wall-clock) time."""
     cxp = app_for(db)
     with cxp.uow() as uow:
@@ -242,7 +241,7 @@ def clock_show(db: Optional[str] = DbOption, json_out: bool = JsonOption) -> Non
 
 @clock_app.command("advance")
 @handle_errors
-def clock_advance(duration: str, db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+def clock_advance(duration: str, db: str | None = DbOption, json_out: bool = JsonOption) -> None:
     """Move simulated time forward by DURATION (3d, 2w, 12h, P7D) and fire due timers (development
     mode only: CXP_MODE=development)."""
     from workflows.clock import parse_duration
@@ -262,7 +261,7 @@ def clock_advance(duration: str, db: Optional[str] = DbOption, json_out: bool = 
 
 @audit_app.command("verify")
 @handle_errors
-def audit_verify(db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+def audit_verify(db: str | None = DbOption, json_out: bool = JsonOption) -> None:
     """Recompute the audit chains and check them against every anchor; name the first event changed,
     removed or inserted, or the anchor that no longer matches. A passing check writes an anchor."""
     from workflows.services.audit_trail import verify_trail

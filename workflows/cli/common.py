@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from workflows.cli.errors import EXIT_CONFLICT, EXIT_REFUSED, CliError
 
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def settings_message(err: "ValidationError") -> str:
+def settings_message(err: ValidationError) -> str:
     """A settings error as the environment variable a person sets: `CXP_SMTP_PORT: ...`."""
     first = err.errors()[0]
     message = str(first["msg"]).removeprefix("Value error, ")
@@ -32,7 +33,7 @@ def settings_message(err: "ValidationError") -> str:
     return f"CXP_{field.upper()}: {message}" if field else message
 
 
-def cli_settings() -> "Settings":
+def cli_settings() -> Settings:
     """The settings (environment and `.env`); a bad value is one sentence naming its variable."""
     from pydantic import ValidationError
 
@@ -44,12 +45,13 @@ def cli_settings() -> "Settings":
         raise CliError(settings_message(err)) from None
 
 
-def app_for(db: str | None, create: bool = False) -> "App":
+def app_for(db: str | None, create: bool = False) -> App:
     """The application on `--db` (else CXP_DATABASE_URL). A database is created only with `create`
     (`init`, `demo`); a malformed URL, a missing SQLite file or a server that does not answer is one
     sentence naming where the URL came from."""
     from workflows.app import App
-    from workflows.db.base import DatabaseUnavailable, check_connection
+    from workflows.db.base import DatabaseUnavailable
+    from workflows.services.setup import check_database
 
     field = "--db" if db else "CXP_DATABASE_URL"
     try:
@@ -57,14 +59,14 @@ def app_for(db: str | None, create: bool = False) -> "App":
     except DatabaseUnavailable as err:
         raise CliError(f"{field}: {err}") from None
     try:
-        check_connection(application.db)
+        check_database(application)
     except DatabaseUnavailable as err:
         application.close()
         raise CliError(f"{field}: {err}") from None
     return application
 
 
-def principal_for_option(app: "App", user: str | None) -> "Principal":
+def principal_for_option(app: App, user: str | None) -> Principal:
     """Who acts: the active user named by `--user`, resolved once; without `--user` the operator at
     the console, as the system (it reads every partnership and is in no task's lane)."""
     from workflows.services import access

@@ -1,8 +1,6 @@
 """`cxp doctor [--db URL] [--json]`: list the stuck process instances; exit 1 when there is one."""
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from workflows.cli.common import app_for, handle_errors
@@ -13,7 +11,7 @@ JsonOption = typer.Option(False, "--json", help="print one JSON document")
 
 
 @handle_errors
-def doctor(db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+def doctor(db: str | None = DbOption, json_out: bool = JsonOption) -> None:
     """Find running process instances that wait for nothing (no task, timer, message or incident)."""
     from workflows.services.doctor import diagnose
 

@@ -5,7 +5,6 @@ import sys
 
 import typer
 
-
 EXIT_NOT_OK = 1     # the command ran, but what it found or left is not ok (see each command's help)
 EXIT_INPUT = 2      # bad input: an option, argument, file or field (named in the message)
 EXIT_REFUSED = 3    # the user may not do this (the refusal is audited)

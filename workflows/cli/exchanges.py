@@ -8,8 +8,6 @@ Refusals (not the exchange's officers, a declared conflict of interest) exit wit
 """
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from workflows.cli.common import app_for, handle_errors, principal_for_option
@@ -27,7 +25,7 @@ ReasonOption = typer.Option(..., "--reason", help="why (kept in the exchange's h
 @app.command("cancel")
 @handle_errors
 def cancel(ref: str = typer.Argument(..., help="the exchange's reference, EX-…"), user: str = UserOption,
-           reason: str = ReasonOption, db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+           reason: str = ReasonOption, db: str | None = DbOption, json_out: bool = JsonOption) -> None:
     """Cancel a running exchange (during the visit: discontinue it; the closing report is still asked for)."""
     from workflows.services.exchanges import cancel_exchange
 
@@ -45,7 +43,7 @@ def cancel(ref: str = typer.Argument(..., help="the exchange's reference, EX-…
 @handle_errors
 def extend(ref: str = typer.Argument(..., help="the exchange's reference, EX-…"),
            until: str = typer.Option(..., "--until", help="the new departure date, YYYY-MM-DD"),
-           user: str = UserOption, reason: str = ReasonOption, db: Optional[str] = DbOption,
+           user: str = UserOption, reason: str = ReasonOption, db: str | None = DbOption,
            json_out: bool = JsonOption) -> None:
     """Ask to extend the visit (at most one month in all); the host consents and an officer decides."""
     from workflows.services.exchanges import request_extension
@@ -59,9 +57,9 @@ def extend(ref: str = typer.Argument(..., help="the exchange's reference, EX-…
 @app.command("decide-extension")
 @handle_errors
 def decide(ref: str = typer.Argument(..., help="the exchange's reference, EX-…"), user: str = UserOption,
-           approve: Optional[bool] = typer.Option(None, "--approve/--refuse", help="the decision"),
-           comment: Optional[str] = typer.Option(None, "--comment", help="required when refusing"),
-           db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+           approve: bool | None = typer.Option(None, "--approve/--refuse", help="the decision"),
+           comment: str | None = typer.Option(None, "--comment", help="required when refusing"),
+           db: str | None = DbOption, json_out: bool = JsonOption) -> None:
     """Decide an extension the host consented to (the exchange's open decide-extension task)."""
     from workflows.services.exchanges import decide_extension
 

@@ -14,7 +14,7 @@ Prefect starts. Prefect is imported only by these commands.
 from __future__ import annotations
 
 import os
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -75,9 +75,9 @@ def _print_result(name: str, result: dict[str, Any]) -> None:
 @app.command("run")
 @handle_errors
 def run(name: str = typer.Argument(..., help="payment-batch | kpi-report | timers | outbox"),
-        partnership: Optional[str] = typer.Option(None, "--partnership", help="payment-batch, kpi-report: only this one"),
+        partnership: str | None = typer.Option(None, "--partnership", help="payment-batch, kpi-report: only this one"),
         no_prefect: bool = typer.Option(False, "--no-prefect", help="run the job here, without Prefect"),
-        db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+        db: str | None = DbOption, json_out: bool = JsonOption) -> None:
     """Run one scheduled job now."""
     if name not in FLOW_NAMES:
         raise CliError(f"NAME: {name!r} is not a flow here (flows: {', '.join(FLOW_NAMES)})")
@@ -105,7 +105,7 @@ def run(name: str = typer.Argument(..., help="payment-batch | kpi-report | timer
 @app.command("serve")
 @handle_errors
 def serve(check: bool = typer.Option(False, "--check", help="print the schedules and exit"),
-          db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+          db: str | None = DbOption, json_out: bool = JsonOption) -> None:
     """Serve every flow on its schedule with Prefect, until interrupted."""
     from pydantic import ValidationError
 

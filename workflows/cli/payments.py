@@ -11,7 +11,7 @@ Batches are made by the payment-batch flow (`cxp flows run payment-batch`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -38,9 +38,9 @@ def _print_batches(rows: list[dict[str, Any]]) -> None:
 
 @app.command("batches")
 @handle_errors
-def batches(status: Optional[str] = typer.Option(None, "--status", help="created | released | settled"),
-            partnership: Optional[str] = typer.Option(None, "--partnership", help="partnership code"),
-            user: Optional[str] = ReaderOption, db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+def batches(status: str | None = typer.Option(None, "--status", help="created | released | settled"),
+            partnership: str | None = typer.Option(None, "--partnership", help="partnership code"),
+            user: str | None = ReaderOption, db: str | None = DbOption, json_out: bool = JsonOption) -> None:
     """Every payment batch, newest first, with how the bank answered its transfers."""
     from workflows.services.payments import list_batches
 
@@ -53,8 +53,8 @@ def batches(status: Optional[str] = typer.Option(None, "--status", help="created
 
 @app.command("show")
 @handle_errors
-def show(batch: str = typer.Argument(..., help="the batch's MsgId"), user: Optional[str] = ReaderOption,
-         db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+def show(batch: str = typer.Argument(..., help="the batch's MsgId"), user: str | None = ReaderOption,
+         db: str | None = DbOption, json_out: bool = JsonOption) -> None:
     """One batch with its transfers and the bank's answer to each."""
     from workflows.services.payments import batch_detail
 
@@ -73,7 +73,7 @@ def show(batch: str = typer.Argument(..., help="the batch's MsgId"), user: Optio
 @handle_errors
 def release(batch: str = typer.Argument(..., help="the batch's MsgId"),
             user: str = typer.Option(..., "--user", help="a finance user of the batch's partnership"),
-            db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+            db: str | None = DbOption, json_out: bool = JsonOption) -> None:
     """Release a batch to the bank (not by anyone who approved one of its payments)."""
     from workflows.services.payments import release_batch
 
@@ -86,8 +86,8 @@ def release(batch: str = typer.Argument(..., help="the batch's MsgId"),
 @app.command("export")
 @handle_errors
 def export(batch: str = typer.Argument(..., help="the batch's MsgId"),
-           out: Optional[Path] = typer.Option(None, "--out", help="folder to write to (default: the payments folder)"),
-           db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+           out: Path | None = typer.Option(None, "--out", help="folder to write to (default: the payments folder)"),
+           db: str | None = DbOption, json_out: bool = JsonOption) -> None:
     """Rebuild a batch's pain.001 and CSV from the database: the same bytes as when it was made."""
     from workflows.services.payments import export_batch
 
@@ -105,7 +105,7 @@ def export(batch: str = typer.Argument(..., help="the batch's MsgId"),
 def import_status(file: Path = typer.Argument(..., help="a pain.002 status report or camt.054 notification"),
                   user: str = typer.Option(..., "--user", help="a finance user of the batch's partnership, "
                                                                "or an administrator"),
-                  db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+                  db: str | None = DbOption, json_out: bool = JsonOption) -> None:
     """Apply the bank's answer: paid on confirmation, rejected back to the exchange for correction.
 
     The file must match the official XSD of its version: pain.002.001.03 or .12, camt.054.001.02 or .08.

@@ -11,7 +11,7 @@ Prefect flow, which also mails it); it mails the officers only with `--email`.
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -46,10 +46,10 @@ def _print_files(result: dict[str, Any]) -> None:
 
 @app.command("kpi")
 @handle_errors
-def kpi(period: Optional[str] = typer.Option(None, "--period", help="YYYY-MM (default: last month)"),
-        partnership: Optional[str] = typer.Option(None, "--partnership", help="only this partnership's report"),
-        out: Optional[str] = OutOption, email: bool = typer.Option(False, "--email", help="mail it to the officers"),
-        db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+def kpi(period: str | None = typer.Option(None, "--period", help="YYYY-MM (default: last month)"),
+        partnership: str | None = typer.Option(None, "--partnership", help="only this partnership's report"),
+        out: str | None = OutOption, email: bool = typer.Option(False, "--email", help="mail it to the officers"),
+        db: str | None = DbOption, json_out: bool = JsonOption) -> None:
     """The KPI report (HTML with charts, XLSX, CSV), programme-wide and per partnership."""
     from workflows.services.reporting import kpi_report
 
@@ -59,8 +59,8 @@ def kpi(period: Optional[str] = typer.Option(None, "--period", help="YYYY-MM (de
 
 @app.command("publication")
 @handle_errors
-def publication(year: int = typer.Option(..., "--year", min=2000, max=2100), out: Optional[str] = OutOption,
-                db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+def publication(year: int = typer.Option(..., "--year", min=2000, max=2100), out: str | None = OutOption,
+                db: str | None = DbOption, json_out: bool = JsonOption) -> None:
     """Ex-post publication extract of the year's payments (no personal data), CSV and XLSX."""
     from workflows.services.finance_reports import publication_extract
 
@@ -70,8 +70,8 @@ def publication(year: int = typer.Option(..., "--year", min=2000, max=2100), out
 
 @app.command("fstp")
 @handle_errors
-def fstp(call: str = typer.Option(..., "--call", help="call code"), out: Optional[str] = OutOption,
-         db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+def fstp(call: str = typer.Option(..., "--call", help="call code"), out: str | None = OutOption,
+         db: str | None = DbOption, json_out: bool = JsonOption) -> None:
     """FSTP financial report of a call per partnership and country, reconciled to the bank."""
     from workflows.services.finance_reports import fstp_report
 
@@ -93,7 +93,7 @@ def register(audit_app: typer.Typer) -> None:
     @handle_errors
     def audit_export(exchange: str = typer.Argument(..., help="exchange reference, e.g. EX-000012"),
                      out: str = typer.Option(..., "--out", help="folder for the ZIP"),
-                     db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+                     db: str | None = DbOption, json_out: bool = JsonOption) -> None:
         """One exchange's audit file: a ZIP with an HTML and a PDF summary and the process diagram."""
         from workflows.services.audit_files import export_audit_file
 
@@ -103,7 +103,7 @@ def register(audit_app: typer.Typer) -> None:
     @audit_app.command("sample")
     @handle_errors
     def audit_sample(size: int = typer.Option(..., "--size", min=0, max=100_000),
-                     seed: int = typer.Option(..., "--seed"), db: Optional[str] = DbOption,
+                     seed: int = typer.Option(..., "--seed"), db: str | None = DbOption,
                      json_out: bool = JsonOption) -> None:
         """A random sample reproducible from the seed, plus the risk-based picks, each with its reasons."""
         from workflows.services.audit_files import draw_sample

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Optional
 
 import typer
 
@@ -73,9 +72,9 @@ def working_days(
     country: str = typer.Option(..., "--country", help="Host country, ISO 3166-1 alpha-2 (EL accepted)."),
     arrive: str = typer.Option(..., "--arrive", help="Arrival date, YYYY-MM-DD."),
     depart: str = typer.Option(..., "--depart", help="Departure date, YYYY-MM-DD."),
-    subdivision: Optional[str] = typer.Option(None, "--subdivision", help="ISO 3166-2 subdivision, e.g. BY."),
-    attended: Optional[str] = typer.Option(None, "--attended", help="Days the host certified, D,D,..."),
-    rule_set: Optional[str] = typer.Option(None, "--rule-set", help="Rule-set version for eligibility."),
+    subdivision: str | None = typer.Option(None, "--subdivision", help="ISO 3166-2 subdivision, e.g. BY."),
+    attended: str | None = typer.Option(None, "--attended", help="Days the host certified, D,D,..."),
+    rule_set: str | None = typer.Option(None, "--rule-set", help="Rule-set version for eligibility."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Count the working days of a stay at a host (travel days, weekends, holidays excluded)."""
@@ -133,7 +132,7 @@ def grant(
     host_country: str = typer.Option(..., "--host-country", help="Host country, ISO 3166-1 alpha-2."),
     working_days: str = typer.Option(..., "--working-days", help="Counted working days."),
     distance_km: str = typer.Option(..., "--distance-km", help="Great-circle distance visitor-host, km."),
-    rule_set: Optional[str] = typer.Option(None, "--rule-set", help="Rule-set version (default: current)."),
+    rule_set: str | None = typer.Option(None, "--rule-set", help="Rule-set version (default: current)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Compute the lump-sum grant of a visit, with the reasons for the amount."""

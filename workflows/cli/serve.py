@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -17,17 +17,15 @@ if TYPE_CHECKING:
 def serve(host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (0.0.0.0: every interface)"),
           port: int = typer.Option(8000, "--port", min=1, max=65535),
           workers: int = typer.Option(1, "--workers", min=1, max=64, help="worker processes"),
-          db: Optional[str] = typer.Option(None, "--db", help="database URL (default: CXP_DATABASE_URL)"),
+          db: str | None = typer.Option(None, "--db", help="database URL (default: CXP_DATABASE_URL)"),
           ) -> None:
     """Serve the web workspace and the HTTP API (OpenAPI at /openapi.json, docs at /docs) on an
     initialised database; Ctrl-C stops it."""
     import uvicorn
 
-    from workflows.db.schema import schema_problem
-
-    from workflows.web.app import create_app
-
+    from workflows.services.setup import schema_problem
     from workflows.settings import SettingsError, check_serving
+    from workflows.web.app import create_app
 
     cxp = app_for(db)  # a missing database or a server that does not answer: one sentence, exit 2
     try:
@@ -35,7 +33,7 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="address to liste
     except SettingsError as err:
         cxp.close()
         raise CliError(str(err)) from None
-    problem = schema_problem(cxp.db)
+    problem = schema_problem(cxp)
     if problem:
         cxp.close()
         raise CliError(f"{'--db' if db else 'CXP_DATABASE_URL'}: {problem}")
@@ -53,7 +51,7 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="address to liste
     uvicorn.run("workflows.web.app:serve_app", factory=True, workers=workers, **options)
 
 
-def _print_signins(cxp: "App") -> None:
+def _print_signins(cxp: App) -> None:
     """In development mode, a few of the demo's users to sign in as (those the database holds)."""
     if not cxp.settings.development:
         return

@@ -2,7 +2,7 @@
 they may act on it now (`workflows.services.task_detail`). Nothing is written."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -19,7 +19,7 @@ JsonOption = typer.Option(False, "--json", help="print one JSON document")
 @handle_errors
 def task_show(task_id: int, user: str = typer.Option(..., "--user", help="who looks (their partnership's "
                                                      "tasks or their organisation's only)"),
-              db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+              db: str | None = DbOption, json_out: bool = JsonOption) -> None:
     """One task with its form's fields, the context of the decision (working days, grant, match,
     eligibility, extension...) and whether --user may act on it now."""
     from workflows.services.access import principal_by_name
@@ -37,7 +37,7 @@ def task_show(task_id: int, user: str = typer.Option(..., "--user", help="who lo
         console.print(line, markup=False, soft_wrap=True)
 
 
-def summary_lines(detail: "TaskDetail", timezone: str = "Europe/Brussels") -> list[str]:
+def summary_lines(detail: TaskDetail, timezone: str = "Europe/Brussels") -> list[str]:
     """The task as lines a person reads at a terminal (times in the programme's time zone)."""
     from zoneinfo import ZoneInfo
 

@@ -15,7 +15,7 @@ system (and the audit trail says so) unless `--as ADMIN` names the administrator
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -35,7 +35,7 @@ StdinOption = typer.Option(False, "--password-stdin", help="read the password fr
 UserArgument = typer.Argument(..., help="the user's username")
 
 
-def _actor(cxp: "App", username: str | None) -> "Principal":
+def _actor(cxp: App, username: str | None) -> Principal:
     from workflows.services import NotFound
     from workflows.services.access import SYSTEM, principal_by_name
 
@@ -72,12 +72,12 @@ def _user_line(user: Any) -> str:
 @handle_errors
 def add(username: str = UserArgument, role: str = typer.Option(..., "--role", help="applicant, officer, finance, "
                                                                "auditor or administrator"),
-        partnership: Optional[str] = typer.Option(None, "--partnership", help="its code (officer, finance)"),
-        organisation: Optional[str] = typer.Option(None, "--organisation", help="its legal id (applicant)"),
+        partnership: str | None = typer.Option(None, "--partnership", help="its code (officer, finance)"),
+        organisation: str | None = typer.Option(None, "--organisation", help="its legal id (applicant)"),
         name: str = typer.Option(..., "--name", help="the name shown to others"),
         email: str = typer.Option(..., "--email"), password_stdin: bool = StdinOption,
         no_password: bool = typer.Option(False, "--no-password", help="no password yet: cannot sign in"),
-        acting: Optional[str] = AsOption, db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+        acting: str | None = AsOption, db: str | None = DbOption, json_out: bool = JsonOption) -> None:
     """Add a user; the password is asked twice (hidden) unless given on stdin or --no-password."""
     from workflows.services.accounts import add_user
 
@@ -94,7 +94,7 @@ def add(username: str = UserArgument, role: str = typer.Option(..., "--role", he
 @handle_errors
 def passwd(username: str = UserArgument, password_stdin: bool = StdinOption,
            keep_tokens: bool = typer.Option(False, "--keep-tokens", help="leave the user's API tokens valid"),
-           acting: Optional[str] = AsOption, db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+           acting: str | None = AsOption, db: str | None = DbOption, json_out: bool = JsonOption) -> None:
     """Set a user's password: their web sessions end and, unless --keep-tokens, their API tokens too."""
     from workflows.services.accounts import set_password
 
@@ -107,11 +107,11 @@ def passwd(username: str = UserArgument, password_stdin: bool = StdinOption,
 @app.command("token")
 @handle_errors
 def token(username: str = UserArgument, name: str = typer.Option("cli", "--name", help="what the token is for"),
-          days: Optional[int] = typer.Option(None, "--days", help="valid this many days (default: "
+          days: int | None = typer.Option(None, "--days", help="valid this many days (default: "
                                                                   "CXP_TOKEN_TTL_HOURS, 12 hours)"),
-          revoke: Optional[str] = typer.Option(None, "--revoke", help="revoke the token with this id instead"),
+          revoke: str | None = typer.Option(None, "--revoke", help="revoke the token with this id instead"),
           list_: bool = typer.Option(False, "--list", help="list the user's tokens instead"),
-          acting: Optional[str] = AsOption, db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+          acting: str | None = AsOption, db: str | None = DbOption, json_out: bool = JsonOption) -> None:
     """Issue an API token for the user and print its secret (shown this once); or --revoke, --list."""
     from workflows.services.tokens import MAX_TTL_HOURS, issue_token, list_tokens, revoke_token
 
@@ -145,7 +145,7 @@ def token(username: str = UserArgument, name: str = typer.Option("cli", "--name"
 
 @app.command("disable")
 @handle_errors
-def disable(username: str = UserArgument, acting: Optional[str] = AsOption, db: Optional[str] = DbOption,
+def disable(username: str = UserArgument, acting: str | None = AsOption, db: str | None = DbOption,
             json_out: bool = JsonOption) -> None:
     """Disable a user: no more sign-ins; their API tokens are revoked and their sessions end."""
     from workflows.services.accounts import disable_user
@@ -157,7 +157,7 @@ def disable(username: str = UserArgument, acting: Optional[str] = AsOption, db: 
 
 @app.command("list")
 @handle_errors
-def list_users_(acting: Optional[str] = AsOption, db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+def list_users_(acting: str | None = AsOption, db: str | None = DbOption, json_out: bool = JsonOption) -> None:
     """Every user: username, role, partnership or organisation, name."""
     from workflows.services.accounts import list_users
 
@@ -172,7 +172,7 @@ def list_users_(acting: Optional[str] = AsOption, db: Optional[str] = DbOption, 
 
 @app.command("signins")
 @handle_errors
-def signins(db: Optional[str] = DbOption, json_out: bool = JsonOption) -> None:
+def signins(db: str | None = DbOption, json_out: bool = JsonOption) -> None:
     """A few demo users to sign in as, one per role, with the demo password (development mode)."""
     from dataclasses import asdict
 

@@ -6,15 +6,15 @@ import logging
 import sqlite3
 import threading
 import weakref
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, DateTime, Engine, MetaData, Numeric, TypeDecorator, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
-from sqlalchemy.orm import DeclarativeBase, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -33,6 +33,18 @@ class Base(DeclarativeBase):
 
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def must_get(session: Session, model: type[T], ident: Any) -> T:
+    """The row of `model` with primary key `ident` that must exist by construction (a foreign key
+    followed inside one transaction); `LookupError` naming it when it does not — a broken invariant,
+    never a person's bad input (that is `NotFound`, raised by the use case)."""
+    row = session.get(model, ident)
+    if row is None:
+        raise LookupError(f"{model.__name__} {ident!r} does not exist")
+    return row
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -229,15 +241,15 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a timezone-aware column")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
     # On SQLite the datetime is stored as text. SQLAlchemy's own SQLite processors format it with a
     # %-template and parse it back with a regular expression, several microseconds each, for every
@@ -251,7 +263,7 @@ class UTCDateTime(TypeDecorator):
                 return None
             if value.tzinfo is None:
                 raise ValueError("naive datetime given to a timezone-aware column")
-            return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
         return process
 
@@ -270,6 +282,6 @@ class UTCDateTime(TypeDecorator):
             except ValueError:  # text with an offset of its own
                 pass
             moment = parse(value)
-            return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+            return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
         return process

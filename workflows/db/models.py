@@ -55,8 +55,8 @@ class User(Base):
     last_failed_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
-    partnership: Mapped["Partnership | None"] = relationship()
-    organisation: Mapped["Organisation | None"] = relationship()
+    partnership: Mapped[Partnership | None] = relationship()
+    organisation: Mapped[Organisation | None] = relationship()
 
 
 class ConflictDeclaration(Base):
@@ -128,7 +128,7 @@ class Call(Base):
     formats: Mapped[list[Any]] = mapped_column(default=list)
     status: Mapped[str] = mapped_column(String(20), default="draft")
     partnerships: Mapped[list[Partnership]] = relationship(secondary=call_partnerships)
-    events: Mapped[list["CallEvent"]] = relationship(back_populates="call", order_by="CallEvent.starts_on")
+    events: Mapped[list[CallEvent]] = relationship(back_populates="call", order_by="CallEvent.starts_on")
 
 
 class CallEvent(Base):

@@ -15,8 +15,9 @@ not hold.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Dialect
@@ -61,8 +62,8 @@ class Prepared:
     def _bind(compiled: _Compiled, params: Mapping[str, Any]) -> Any:
         if compiled.literals:
             params = {**compiled.literals, **params}
-        values = [params[n] if bind is None else bind(params[n]) for n, bind in zip(compiled.names, compiled.binders)]
-        return tuple(values) if compiled.positional else dict(zip(compiled.names, values))
+        values = [params[n] if bind is None else bind(params[n]) for n, bind in zip(compiled.names, compiled.binders, strict=True)]
+        return tuple(values) if compiled.positional else dict(zip(compiled.names, values, strict=True))
 
     def _run(self, conn: Connection, many: bool, params: Any) -> Any:
         """The driver's cursor after running the statement on `conn`'s DBAPI connection (in its

@@ -1,7 +1,8 @@
 """Taking the next due row of a work queue (timer sweep, outbox) safely with several workers."""
 from __future__ import annotations
 
-from typing import Any, Collection
+from collections.abc import Collection
+from typing import Any
 
 from sqlalchemy import Select
 from sqlalchemy.orm import Session

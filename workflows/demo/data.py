@@ -10,7 +10,13 @@ from zoneinfo import ZoneInfo
 from schwifty import IBAN
 
 from workflows.db.models import (
-    Application, Call, CallEvent, ConflictDeclaration, Organisation, Partnership, User,
+    Application,
+    Call,
+    CallEvent,
+    ConflictDeclaration,
+    Organisation,
+    Partnership,
+    User,
 )
 
 BRUSSELS = ZoneInfo("Europe/Brussels")

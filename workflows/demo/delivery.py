@@ -17,7 +17,7 @@ class MailRoom:
         self.failed = 0
 
     @classmethod
-    def for_app(cls, app: App) -> "MailRoom | None":
+    def for_app(cls, app: App) -> MailRoom | None:
         if app.settings.mode != "development":
             return None
         return cls(app, MailSink(app.settings.files_dir, app.settings.mail_sender).start())

@@ -47,7 +47,7 @@ class MailSink:
         self.smtp = SmtpSettings(host=LOOPBACK, port=self.port, timeout=10.0, sender=sender)
         self._controller: Any = None
 
-    def start(self) -> "MailSink":
+    def start(self) -> MailSink:
         from aiosmtpd.controller import Controller
 
         self.folder.mkdir(parents=True, exist_ok=True)

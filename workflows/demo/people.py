@@ -13,7 +13,15 @@ from sqlalchemy import func, select
 from workflows import audit
 from workflows.app import App
 from workflows.db.models import (
-    Application, Call, Claim, ClaimStatus, Exchange, MatchProposal, Organisation, Partnership, User,
+    Application,
+    Call,
+    Claim,
+    ClaimStatus,
+    Exchange,
+    MatchProposal,
+    Organisation,
+    Partnership,
+    User,
 )
 from workflows.db.process_models import AuditEvent, HumanTask
 from workflows.demo import state

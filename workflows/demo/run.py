@@ -7,8 +7,9 @@ the mail), and at the working-hour moments at which somebody acts (`hours.py`). 
 is in the database (`state.py`): `cxp demo` on a database holding an unfinished demo continues it."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import func, select
 

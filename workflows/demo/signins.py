@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from workflows.settings import Settings
 
 
-def with_passwords(settings: "Settings", people: list[User], now: datetime) -> list[User]:
+def with_passwords(settings: Settings, people: list[User], now: datetime) -> list[User]:
     """`people`, each given the password `CXP_DEMO_PASSWORD` in development mode (none in production:
     there is no default password there, and a demo user without one cannot sign in).
 
@@ -47,7 +47,7 @@ class DemoSignin:
     password: str | None  # CXP_DEMO_PASSWORD in development mode, else None (set one: cxp users passwd)
 
 
-def demo_signins(app: "App") -> list[DemoSignin]:
+def demo_signins(app: App) -> list[DemoSignin]:
     """The administrator, the auditor, an officer with open tasks (else the first), a finance user of a
     partnership with payment batches, and an applicant whose organisation has an exchange (one with an
     open task if any) — those that exist in the database, in that order."""

@@ -7,7 +7,8 @@ that advances a process imports `workflows.services.lifecycle`, so its hook is i
 process can end. Registering is done at import time, once; running only reads the registry."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from workflows.db.process_models import ProcessInstance
@@ -29,7 +30,7 @@ def hooks() -> tuple[Hook, ...]:
     return tuple(_HOOKS.values())
 
 
-def run(uow: "UnitOfWork", instance: "ProcessInstance") -> None:
+def run(uow: UnitOfWork, instance: ProcessInstance) -> None:
     """Every registered hook, in the order they were registered."""
     for hook in tuple(_HOOKS.values()):
         hook(uow, instance)

@@ -1,7 +1,8 @@
 """The `tasks.ports.ServiceContext` the engine hands to service functions."""
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from workflows import outbox
 from workflows.audit import SYSTEM

@@ -151,7 +151,7 @@ class ProcessLibrary:
                     self._remember(row, spec, subprocess_specs)
         return [self._by_id[row.id] for row in deployed]
 
-    def current(self, uow: "UnitOfWork", process_id: str) -> LoadedDefinition:
+    def current(self, uow: UnitOfWork, process_id: str) -> LoadedDefinition:
         """The newest deployed version, asked of the database each time (one indexed query), so that
         a long-running worker starts new instances on a version another process deployed."""
         row = _NEWEST.first(uow.connection, process_id=process_id)
@@ -160,7 +160,7 @@ class ProcessLibrary:
             raise DefinitionError(f"process '{process_id}' is not deployed: run `cxp init`")
         return self.by_id(uow, newest)
 
-    def by_id(self, uow: "UnitOfWork", definition_id: int) -> LoadedDefinition:
+    def by_id(self, uow: UnitOfWork, definition_id: int) -> LoadedDefinition:
         found = self._by_id.get(definition_id)
         if found is not None:
             return found

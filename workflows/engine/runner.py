@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
@@ -108,7 +109,7 @@ def _iso(value: Any) -> datetime | None:
     if not value:
         return None
     moment = datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class Engine:
@@ -140,7 +141,7 @@ class Engine:
         row = _LOAD.first(uow.connection, instance_id=instance_id)
         if row is None:
             return None
-        return _attach(uow, zip(_LOAD_KEYS, row))  # the state stays unloaded (deferred)
+        return _attach(uow, zip(_LOAD_KEYS, row, strict=True))  # the state stays unloaded (deferred)
 
     def _script_engine(self) -> spiff.ServiceBindingEngine:
         return spiff.ServiceBindingEngine()

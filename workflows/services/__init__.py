@@ -70,7 +70,7 @@ class Invalid(ServiceError):
         self.fields = list(fields or [])
 
     @classmethod
-    def field(cls, name: str, msg: str) -> "Invalid":
+    def field(cls, name: str, msg: str) -> Invalid:
         """One field wrong: `Invalid.field("amount", "must be positive")` reads `amount: must be positive`."""
         return cls(f"{name}: {msg}", [FieldError(tuple(name.split(".")), msg)])
 

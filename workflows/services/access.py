@@ -17,8 +17,9 @@ applicant their own organisation's tasks and exchanges; an auditor everything, c
 administrator everything, and manages calls, users, rule sets and process versions."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from sqlalchemy import ColumnElement, false, or_, select, true
 
@@ -59,12 +60,12 @@ class Principal:
 SYSTEM = Principal(None, "system", "system", display_name="ClusterXchange")
 
 
-def principal_of(user: "User") -> Principal:
+def principal_of(user: User) -> Principal:
     return Principal(user.id, user.username, user.role, user.partnership_id, user.organisation_id,
                      user.display_name)
 
 
-def principal_for(uow: "UnitOfWork", username: str) -> Principal:
+def principal_for(uow: UnitOfWork, username: str) -> Principal:
     """The active user `username` as a principal (the CLI's `--user`); `NotFound` names the option."""
     from workflows.db.models import User
 
@@ -74,7 +75,7 @@ def principal_for(uow: "UnitOfWork", username: str) -> Principal:
     return principal_of(user)
 
 
-def principal_by_name(app: "App", username: str) -> Principal:
+def principal_by_name(app: App, username: str) -> Principal:
     """`principal_for` in a unit of work of its own (for entry points that hold none)."""
     with app.uow() as uow:
         return principal_for(uow, username)
@@ -82,7 +83,7 @@ def principal_by_name(app: "App", username: str) -> Principal:
 
 # --- refusing ------------------------------------------------------------------------------------
 
-def refuse(app: "App", uow: "UnitOfWork | None", principal: Principal, reason: str,
+def refuse(app: App, uow: UnitOfWork | None, principal: Principal, reason: str,
            action: str = "access_refused", **where: Any) -> NoReturn:
     """Roll back the refused transaction (nothing of it is kept, and its write lock is let go), audit
     the refusal in a transaction of its own, and raise `Refused(reason)`. `where` may name the
@@ -96,7 +97,7 @@ def refuse(app: "App", uow: "UnitOfWork | None", principal: Principal, reason: s
     raise Refused(reason)
 
 
-def require_role(app: "App", uow: "UnitOfWork | None", principal: Principal, roles: Iterable[str],
+def require_role(app: App, uow: UnitOfWork | None, principal: Principal, roles: Iterable[str],
                  what: str, **where: Any) -> None:
     """Refuse (audited) unless the principal has one of `roles`; `what` completes the sentence
     "… may not {what}"."""
@@ -109,13 +110,13 @@ def require_role(app: "App", uow: "UnitOfWork | None", principal: Principal, rol
 ACCOUNT_ADMINS = frozenset({"administrator", "system"})  # who manages users (the CLI's operator is system)
 
 
-def require_account_admin(app: "App", uow: "UnitOfWork | None", principal: Principal, what: str,
+def require_account_admin(app: App, uow: UnitOfWork | None, principal: Principal, what: str,
                           **where: Any) -> None:
     """Refuse (audited) unless the principal manages users: an administrator, or the system."""
     require_role(app, uow, principal, ACCOUNT_ADMINS, what, **where)
 
 
-def require_self_or_account_admin(app: "App", uow: "UnitOfWork | None", principal: Principal, username: str,
+def require_self_or_account_admin(app: App, uow: UnitOfWork | None, principal: Principal, username: str,
                                   what: str, **where: Any) -> None:
     """Refuse (audited) unless the principal is the user `username` or manages users."""
     if principal.role in ACCOUNT_ADMINS or (principal.user_id is not None and principal.username == username):
@@ -126,7 +127,7 @@ def require_self_or_account_admin(app: "App", uow: "UnitOfWork | None", principa
 
 # --- reads ---------------------------------------------------------------------------------------
 
-def sees_task(principal: Principal, task: "HumanTask | Any") -> bool:
+def sees_task(principal: Principal, task: HumanTask | Any) -> bool:
     if principal.reads_all:
         return True
     if principal.role in PARTNERSHIP_ROLES:
@@ -136,7 +137,7 @@ def sees_task(principal: Principal, task: "HumanTask | Any") -> bool:
     return False
 
 
-def sees_exchange(principal: Principal, exchange: "Exchange") -> bool:
+def sees_exchange(principal: Principal, exchange: Exchange) -> bool:
     if principal.reads_all:
         return True
     if principal.role in PARTNERSHIP_ROLES:
@@ -146,13 +147,13 @@ def sees_exchange(principal: Principal, exchange: "Exchange") -> bool:
     return False
 
 
-def sees_batch(principal: Principal, batch: "PaymentBatch") -> bool:
+def sees_batch(principal: Principal, batch: PaymentBatch) -> bool:
     if principal.reads_all:
         return True
     return principal.role in PARTNERSHIP_ROLES and batch.partnership_id == principal.partnership_id
 
 
-def sees_instance(uow: "UnitOfWork", principal: Principal, instance: "ProcessInstance") -> bool:
+def sees_instance(uow: UnitOfWork, principal: Principal, instance: ProcessInstance) -> bool:
     """An instance is seen by whoever sees its subject: the exchange, the application (its
     partnership and organisation) or the call (the partnerships taking part)."""
     from workflows.db.models import Application, Exchange, call_partnerships
@@ -191,7 +192,7 @@ def _no_such(key: int | str) -> bool:
     return not 0 < key <= MAX_ID if isinstance(key, int) else "\x00" in key
 
 
-def visible_task(uow: "UnitOfWork", principal: Principal, task_id: int) -> "HumanTask":
+def visible_task(uow: UnitOfWork, principal: Principal, task_id: int) -> HumanTask:
     from workflows.db.process_models import HumanTask
 
     task = None if _no_such(task_id) else uow.session.get(HumanTask, task_id)
@@ -200,7 +201,7 @@ def visible_task(uow: "UnitOfWork", principal: Principal, task_id: int) -> "Huma
     return task
 
 
-def visible_instance(uow: "UnitOfWork", principal: Principal, instance_id: int) -> "ProcessInstance":
+def visible_instance(uow: UnitOfWork, principal: Principal, instance_id: int) -> ProcessInstance:
     from workflows.db.process_models import ProcessInstance
 
     instance = None if _no_such(instance_id) else uow.session.get(ProcessInstance, instance_id)
@@ -209,7 +210,7 @@ def visible_instance(uow: "UnitOfWork", principal: Principal, instance_id: int) 
     return instance
 
 
-def visible_exchange(uow: "UnitOfWork", principal: Principal, ref: str) -> "Exchange":
+def visible_exchange(uow: UnitOfWork, principal: Principal, ref: str) -> Exchange:
     """The exchange by its reference (EX-000123, any case) or its id."""
     from workflows.db.models import Exchange
 
@@ -222,7 +223,7 @@ def visible_exchange(uow: "UnitOfWork", principal: Principal, ref: str) -> "Exch
     return exchange
 
 
-def visible_batch(uow: "UnitOfWork", principal: Principal, batch: str | int) -> "PaymentBatch":
+def visible_batch(uow: UnitOfWork, principal: Principal, batch: str | int) -> PaymentBatch:
     """The payment batch by its message id (CXP-…) or its id."""
     from workflows.db.process_models import PaymentBatch
 
@@ -267,7 +268,7 @@ FOUR_EYES_ACTIONS = {"validate_evidence": "validate_evidence", "approve_payment"
                      "verify_bank_details": "verify_bank_details"}
 
 
-def _conflicts(uow: "UnitOfWork", principal: Principal) -> frozenset[int]:
+def _conflicts(uow: UnitOfWork, principal: Principal) -> frozenset[int]:
     """The organisations the principal declared a conflict of interest with."""
     from workflows.db.models import ConflictDeclaration
 
@@ -277,7 +278,7 @@ def _conflicts(uow: "UnitOfWork", principal: Principal) -> frozenset[int]:
         ConflictDeclaration.user_id == principal.user_id)))
 
 
-def _file_orgs(uow: "UnitOfWork", instance: "ProcessInstance") -> frozenset[int]:
+def _file_orgs(uow: UnitOfWork, instance: ProcessInstance) -> frozenset[int]:
     from workflows.db.models import Exchange
 
     if instance.subject_type != "exchange":
@@ -286,7 +287,7 @@ def _file_orgs(uow: "UnitOfWork", instance: "ProcessInstance") -> frozenset[int]
     return frozenset(o for o in (exchange.visitor_org_id, exchange.host_org_id) if o is not None)
 
 
-def _completed_by(uow: "UnitOfWork", instance_id: int, task_spec: str) -> frozenset[int]:
+def _completed_by(uow: UnitOfWork, instance_id: int, task_spec: str) -> frozenset[int]:
     from workflows.db.process_models import HumanTask
 
     return frozenset(uow.session.scalars(select(HumanTask.completed_by).where(
@@ -294,7 +295,7 @@ def _completed_by(uow: "UnitOfWork", instance_id: int, task_spec: str) -> frozen
         HumanTask.status == "completed", HumanTask.completed_by.is_not(None))))
 
 
-def lane_problem(principal: Principal, task: "HumanTask | Any") -> str | None:
+def lane_problem(principal: Principal, task: HumanTask | Any) -> str | None:
     """Why the principal is not in the task's lane (role, organisation, partnership), or None."""
     if principal.role != task.role and principal.role != "administrator":
         return f"task {task.id} belongs to the {task.lane} lane ({task.role}); {principal.username} is {principal.role}"
@@ -305,7 +306,7 @@ def lane_problem(principal: Principal, task: "HumanTask | Any") -> str | None:
     return None
 
 
-def task_action_problem(uow: "UnitOfWork", principal: Principal, task: "HumanTask",
+def task_action_problem(uow: UnitOfWork, principal: Principal, task: HumanTask,
                         data: Any = None) -> str | None:
     """Why the principal may not claim or complete the open `task` (assignee, lane, partnership,
     R-4EYES and, for an approved override, the second person), or None."""
@@ -338,7 +339,7 @@ def task_action_problem(uow: "UnitOfWork", principal: Principal, task: "HumanTas
     return None
 
 
-def task_release_problem(principal: Principal, task: "HumanTask") -> str | None:
+def task_release_problem(principal: Principal, task: HumanTask) -> str | None:
     """Why the principal may not give the open `task` back to its team: someone else's claim (an
     administrator may release anyone's), or not in the task's lane."""
     if principal.role != "administrator" and task.assignee_id not in (None, principal.user_id):
@@ -346,7 +347,7 @@ def task_release_problem(principal: Principal, task: "HumanTask") -> str | None:
     return lane_problem(principal, task)
 
 
-def reassign_problem(principal: Principal, task: "HumanTask", to: Principal) -> str | None:
+def reassign_problem(principal: Principal, task: HumanTask, to: Principal) -> str | None:
     """Why the principal may not hand the open `task` to `to`: an officer or finance user hands a task
     of their partnership to a colleague of the same role and partnership; an administrator to anyone
     who has the task's role (and its partnership or organisation)."""
@@ -364,7 +365,7 @@ def reassign_problem(principal: Principal, task: "HumanTask", to: Principal) -> 
     return lane_problem(to, task)
 
 
-def refuse_task(app: "App", uow: "UnitOfWork", principal: Principal, task: "HumanTask", reason: str,
+def refuse_task(app: App, uow: UnitOfWork, principal: Principal, task: HumanTask, reason: str,
                 action: str = "task_refused") -> NoReturn:
     """`refuse` for an action on a task: the audit event names its instance, task and subject."""
     refuse(app, uow, principal, reason, action, instance_id=task.instance_id, task=task.task_spec,
@@ -373,7 +374,7 @@ def refuse_task(app: "App", uow: "UnitOfWork", principal: Principal, task: "Huma
 
 # --- acting on exchanges, batches, bank files ----------------------------------------------------
 
-def exchange_action_problem(uow: "UnitOfWork", principal: Principal, exchange: "Exchange",
+def exchange_action_problem(uow: UnitOfWork, principal: Principal, exchange: Exchange,
                             applicants: bool = True) -> str | None:
     """The two organisations (when `applicants`) and the officers of their partnerships (or an
     administrator) may act on a running exchange; not an officer who declared a conflict of interest
@@ -392,7 +393,7 @@ def exchange_action_problem(uow: "UnitOfWork", principal: Principal, exchange: "
     return f"{principal.username} may not act on exchange {exchange.ref}: only {who} may"
 
 
-def release_problem(uow: "UnitOfWork", principal: Principal, batch: "PaymentBatch") -> str | None:
+def release_problem(uow: UnitOfWork, principal: Principal, batch: PaymentBatch) -> str | None:
     """A finance user of the batch's partnership who approved none of its payments and declared no
     conflict with any of its organisations releases it (R-4EYES)."""
     from rules.four_eyes import ActionContext, check_action
@@ -415,7 +416,7 @@ def release_problem(uow: "UnitOfWork", principal: Principal, batch: "PaymentBatc
 BANK_IMPORTERS = ("finance", "administrator")
 
 
-def bank_import_problem(principal: Principal, batch: "PaymentBatch | None" = None,
+def bank_import_problem(principal: Principal, batch: PaymentBatch | None = None,
                         partnership_code: str = "") -> str | None:
     """Only a finance user (of the partnership whose batch the file answers) or an administrator
     imports a bank file."""
@@ -428,7 +429,7 @@ def bank_import_problem(principal: Principal, batch: "PaymentBatch | None" = Non
     return None
 
 
-def may_upload_evidence(principal: Principal, exchange: "Exchange") -> str | None:
+def may_upload_evidence(principal: Principal, exchange: Exchange) -> str | None:
     """Why the principal (who sees the exchange) may not upload its evidence, or None: the visiting
     or host organisation's applicants, the visitor's partnership officers, an administrator."""
     if principal.role == "administrator":

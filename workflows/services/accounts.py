@@ -30,10 +30,19 @@ from workflows.db.base import UTCDateTime
 from workflows.db.models import Organisation, Partnership, User
 from workflows.services import FieldError, Invalid, NotFound, Unauthenticated
 from workflows.services.access import (
-    Principal, principal_of, require_account_admin, require_self_or_account_admin,
+    Principal,
+    principal_of,
+    require_account_admin,
+    require_self_or_account_admin,
 )
 from workflows.services.tokens import (  # noqa: F401  (the accounts API in one place)
-    TokenInfo, TokenOut, issue_token, list_tokens, principal_for_session, principal_for_token, revoke_token,
+    TokenInfo,
+    TokenOut,
+    issue_token,
+    list_tokens,
+    principal_for_session,
+    principal_for_token,
+    revoke_token,
     session_issued_at,
 )
 
@@ -55,7 +64,7 @@ NEEDS_PARTNERSHIP = frozenset({"officer", "finance"})
 # --- hashing ---------------------------------------------------------------------------------------
 
 @lru_cache(maxsize=1)
-def hasher() -> "PasswordHash":
+def hasher() -> PasswordHash:
     """pwdlib's recommended hasher (argon2id), made once per process."""
     from pwdlib import PasswordHash
 
@@ -127,7 +136,7 @@ def _invalid(err: ValidationError) -> Invalid:
     return Invalid("; ".join(f"{f.field}: {f.msg}" for f in fields), fields)
 
 
-def check_password(settings: "Settings", password: str | None, field: str = "password") -> str:
+def check_password(settings: Settings, password: str | None, field: str = "password") -> str:
     """The password if it may be given (long enough for the mode), else `Invalid` naming `field`."""
     if password is None or len(password) < settings.min_password_length:
         raise Invalid.field(field, f"must be at least {settings.min_password_length} characters "
@@ -137,7 +146,7 @@ def check_password(settings: "Settings", password: str | None, field: str = "pas
     return password
 
 
-def _out(uow: "UnitOfWork", user: User) -> UserOut:
+def _out(uow: UnitOfWork, user: User) -> UserOut:
     part = uow.session.get(Partnership, user.partnership_id) if user.partnership_id else None
     org = uow.session.get(Organisation, user.organisation_id) if user.organisation_id else None
     return UserOut(id=user.id, username=user.username, display_name=user.display_name, email=user.email,
@@ -145,7 +154,7 @@ def _out(uow: "UnitOfWork", user: User) -> UserOut:
                    active=user.active, has_password=user.password_hash is not None, last_login_at=user.last_login_at)
 
 
-def _user(uow: "UnitOfWork", username: str) -> User:
+def _user(uow: UnitOfWork, username: str) -> User:
     user = uow.session.scalars(select(User).where(User.username == username)).first()
     if user is None:
         raise NotFound(f"user: no user '{username}'")
@@ -158,7 +167,7 @@ def _subject(username: str) -> str:
 
 # --- managing users --------------------------------------------------------------------------------
 
-def add_user(app: "App", actor: Principal, username: str, display_name: str, email: str, role: str,
+def add_user(app: App, actor: Principal, username: str, display_name: str, email: str, role: str,
              partnership: str | None = None, organisation: str | None = None,
              password: str | None = None) -> UserOut:
     """A new active user (administrator or system only). An officer or finance user belongs to a
@@ -191,7 +200,7 @@ def add_user(app: "App", actor: Principal, username: str, display_name: str, ema
     return out
 
 
-def _place(uow: "UnitOfWork", user: User, new: NewUser) -> None:
+def _place(uow: UnitOfWork, user: User, new: NewUser) -> None:
     """The user's partnership and organisation, as its role needs them."""
     if new.role in NEEDS_PARTNERSHIP and not new.partnership:
         raise Invalid.field("partnership", f"is required for the role {new.role}")
@@ -213,7 +222,7 @@ def _place(uow: "UnitOfWork", user: User, new: NewUser) -> None:
             raise Invalid.field("organisation", f"no organisation '{new.organisation}'")
 
 
-def set_password(app: "App", actor: Principal, username: str, password: str, revoke_tokens: bool = True) -> UserOut:
+def set_password(app: App, actor: Principal, username: str, password: str, revoke_tokens: bool = True) -> UserOut:
     """Give `username` a new password (the user themself or an administrator). Web sessions issued
     before it end (`principal_for_session`), the sign-in counters reset, and unless `revoke_tokens`
     is false the user's API tokens are revoked too (a changed password is what one does after a leak)."""
@@ -232,7 +241,7 @@ def set_password(app: "App", actor: Principal, username: str, password: str, rev
     return out
 
 
-def disable_user(app: "App", actor: Principal, username: str) -> UserOut:
+def disable_user(app: App, actor: Principal, username: str) -> UserOut:
     """The user may no longer sign in or act (administrator only); their API tokens are revoked and
     their web sessions end. Nothing is deleted: the records they made keep naming them."""
     with app.uow() as uow:
@@ -249,13 +258,13 @@ def disable_user(app: "App", actor: Principal, username: str) -> UserOut:
     return out
 
 
-def _revoke_all(uow: "UnitOfWork", user_id: int, now: datetime) -> int:
+def _revoke_all(uow: UnitOfWork, user_id: int, now: datetime) -> int:
     result = uow.session.execute(update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
                                  .values(revoked_at=now))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def list_users(app: "App", actor: Principal) -> list[UserOut]:
+def list_users(app: App, actor: Principal) -> list[UserOut]:
     """Every user, by username (administrator or system only)."""
     with app.uow() as uow:
         require_account_admin(app, uow, actor, "list users")
@@ -264,7 +273,7 @@ def list_users(app: "App", actor: Principal) -> list[UserOut]:
 
 # --- signing in ------------------------------------------------------------------------------------
 
-def _wait(settings: "Settings", user: User, now: datetime) -> tuple[str, int] | None:
+def _wait(settings: Settings, user: User, now: datetime) -> tuple[str, int] | None:
     """(why, seconds) when a sign-in of `user` is refused unchecked now: locked, or too soon."""
     if user.locked_until is not None and now < user.locked_until:
         return "locked", math.ceil((user.locked_until - now).total_seconds())
@@ -277,7 +286,7 @@ def _wait(settings: "Settings", user: User, now: datetime) -> tuple[str, int] | 
     return None
 
 
-def authenticate(app: "App", username: str, password: str, source: str) -> Principal:
+def authenticate(app: App, username: str, password: str, source: str) -> Principal:
     """The active user whose password this is, as a principal; else `Unauthenticated` (audited as
     `login_failed`: "wrong username or password" whatever was wrong, or "too many failed sign-ins:
     try again in N s" with `retry_after` N). `source` says where the attempt came from (the client's
@@ -310,7 +319,7 @@ def authenticate(app: "App", username: str, password: str, source: str) -> Princ
     return principal
 
 
-def _failed(app: "App", user: User | None, username: str, reason: str, source: str, count: bool) -> None:
+def _failed(app: App, user: User | None, username: str, reason: str, source: str, count: bool) -> None:
     """Audit a failed sign-in; with `count`, one more consecutive failure (locking at the limit)."""
     settings = app.settings
     with app.uow() as uow:

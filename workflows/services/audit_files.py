@@ -13,10 +13,22 @@ from sqlalchemy import or_, select
 from workflows import audit
 from workflows.app import App
 from workflows.db.models import (
-    Application, Call, Claim, ConflictDeclaration, Exchange, MatchProposal, Organisation,
+    Application,
+    Call,
+    Claim,
+    ConflictDeclaration,
+    Exchange,
+    MatchProposal,
+    Organisation,
 )
 from workflows.db.process_models import (
-    AuditEvent, BankFileImport, HumanTask, PaymentBatch, PaymentLine, ProcessDefinition, ProcessInstance,
+    AuditEvent,
+    BankFileImport,
+    HumanTask,
+    PaymentBatch,
+    PaymentLine,
+    ProcessDefinition,
+    ProcessInstance,
 )
 from workflows.services import ServiceError, access
 from workflows.services.access import SYSTEM, Principal
@@ -207,7 +219,7 @@ def _shared_ibans(uow: UnitOfWork, refs: dict[int, str], flags: dict[str, set[st
         owners.setdefault(iban.replace(" ", "").upper(), set()).add(org_id)
     shared = {i for i, orgs in owners.items() if len(orgs) > 1}
     org_ibans = {o: (i or "").replace(" ", "").upper() for o, i in s.execute(select(Organisation.id, Organisation.iban))}
-    for exchange_id, iban, org_id in claim_ibans:
+    for exchange_id, iban, _org_id in claim_ibans:
         if iban.replace(" ", "").upper() in shared:
             flags[refs[exchange_id]].add("same_iban_other_organisation")
     for ref, org_id in s.execute(select(Exchange.ref, Exchange.visitor_org_id)):

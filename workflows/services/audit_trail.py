@@ -16,10 +16,11 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -103,7 +104,7 @@ def _append(app: App, reason: str, chains: dict[str, tuple[int, str]], plain: in
         fcntl.flock(fd, fcntl.LOCK_EX)
         log = read_anchors(path, keyed)
         line: dict[str, Any] = {
-            "n": len(log.macs) + 1, "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "n": len(log.macs) + 1, "at": datetime.now(UTC).isoformat(timespec="seconds"),
             "reason": reason, "events": sum(events for events, _ in chains.values()), "plain": plain,
             "chains": {c: [e, h] for c, (e, h) in sorted(chains.items()) if e > log.chains.get(c, (0,))[0]},
             "prev": log.last_mac}

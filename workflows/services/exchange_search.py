@@ -41,7 +41,7 @@ def _conditions(q: str | None, status: str | None, country: str | None) -> list[
     return where
 
 
-def search_exchanges(source: "App | UnitOfWork", principal: Principal, q: str | None = None,
+def search_exchanges(source: App | UnitOfWork, principal: Principal, q: str | None = None,
                      status: str | None = None, country: str | None = None, page: int = 1,
                      page_size: int = 50) -> ExchangePage:
     """The exchanges the principal may see whose reference, visiting or host organisation's legal name
@@ -79,7 +79,7 @@ def exchange_out(x: Exchange, call: str, partnership: str, visitor: Organisation
                        visitor_partnership=partnership, instance_id=instance_id)
 
 
-def exchange_detail(source: "App | UnitOfWork", principal: Principal, ref: str) -> ExchangeOut:
+def exchange_detail(source: App | UnitOfWork, principal: Principal, ref: str) -> ExchangeOut:
     """One exchange the principal may see, by its reference (EX-…) or id."""
     with reading(source) as uow:
         x = access.visible_exchange(uow, principal, ref)

@@ -1,7 +1,7 @@
 """The ex-post publication extract and the FSTP financial report (SPEC §7), as CSV and XLSX."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -65,7 +65,7 @@ def publication_extract(app: App, year: int, out_dir: str | Path | None = None) 
     rows = publication_rows(claims)
     total = sum((c.amount for c in claims), Decimal("0"))
     files = _write(folder, f"publication-{year}", f"ClusterXchange ex-post publication {year}", PUBLICATION_COLUMNS,
-                   rows, end.astimezone(timezone.utc))
+                   rows, end.astimezone(UTC))
     return {"year": year, "recipients": len(rows), "total_eur": f"{total:.2f}", "files": files}
 
 
@@ -88,7 +88,7 @@ def fstp_report(app: App, call_code: str, out_dir: str | Path | None = None) -> 
                 .where(Claim.call_id == call.id, PaymentLine.status == "executed")):
             executed[ref] = executed.get(ref, Decimal("0")) + amount
         created = max((c for c in uow.session.scalars(select(Claim.paid_at).where(
-            Claim.call_id == call.id, Claim.paid_at.is_not(None)))), default=datetime(2000, 1, 1, tzinfo=timezone.utc))
+            Claim.call_id == call.id, Claim.paid_at.is_not(None)))), default=datetime(2000, 1, 1, tzinfo=UTC))
         budget = call.budget
     rows = fstp_rows(claims, executed)
     diffs = differences(claims, executed)

@@ -20,7 +20,13 @@ from sqlalchemy.orm import Session
 from workflows.app import App
 from workflows.audit import SYSTEM
 from workflows.db.models import (
-    Application, Call, CallEvent, Organisation, Partnership, RuleSetRecord, User,
+    Application,
+    Call,
+    CallEvent,
+    Organisation,
+    Partnership,
+    RuleSetRecord,
+    User,
 )
 from workflows.services import ServiceError
 from workflows.services.lifecycle import start, submit_application

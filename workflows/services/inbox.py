@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
-from typing import Any, Callable, Iterator, Mapping, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -46,7 +47,7 @@ _ROW = ("id", "task_spec", "name", "lane", "role", "partnership_id", "organisati
 
 
 @contextlib.contextmanager
-def reading(source: "App | UnitOfWork") -> Iterator[UnitOfWork]:
+def reading(source: App | UnitOfWork) -> Iterator[UnitOfWork]:
     """The unit of work to read in: the given one, or one of the use case's own."""
     if isinstance(source, UnitOfWork):
         yield source
@@ -140,7 +141,7 @@ def _order(sort: str) -> list[Any]:
             "task": [spec, due.is_(None), due, ident], "-task": [spec.desc(), due.is_(None), due, ident]}[sort]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _inbox_prepared(shape: tuple[str, ...], sort: str) -> tuple[Prepared, Prepared]:
     page = _where(select(*_HT.c[_ROW], _PROCESS, _ASSIGNEE), shape).order_by(*_order(sort))
     counts = _where(select(_HT.c.task_spec, func.count()), shape).group_by(_HT.c.task_spec)
@@ -157,7 +158,7 @@ def _task_out(row: Any, now: datetime) -> TaskOut:
         overdue=due is not None and due < now)
 
 
-def list_tasks(source: "App | UnitOfWork", principal: Principal, *, role: str | None = None,
+def list_tasks(source: App | UnitOfWork, principal: Principal, *, role: str | None = None,
                process: str | None = None, task: str | None = None, status: str = "open",
                due_before: datetime | None = None, sort: str = "due", page: int = 1,
                page_size: int = 50) -> InboxPage:

@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import select
 
 from workflows.app import App
 from workflows.audit import SYSTEM, Actor
 from workflows.db.models import Application, Call, Exchange
-from workflows.db.queue import take_next
 from workflows.db.process_models import ProcessInstance
+from workflows.db.queue import take_next
 from workflows.engine import completion
 from workflows.engine.runner import Advance, EngineError, TaskNoLongerOpen
 from workflows.services import NotFound, ServiceError

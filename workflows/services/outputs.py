@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Optional
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -27,18 +27,18 @@ class TaskOut(Out):
     name: str
     lane: str
     role: str
-    partnership_id: Optional[int] = None
-    organisation_id: Optional[int] = None
-    subject: Optional[str] = None  # the exchange's reference (EX-…) or "application:12"
+    partnership_id: int | None = None
+    organisation_id: int | None = None
+    subject: str | None = None  # the exchange's reference (EX-…) or "application:12"
     instance_id: int
-    assignee_id: Optional[int] = None
-    assignee: Optional[str] = None  # the assignee's username
-    due_at: Optional[datetime] = None
-    follow_up_at: Optional[datetime] = None
+    assignee_id: int | None = None
+    assignee: str | None = None  # the assignee's username
+    due_at: datetime | None = None
+    follow_up_at: datetime | None = None
     overdue: bool = False
     status: str
     created_at: datetime
-    process: Optional[str] = None  # the process id, e.g. "exchange_lifecycle"
+    process: str | None = None  # the process id, e.g. "exchange_lifecycle"
 
 
 class InboxPage(Out):
@@ -55,12 +55,12 @@ class CompletionOut(Out):
     task: int
     instance: int
     instance_status: str
-    outcome: Optional[str] = None
+    outcome: str | None = None
 
 
 class ReassignOut(Out):
     task: TaskOut
-    previous_assignee: Optional[str] = None
+    previous_assignee: str | None = None
 
 
 # --- instances -----------------------------------------------------------------------------------
@@ -71,9 +71,9 @@ class HistoryEventOut(Out):
     actor: str
     role: str
     action: str
-    task: Optional[str] = None
-    before: Optional[Any] = None
-    after: Optional[Any] = None
+    task: str | None = None
+    before: Any | None = None
+    after: Any | None = None
 
 
 class InstanceOut(Out):
@@ -85,11 +85,11 @@ class InstanceOut(Out):
     version: int
     bpmn_sha256: str
     subject: str  # "exchange:7"
-    subject_ref: Optional[str] = None  # EX-000007 when the subject is an exchange
+    subject_ref: str | None = None  # EX-000007 when the subject is an exchange
     status: str
-    outcome: Optional[str] = None
-    incident: Optional[dict[str, Any]] = None
-    next_timer_at: Optional[datetime] = None
+    outcome: str | None = None
+    incident: dict[str, Any] | None = None
+    next_timer_at: datetime | None = None
     waiting_for: list[str] = []
     data: dict[str, Any] = {}
     open_tasks: list[TaskOut] = []
@@ -102,7 +102,7 @@ class InstanceOut(Out):
 class RetryOut(Out):
     instance: int
     status: str
-    incident: Optional[dict[str, Any]] = None
+    incident: dict[str, Any] | None = None
 
 
 # --- exchanges -----------------------------------------------------------------------------------
@@ -117,14 +117,14 @@ class ExchangeOut(Out):
     ref: str
     call: str
     status: str
-    outcome: Optional[str] = None
+    outcome: str | None = None
     format: str
     visitor: OrganisationRef
-    host: Optional[OrganisationRef] = None
-    arrival: Optional[date] = None
-    departure: Optional[date] = None
+    host: OrganisationRef | None = None
+    arrival: date | None = None
+    departure: date | None = None
     visitor_partnership: str
-    instance_id: Optional[int] = None
+    instance_id: int | None = None
 
 
 class ExchangePage(Out):
@@ -151,7 +151,7 @@ class CancellationOut(Out):
     exchange: str
     action: str  # "discontinued" (during the visit) or "cancelled"
     status: str
-    stage: Optional[str] = None
+    stage: str | None = None
 
 
 class BudgetOut(Out):
@@ -173,22 +173,22 @@ class BatchOut(Out):
     n_tx: int
     control_sum: Decimal
     lines: dict[str, int]  # line status → count
-    sha256: Optional[str] = None
+    sha256: str | None = None
     files: list[str] = []
     created_at: datetime
-    released_by: Optional[str] = None
-    released_at: Optional[datetime] = None
+    released_by: str | None = None
+    released_at: datetime | None = None
 
 
 class PaymentLineOut(Out):
     exchange: str
     creditor_name: str
     iban: str
-    bic: Optional[str] = None
+    bic: str | None = None
     amount: Decimal
     status: str
-    reason_code: Optional[str] = None
-    reason: Optional[str] = None
+    reason_code: str | None = None
+    reason: str | None = None
 
 
 class BatchDetailOut(BatchOut):
@@ -199,13 +199,13 @@ class ReleaseOut(Out):
     batch: str
     status: str
     released_by: str
-    file: Optional[str] = None
+    file: str | None = None
 
 
 class ReturnedPayment(Out):
     exchange: str
-    code: Optional[str] = None
-    reason: Optional[str] = None
+    code: str | None = None
+    reason: str | None = None
 
 
 class BankImportOut(Out):
@@ -213,7 +213,7 @@ class BankImportOut(Out):
     version: str
     message_id: str
     sha256: str
-    answers_batch: Optional[str] = None
+    answers_batch: str | None = None
     imported_by: str
     accepted: int
     rejected: int

@@ -6,7 +6,7 @@ the KPIs for officers and finance users (their own partnership's) and for audito
 administrators (the programme, or any partnership). Refusals are audited by `access.refuse`."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -97,7 +97,7 @@ def kpis(app: App, principal: Principal, period: str | None = None, partnership:
             refuse(app, None, principal, f"{principal.username} reads the KPIs of partnership {own} only")
         partnership = own
     report = kpi_tables(app, period, partnership)
-    as_of = report.as_of if report.as_of.tzinfo else report.as_of.replace(tzinfo=timezone.utc)  # reports: naive UTC
+    as_of = report.as_of if report.as_of.tzinfo else report.as_of.replace(tzinfo=UTC)  # reports: naive UTC
     return KpiOut(period=report.period, scope=report.scope, as_of=as_of, kpis=report.headline(),
                   tables=[KpiTableOut(name=t.name, title=t.title, columns=list(t.columns),
                                       rows=[list(r) for r in t.rows]) for t in report.tables.values()])

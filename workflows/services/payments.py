@@ -14,16 +14,22 @@ The bank's answers are applied by `workflows.services.bank_feedback.import_statu
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta, timezone
+from datetime import UTC, date, timedelta
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select, update
 
 from reports.sepa import (
-    REMITTANCE_MAX, CreditTransfer, Debtor, InvalidTransfersError, next_business_day, to_sepa_charset,
+    REMITTANCE_MAX,
+    CreditTransfer,
+    Debtor,
+    InvalidTransfersError,
+    next_business_day,
+    to_sepa_charset,
     validate_creditor,
 )
 from workflows import outbox
@@ -38,7 +44,12 @@ from workflows.services.faults import crash_point
 from workflows.services.lifecycle import deliver, instance_for
 from workflows.services.outputs import BatchDetailOut, BatchOut, PaymentLineOut, ReleaseOut
 from workflows.services.payment_files import (
-    SETTLED, build_files, export_batch, recover_files, sha256, write_files,
+    SETTLED,
+    build_files,
+    export_batch,
+    recover_files,
+    sha256,
+    write_files,
 )
 from workflows.uow import UnitOfWork
 
@@ -238,7 +249,7 @@ def _problems_by_ref(err: InvalidTransfersError) -> dict[str, list[Any]]:
 
 def _new_batch(app: App, uow: UnitOfWork, partnership: Partnership, debtor: Debtor,
                good: list[_Candidate]) -> PaymentBatch:
-    now = uow.now().astimezone(timezone.utc).replace(microsecond=0)  # CreDtTm, stored as written
+    now = uow.now().astimezone(UTC).replace(microsecond=0)  # CreDtTm, stored as written
     today = now.astimezone(ZoneInfo(app.settings.timezone)).date()
     batch = PaymentBatch(
         partnership_id=partnership.id, business_date=today,

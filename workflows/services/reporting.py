@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -51,7 +52,7 @@ def parse_period(value: str | None, now: datetime, zone: str) -> Period:
             raise ServiceError(f"--period: {value!r} is not a month written YYYY-MM (for example 2027-03)")
         year, month = int(found[1]), int(found[2])
     following = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
-    cutoff = datetime.combine(following, time(0), tz).astimezone(timezone.utc)
+    cutoff = datetime.combine(following, time(0), tz).astimezone(UTC)
     return Period(f"{year:04d}-{month:02d}", cutoff)
 
 
@@ -102,7 +103,7 @@ def _driver_rows(conn: Any, sql: str, cutoff: datetime) -> list[Any]:
             params = {"cutoff": cutoff}
         else:
             sql = sql.replace("%(cutoff)s", "?")
-            params = (cutoff.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds"),)
+            params = (cutoff.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds"),)
     cursor = conn.connection.cursor()
     try:
         cursor.execute(sql, params) if params else cursor.execute(sql)
@@ -112,7 +113,7 @@ def _driver_rows(conn: Any, sql: str, cutoff: datetime) -> list[Any]:
 
 
 def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
-    return [list(c) for c in zip(*rows)] if rows else [[] for _ in range(width)]
+    return [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
 
 
 def _sector_text() -> Any:
@@ -162,7 +163,7 @@ def _as_of(period: Period, now: datetime) -> datetime:
 
 
 def _naive(moment: datetime | None) -> datetime | None:
-    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment is not None else None
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment is not None else None
 
 
 def kpi_tables(app: App, period: str | None = None, partnership: str | None = None) -> Any:

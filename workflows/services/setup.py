@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rules.ruleset import SHIPPED as KNOWN_VERSIONS, get_rule_set, rule_set_to_dict
+from rules.ruleset import SHIPPED as KNOWN_VERSIONS
+from rules.ruleset import get_rule_set, rule_set_to_dict
 from workflows.app import App
 from workflows.audit import SYSTEM
 from workflows.db.models import RuleSetRecord
@@ -30,3 +31,33 @@ def init_database(app: App) -> dict[str, Any]:
         "rule_sets_loaded": loaded,
         "processes_deployed": [{"process": d.process_id, "version": d.version} for d in deployed],
     }
+
+
+def schema_problem(app: App) -> str | None:
+    """Why this database cannot be served as it is (not initialised, or not at this version's schema),
+    in a sentence with what to run; None when it is ready (`cxp serve` checks it before serving)."""
+    from workflows.db.schema import schema_problem as problem_of
+
+    return problem_of(app.db)
+
+
+def check_database(app: App) -> None:
+    """Connect once to the database server; `DatabaseUnavailable` with a sentence naming the server or
+    the database when that fails (a SQLite file was checked when the application opened it)."""
+    from workflows.db.base import check_connection
+
+    check_connection(app.db)
+
+
+def database_health(app: App) -> tuple[str, str | None]:
+    """(the database's dialect, None when it answers a query on the product's tables, else the problem
+    in one line)."""
+    from sqlalchemy import text
+
+    dialect = app.db.dialect.name
+    try:
+        with app.db.connect() as connection:
+            connection.execute(text("SELECT 1 FROM process_instances WHERE 0 = 1"))
+    except Exception as err:  # noqa: BLE001 - any failure to answer is the health check's finding
+        return dialect, " ".join(str(getattr(err, "orig", None) or err).split())[:200]
+    return dialect, None

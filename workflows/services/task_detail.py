@@ -10,9 +10,10 @@ stay now and asked for, R-DUR), `visit` (the applicants' steps and the officers'
 match, the host, the dates, what is asked), `call` (preparing a call)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Mapping, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -232,8 +233,7 @@ class CallContext(BaseModel):
     events: list[str]
 
 
-Context = Annotated[Union[MatchReviewContext, EligibilityContext, EvidenceContext, PaymentContext,
-                          ExtensionContext, VisitContext, CallContext], Field(discriminator="kind")]
+Context = Annotated[MatchReviewContext | EligibilityContext | EvidenceContext | PaymentContext | ExtensionContext | VisitContext | CallContext, Field(discriminator="kind")]
 
 
 class TaskDetail(BaseModel):
@@ -261,7 +261,7 @@ class TaskDetail(BaseModel):
 
 # --- the use case --------------------------------------------------------------------------------
 
-def task_detail(app: "App", principal: Principal, task_id: int) -> TaskDetail:
+def task_detail(app: App, principal: Principal, task_id: int) -> TaskDetail:
     """Task `task_id` as `principal` sees it; `NotFound` when it does not exist or is not theirs to see."""
     from tasks.forms import form_for
 
@@ -283,7 +283,7 @@ def task_detail(app: "App", principal: Principal, task_id: int) -> TaskDetail:
         )
 
 
-def _permission_problem(uow: "UnitOfWork", task: HumanTask, principal: Principal,
+def _permission_problem(uow: UnitOfWork, task: HumanTask, principal: Principal,
                         data: Mapping[str, Any] | None) -> str | None:
     """Why `principal` may not claim or complete `task` now (lane, partnership, assignee, R-4EYES), or
     None: the one place this module asks the task's permission rule."""
@@ -294,7 +294,7 @@ def _permission_problem(uow: "UnitOfWork", task: HumanTask, principal: Principal
     return task_action_problem(uow, principal, task, data)
 
 
-def _username(uow: "UnitOfWork", user_id: int | None) -> str | None:
+def _username(uow: UnitOfWork, user_id: int | None) -> str | None:
     return None if user_id is None else uow.session.scalar(select(User.username).where(User.id == user_id))
 
 
@@ -338,13 +338,13 @@ _KINDS = {
 class _Case:
     """The records of one task's case, read once, and what each kind of decision shows of them."""
 
-    def __init__(self, uow: "UnitOfWork", principal: Principal, task: HumanTask, instance: ProcessInstance) -> None:
+    def __init__(self, uow: UnitOfWork, principal: Principal, task: HumanTask, instance: ProcessInstance) -> None:
         self.uow, self.s, self.principal, self.task, self.instance = uow, uow.session, principal, task, instance
         self.exchange = self.s.get(Exchange, instance.subject_id) if instance.subject_type == "exchange" else None
-        self._facts: "ExchangeFacts | None" = None
+        self._facts: ExchangeFacts | None = None
 
     # -- shared lookups -----------------------------------------------------------------------------
-    def facts(self) -> "ExchangeFacts":
+    def facts(self) -> ExchangeFacts:
         if self._facts is None:
             from workflows.programme import Programme
 

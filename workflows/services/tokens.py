@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta, timezone
-from typing import Callable, TYPE_CHECKING
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 from sqlalchemy import bindparam, or_, select, update
@@ -86,7 +87,7 @@ def _subject(username: str) -> str:
     return f"user:{username}"[:60]
 
 
-def issue_token(app: "App", actor: Principal, username: str, name: str = "cli",
+def issue_token(app: App, actor: Principal, username: str, name: str = "cli",
                 ttl_hours: int | None = None) -> TokenOut:
     """A new API token of `username` (the user themself or an administrator), valid `ttl_hours`
     (default `token_ttl_hours`, 12)."""
@@ -113,7 +114,7 @@ def issue_token(app: "App", actor: Principal, username: str, name: str = "cli",
     return TokenOut(id=token.id, token=secret, name=name, username=username, expires_at=token.expires_at)
 
 
-def _find(uow: "UnitOfWork", token: int | str) -> tuple[ApiToken, str]:
+def _find(uow: UnitOfWork, token: int | str) -> tuple[ApiToken, str]:
     text = str(token).strip()
     if text.startswith(PREFIX):
         where, shown = ApiToken.token_hash == token_hash(text), "given"
@@ -128,7 +129,7 @@ def _find(uow: "UnitOfWork", token: int | str) -> tuple[ApiToken, str]:
     return row[0], row[1]
 
 
-def revoke_token(app: "App", actor: Principal, token: int | str, username: str | None = None) -> TokenInfo:
+def revoke_token(app: App, actor: Principal, token: int | str, username: str | None = None) -> TokenInfo:
     """Revoke a token, by its id or its secret (its user or an administrator); a token already
     revoked stays as it was. With `username`, a token of another user is not found."""
     with app.uow() as uow:
@@ -145,7 +146,7 @@ def revoke_token(app: "App", actor: Principal, token: int | str, username: str |
         return _info(row, username)
 
 
-def list_tokens(app: "App", actor: Principal, username: str) -> list[TokenInfo]:
+def list_tokens(app: App, actor: Principal, username: str) -> list[TokenInfo]:
     """The tokens of `username`, newest first (the user themself or an administrator)."""
     with app.uow() as uow:
         require_self_or_account_admin(app, uow, actor, username, "list the API tokens", subject=_subject(username))
@@ -154,7 +155,7 @@ def list_tokens(app: "App", actor: Principal, username: str) -> list[TokenInfo]:
         return [_info(t, username) for t in rows]
 
 
-def principal_for_token(app: "App", secret: str) -> Principal:
+def principal_for_token(app: App, secret: str) -> Principal:
     """The principal of a bearer token; `Unauthenticated` for an unknown, expired or revoked token, or
     a disabled user. The hot path of every API request (see the module's docstring)."""
     principal, touch = token_principal(app, secret)
@@ -163,7 +164,7 @@ def principal_for_token(app: "App", secret: str) -> Principal:
     return principal
 
 
-def token_principal(app: "App", secret: str) -> tuple[Principal, "Callable[[], None] | None"]:
+def token_principal(app: App, secret: str) -> tuple[Principal, Callable[[], None] | None]:
     """`principal_for_token` in two halves: the one indexed read, and — at most once a minute — the
     write of the token's `last_used_at`, returned for the caller to run where a wait does not hurt
     (the HTTP layer runs the read in its event loop and the write in its thread pool)."""
@@ -174,7 +175,7 @@ def token_principal(app: "App", secret: str) -> tuple[Principal, "Callable[[], N
     if row is None:
         raise Unauthenticated(INVALID_TOKEN)
     token_id, expires_at, revoked_at, last_used_at, user_id, username, role, part, org, name, active, now = row
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if revoked_at is not None or expires_at <= now or not active:
         raise Unauthenticated(INVALID_TOKEN)
     principal = Principal(user_id, username, role, part, org, name)
@@ -183,7 +184,7 @@ def token_principal(app: "App", secret: str) -> tuple[Principal, "Callable[[], N
     return principal, None
 
 
-def _touch(app: "App", token_id: int, now: datetime) -> None:
+def _touch(app: App, token_id: int, now: datetime) -> None:
     """Move the token's `last_used_at` (a hint, at most once a minute), in a transaction of its own
     that writes first: on SQLite, a transaction that read and then writes fails at once when another
     one wrote meanwhile (as concurrent requests of one token do) rather than waiting its turn. A write
@@ -196,17 +197,17 @@ def _touch(app: "App", token_id: int, now: datetime) -> None:
         pass
 
 
-def session_issued_at(app: "App") -> datetime:
+def session_issued_at(app: App) -> datetime:
     """The moment to stamp a new web session with: the product's clock (simulated in the demo)."""
     with app.uow() as uow:
         return uow.now()
 
 
-def principal_for_session(app: "App", user_id: int, issued_at: datetime) -> Principal:
+def principal_for_session(app: App, user_id: int, issued_at: datetime) -> Principal:
     """The principal of a web session cookie (its user id and `session_issued_at` when signing in);
     `Unauthenticated` when the user is unknown or disabled, or changed their password after."""
     if issued_at.tzinfo is None:
-        issued_at = issued_at.replace(tzinfo=timezone.utc)
+        issued_at = issued_at.replace(tzinfo=UTC)
     with app.uow() as uow:
         row = _BY_USER.first(uow.connection, user_id=user_id)
     if row is None:

@@ -2,7 +2,8 @@
 and the BPMN steps a diagram viewer colours. What the principal may not see answers `NotFound`."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -64,7 +65,7 @@ def step_ids(instance: ProcessInstance) -> tuple[list[str], list[str], list[str]
     return completed, active, _element_ids(failed)
 
 
-def instance_view(source: "App | UnitOfWork", principal: Principal, instance_id: int,
+def instance_view(source: App | UnitOfWork, principal: Principal, instance_id: int,
                   history_limit: int = 500) -> InstanceOut:
     """State, open tasks, history and diagram steps of one instance the principal may see."""
     with reading(source) as uow:

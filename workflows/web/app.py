@@ -20,7 +20,7 @@ reimbursement and reporting. Sign in with `POST /api/auth/token` (OAuth2 passwor
 partnership; an applicant their own organisation's; an auditor everything, read-only."""
 
 
-def create_app(settings: "Settings | None" = None, application: "App | None" = None) -> FastAPI:
+def create_app(settings: Settings | None = None, application: App | None = None) -> FastAPI:
     """The web application on `application` (else a new `App` on `settings`, which must name an
     initialised database: the server never creates one)."""
     from starlette.middleware.sessions import SessionMiddleware

@@ -13,7 +13,14 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 
 from workflows.services import (
-    Conflict, Invalid, NotFound, Refused, ServiceError, TooLarge, Unauthenticated, WrongType,
+    Conflict,
+    Invalid,
+    NotFound,
+    Refused,
+    ServiceError,
+    TooLarge,
+    Unauthenticated,
+    WrongType,
 )
 
 

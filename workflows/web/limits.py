@@ -3,7 +3,8 @@ the client declares; a body without one is read and then checked by the use case
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from tasks.forms import MAX_UPLOAD_BYTES
 

@@ -97,7 +97,7 @@ class SecurityHeadersMiddleware:
 
 # --- the session ---------------------------------------------------------------------------------
 
-def session_middleware_kwargs(settings: "Settings") -> dict[str, Any]:
+def session_middleware_kwargs(settings: Settings) -> dict[str, Any]:
     """The keyword arguments of Starlette's ``SessionMiddleware`` for these settings."""
     return {
         "secret_key": session_secret(settings),
@@ -109,7 +109,7 @@ def session_middleware_kwargs(settings: "Settings") -> dict[str, Any]:
     }
 
 
-def session_secret(settings: "Settings") -> str:
+def session_secret(settings: Settings) -> str:
     """``settings.secret_key``; in development, when it is the shipped default, a key generated once
     per install and kept in ``<files_dir>/secrets/session-key`` (mode 0600), so that sessions survive a
     restart without every checkout sharing a published key. Production refuses the default already

@@ -22,7 +22,16 @@ from sqlalchemy import select
 from benchmarks.payment_batch import seed_approved_claims
 from tests.conftest import fresh_postgres_url
 from tests.workflows.builders import (
-    ADMIN, AUDITOR, FINANCE, OFFICER, OUTSIDER, SECOND_OFFICER, VISITOR, Programme, build_programme, evidence,
+    ADMIN,
+    AUDITOR,
+    FINANCE,
+    OFFICER,
+    OUTSIDER,
+    SECOND_OFFICER,
+    VISITOR,
+    Programme,
+    build_programme,
+    evidence,
 )
 from workflows.app import App
 from workflows.db.process_models import AuditEvent, HumanTask, PaymentBatch

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.api.conftest import World
 from tasks.forms import MAX_UPLOAD_BYTES
+from tests.e2e.api.conftest import World
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 

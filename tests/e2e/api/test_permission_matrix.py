@@ -31,7 +31,7 @@ class Route:
 
 def _row(*statuses: int) -> dict[str, int]:
     assert len(statuses) == len(WHO)
-    return dict(zip(WHO, statuses))
+    return dict(zip(WHO, statuses, strict=True))
 
 
 def _unclaim(world: World) -> None:

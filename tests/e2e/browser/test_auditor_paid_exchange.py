@@ -3,8 +3,9 @@ paid exchange, open its process and see the path it took coloured on the diagram
 and verify that the audit trail was not altered."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import select

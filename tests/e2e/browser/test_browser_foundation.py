@@ -74,7 +74,7 @@ def _foundation_app() -> Starlette:
         return HTMLResponse(template.render(
             principal=officer, csrf_token=csrf_token(request), nav_active="inbox", xml_url=xml_url,
             completed=COMPLETED, active=ACTIVE, incident=INCIDENT, form=form,
-            due=dt.datetime(2027, 2, 8, 9, 0, tzinfo=dt.timezone.utc),
+            due=dt.datetime(2027, 2, 8, 9, 0, tzinfo=dt.UTC),
             flashes=[("success", "Task claimed: it is yours until you complete or release it.")]))
 
     async def diagram(request: Request) -> Response:

@@ -4,9 +4,10 @@ dashboard; an administrator's page. Each page is photographed at 1280 and 390 px
 breaks the Content-Security-Policy."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -59,7 +60,7 @@ def test_finance_releases_a_batch_and_imports_the_banks_answer(page, live_server
 
     answer = tmp_path / "PSR-BROWSER-1.xml"
     answer.write_bytes(make_pain002(batch, {"EX-000002": "AC04"}, "PSR-BROWSER-1",
-                                    datetime(2027, 2, 20, tzinfo=timezone.utc)))
+                                    datetime(2027, 2, 20, tzinfo=UTC)))
     page.get_by_label("Bank file (pain.002 status report or camt.054 notification, XML)").set_input_files(str(answer))
     page.get_by_role("button", name="Import").click()
     page.get_by_role("heading", name="Bank file imported").wait_for()

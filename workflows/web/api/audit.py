@@ -7,8 +7,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from workflows.services.oversight import SampleOut, VerifyOut, audit_file, audit_sample, verify_audit
-from workflows.web.errors import SIGNED_IN, answers
 from workflows.web.deps import AppDep, PrincipalDep
+from workflows.web.errors import SIGNED_IN, answers
 
 router = APIRouter(prefix="/audit", responses=answers(*SIGNED_IN), tags=["audit"])
 

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from workflows.web.errors import answers
 from workflows.web.deps import AppDep, PrincipalDep, client_of
+from workflows.web.errors import answers
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 

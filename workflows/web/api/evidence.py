@@ -7,8 +7,8 @@ from fastapi import APIRouter, File, Form, UploadFile
 
 from tasks.forms import MAX_UPLOAD_BYTES
 from workflows.services.evidence import KINDS, EvidenceFileOut, list_evidence, upload_evidence
-from workflows.web.errors import SIGNED_IN, answers
 from workflows.web.deps import AppDep, PrincipalDep
+from workflows.web.errors import SIGNED_IN, answers
 
 router = APIRouter(prefix="/exchanges", responses=answers(*SIGNED_IN), tags=["exchanges"])
 

@@ -5,8 +5,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from workflows.services.outputs import InstanceOut
-from workflows.web.errors import SIGNED_IN, answers
 from workflows.web.deps import AppDep, PrincipalDep
+from workflows.web.errors import SIGNED_IN, answers
 
 router = APIRouter(prefix="/instances", responses=answers(*SIGNED_IN), tags=["instances"])
 

@@ -7,8 +7,8 @@ from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import Response
 
 from workflows.services.outputs import BankImportOut, BatchDetailOut, BatchOut, ReleaseOut
-from workflows.web.errors import SIGNED_IN, answers
 from workflows.web.deps import AppDep, PrincipalDep, client_of
+from workflows.web.errors import SIGNED_IN, answers
 
 router = APIRouter(prefix="/payments", responses=answers(*SIGNED_IN), tags=["payments"])
 

@@ -6,8 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from workflows.services.oversight import KpiOut, kpis
-from workflows.web.errors import SIGNED_IN, answers
 from workflows.web.deps import PLAIN_TEXT, AppDep, PrincipalDep
+from workflows.web.errors import SIGNED_IN, answers
 
 router = APIRouter(prefix="/reports", responses=answers(*SIGNED_IN), tags=["reports"])
 

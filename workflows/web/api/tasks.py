@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 
 from workflows.services.outputs import CompletionOut, InboxPage, ReassignOut, TaskOut
 from workflows.services.task_detail import TaskDetail
-from workflows.web.errors import SIGNED_IN, answers
 from workflows.web.deps import PLAIN_TEXT, AppDep, PrincipalDep
+from workflows.web.errors import SIGNED_IN, answers
 
 router = APIRouter(prefix="/tasks", responses=answers(*SIGNED_IN), tags=["tasks"])
 

@@ -1,7 +1,7 @@
 """What every page needs: the templates, the signed-in principal from the session cookie, rendering."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from importlib.resources import files
 from typing import Annotated, Any
@@ -41,7 +41,7 @@ def sign_in(request: Request, principal: Principal, issued_at: datetime) -> None
     """Start a session for `principal` (a fresh session: a new CSRF token too)."""
     request.session.clear()
     request.session[SESSION_USER] = principal.user_id
-    request.session[SESSION_ISSUED] = issued_at.astimezone(timezone.utc).isoformat()
+    request.session[SESSION_ISSUED] = issued_at.astimezone(UTC).isoformat()
 
 
 def session_principal(request: Request) -> Principal | None:

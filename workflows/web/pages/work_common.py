@@ -2,8 +2,9 @@
 filters, the way back after a form post, and a partial template rendered for htmx."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, time
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 

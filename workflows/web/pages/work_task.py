@@ -3,7 +3,8 @@ the form generated from the task's JSON Schema, and its completion (`POST /tasks
 next to their fields (422, nothing written), else a flash and back to the inbox."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response

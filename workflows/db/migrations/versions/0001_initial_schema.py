@@ -4,10 +4,10 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-24 21:15:01.812164
 """
-from alembic import op
 import sqlalchemy as sa
-import workflows.db.base
+from alembic import op
 
+import workflows.db.base
 
 revision = '0001'
 down_revision = None

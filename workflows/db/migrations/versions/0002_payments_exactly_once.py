@@ -10,10 +10,10 @@ Create Date: 2026-11-24 22:00:00
   the database itself refuse a second line for a claim unless the bank rejected the first;
 - bank_file_imports records the file name and the payment message a bank file answers.
 """
-from alembic import op
 import sqlalchemy as sa
-import workflows.db.base
+from alembic import op
 
+import workflows.db.base
 
 revision = "0002_payments"
 down_revision = "0001"

@@ -10,9 +10,8 @@ officer's tasks but not in that order, so every first page sorted all of them: 9
 tasks, growing faster than the data. The index now ends with the order itself, so the first page reads
 about fifty entries. It replaces the old one: no extra write per task.
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0003_inbox_order"
 down_revision = "0002_payments"

@@ -14,9 +14,8 @@ default, so no event row is rewritten — the table refuses UPDATE), hashed with
 global head row counts them in `plain`, which `verify` uses to check the first `plain` events of that
 chain the old way and every later event with the key.
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0004_audit_chains"
 down_revision = "0003_inbox_order"

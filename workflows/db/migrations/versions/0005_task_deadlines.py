@@ -9,8 +9,8 @@ deadline sweep reminds whoever must act once the follow-up date passes and escal
 partnership's officers once the due date passes; `reminded_at` and `escalated_at` record that it did,
 so that each happens once.
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import workflows.db.base
 

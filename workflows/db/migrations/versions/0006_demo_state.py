@@ -9,8 +9,8 @@ the demo's people need to carry on after the process was killed (the scenario of
 the planned submissions already made, the transfers the simulated bank already rejected). Every
 other piece of the demo's progress is in the programme's own tables.
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from workflows.db.base import UTCDateTime
 

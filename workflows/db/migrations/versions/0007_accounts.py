@@ -9,8 +9,8 @@ session issued before that is no longer valid), and the sign-in counters that sl
 lock repeated failures. `api_tokens` holds the bearer tokens of the HTTP API: the SHA-256 of each
 secret (the secret itself is shown once and never stored), its expiry and revocation.
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from workflows.db.base import UTCDateTime
 

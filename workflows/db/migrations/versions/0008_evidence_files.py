@@ -4,8 +4,8 @@ Revision ID: 0008_evidence_files
 Revises: 0007_accounts
 Create Date: 2026-12-01 13:40:00
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from workflows.db.base import UTCDateTime
 
