@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     files_dir: Path = Field(None, validate_default=False,  # type: ignore[arg-type]
                             description="evidence, payment files, reports (absolute; default: see default_files_dir)")
     timezone: str = "Europe/Brussels"
+    public_url: str = Field("http://127.0.0.1:8000", description="where people reach the workspace: the base of "
+                                                                "every link in an email")
     secret_key: str = DEV_SECRET
     audit_key: str = Field(DEV_AUDIT_KEY, min_length=16,
                            description="HMAC key of the audit trail and its anchors; never in the database")
@@ -61,6 +63,20 @@ class Settings(BaseSettings):
         else:
             self.files_dir = Path(self.files_dir).expanduser().resolve()
         return self
+
+    @field_validator("public_url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"{value!r} is not a web address (http://host[:port][/path])")
+        return value.rstrip("/")
+
+    def link(self, path: str) -> str:
+        """The absolute address of a page of the workspace (`/tasks/12` → `https://host/tasks/12`)."""
+        return f"{self.public_url}/{path.lstrip('/')}"
 
     @property
     def development(self) -> bool:
