@@ -38,7 +38,8 @@ def render_pdf(html: str) -> bytes:
     import weasyprint
 
     with _fixed_font_timestamps():
-        return weasyprint.HTML(string=html).write_pdf()
+        pdf: bytes = weasyprint.HTML(string=html).write_pdf()  # weasyprint has no type information
+        return pdf
 
 
 def audit_zip(data: dict[str, Any]) -> tuple[str, bytes]:

@@ -155,7 +155,7 @@ def _schema_error(version: str, root: etree._Element) -> str | None:
     schema = schema_for(version)
     if schema.validate(root):
         return None
-    first = schema.error_log[0]  # type: ignore[index]
+    first = schema.error_log[0]
     message = re.sub(r"\{(?:urn|http)[^}]*\}", "", first.message)  # the namespace, the same everywhere
     return f"line {first.line}: {message.strip().rstrip('.')}"
 
@@ -375,9 +375,8 @@ def _serialise(root: etree._Element, version: str) -> bytes:
     problem = _schema_error(version, root)
     if problem:  # a bug in the simulated bank, not bad input: the arguments were checked
         raise ValueError(f"the simulated {version} file does not match its XSD: {problem}")
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(
-        root, encoding="UTF-8", pretty_print=True
-    )
+    body: bytes = etree.tostring(root, encoding="UTF-8", pretty_print=True)  # lxml has no type information
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body
 
 
 def _timestamp(created_at: datetime) -> str:

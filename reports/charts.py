@@ -41,5 +41,7 @@ def bar_chart_svg(title: str, columns: Sequence[str], rows: Sequence[Sequence[An
     }
     if colour:
         encoding["color"] = alt.Color(f"{colour}:N", title=colour.replace("_", " "))
-    chart = alt.Chart(alt.Data(values=records), title=title).mark_bar().encode(**encoding).properties(width=420)
+    # altair's Data takes untyped **kwds; its typed InlineData writes a named dataset instead (other bytes)
+    data = alt.Data(values=records)  # type: ignore[no-untyped-call]
+    chart = alt.Chart(data, title=title).mark_bar().encode(**encoding).properties(width=420)
     return vlc.vegalite_to_svg(chart.to_json())

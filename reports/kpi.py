@@ -58,7 +58,10 @@ class KpiReport:
     def headline(self) -> dict[str, Any]:
         """The figures of `--json`: exchanges by status and the money, amounts as strings."""
         budget = self.tables["budget"].rows
-        total = lambda i: sum((Decimal(r[i]) for r in budget), Decimal("0"))  # noqa: E731
+
+        def total(i: int) -> Decimal:
+            return sum((Decimal(r[i]) for r in budget), Decimal("0"))
+
         share = self.tables["region_pairs_summary"].rows[0]
         pay = self.tables["time_to_pay_summary"].rows[0]
         return {

@@ -23,9 +23,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
+
+if TYPE_CHECKING:
+    from holidays import HolidayBase
 
 PAIN001_NS = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"
 PAIN001_SCHEMA = "pain.001.001.03"
@@ -138,7 +141,7 @@ def has_letter_or_digit(text: str) -> bool:
     return any(c.isalnum() for c in text)
 
 
-def _target_holidays() -> Any:
+def _target_holidays() -> HolidayBase:
     calendar = getattr(_local, "target_holidays", None)
     if calendar is None:
         import holidays  # deferred: about 40 ms to import
@@ -381,7 +384,8 @@ def _sepaxml_document(debtor: tuple[str, str, str | None], lines: Sequence[_Line
         if line.bic:
             payment["BIC"] = line.bic
         transfer.add_payment(payment)
-    return transfer.export(validate=False)
+    document: bytes = transfer.export(validate=False)  # sepaxml has no type information
+    return document
 
 
 def _q(path: str) -> str:
@@ -405,9 +409,8 @@ def _pin_volatile_fields(xml: bytes, msg_id: str, pmt_inf_id: str, created_at: d
         other = etree.SubElement(institution, f"{{{PAIN001_NS}}}Othr")
         etree.SubElement(other, f"{{{PAIN001_NS}}}Id").text = "NOTPROVIDED"
     etree.cleanup_namespaces(root)  # drop sepaxml's unused xmlns:xsi
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(
-        root, encoding="UTF-8", pretty_print=True
-    )
+    body: bytes = etree.tostring(root, encoding="UTF-8", pretty_print=True)  # lxml has no type information
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body
 
 
 def build_pain001(debtor: Debtor, transfers: Sequence[CreditTransfer], msg_id: str,

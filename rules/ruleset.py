@@ -100,7 +100,9 @@ class RuleSet:
     match_bonus_region_category: Decimal = Decimal("10")
 
     def __post_init__(self) -> None:
-        put = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
+        def put(name: str, value: object) -> None:  # the dataclass is frozen: normalise in place
+            object.__setattr__(self, name, value)
+
         if not isinstance(self.version, str) or not self.version.strip():
             raise RuleInputError("version", "a rule set needs a non-empty version")
         countries = _strings("eligible_countries", self.eligible_countries)

@@ -207,7 +207,7 @@ def compute_grant(ctx: ServiceContext, data: Mapping[str, Any]) -> dict[str, Any
     else:
         result = grant_rule(facts.rule_set, facts.host.country, working_days, facts.distance_km)
     validation = _form(data, "validate_evidence")
-    override = None
+    override: dict[str, Any] | None = None  # as Claim.override stores it (JSON)
     if validation.get("override_amount") not in (None, ""):
         override = {"amount": str(validation["override_amount"]), "reason": validation.get("override_reason"),
                     "proposed_by": validation.get("completed_by")}

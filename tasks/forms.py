@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -36,6 +36,7 @@ __all__ = ["FORMS", "FormError", "form_for", "validate_form"]
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_GRANT_EUR = Decimal("1100")
+T = TypeVar("T")
 
 
 class FormError(ValueError):
@@ -122,7 +123,7 @@ def _format(info: ValidationInfo) -> str:
     return str((info.context or {}).get("format") or "exchange_visit")
 
 
-def _require(value: Any, message: str) -> Any:
+def _require(value: T | None, message: str) -> T:
     if value is None:
         raise PydanticCustomError("required_by_rule", message)
     return value

@@ -126,6 +126,12 @@ def test_the_back_off_doubles_from_a_minute_up_to_an_hour():
     assert retry_delay(30) == timedelta(hours=1)
 
 
+def test_the_back_off_stays_an_hour_however_long_the_outage():
+    """Transient failures are retried for as long as it takes: after two days of hourly attempts the
+    doubling would pass the largest timedelta, and the row would be stuck in `sending`."""
+    assert retry_delay(42) == retry_delay(10_000) == timedelta(hours=1)
+
+
 def test_a_row_being_sent_is_not_taken_by_another_run_until_its_lease_runs_out(clocked, server):
     app = clocked
     with app.uow() as uow:

@@ -12,10 +12,14 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 import typer
 
 from workflows.cli.errors import CliError, echo_json
+
+if TYPE_CHECKING:
+    from rules.working_days import WorkingDays
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -103,7 +107,7 @@ def working_days(
     _print_days(result, arrive_on, depart_on)
 
 
-def _print_days(result: object, arrive: date, depart: date) -> None:
+def _print_days(result: WorkingDays, arrive: date, depart: date) -> None:
     from datetime import timedelta
 
     from rich.console import Console

@@ -41,14 +41,14 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="address to liste
     typer.echo(f"serving ClusterXchange on http://{shown}:{port}/ (API docs: http://{shown}:{port}/docs); "
                "Ctrl-C stops it", err=True)
     _print_signins(cxp)
-    options = {"host": host, "port": port, "log_level": "info", "proxy_headers": False}
     if workers == 1:
-        uvicorn.run(create_app(application=cxp), **options)
+        uvicorn.run(create_app(application=cxp), host=host, port=port, log_level="info", proxy_headers=False)
         return
     cxp.close()
     if db:
         os.environ["CXP_DATABASE_URL"] = db  # each worker process builds its application from the environment
-    uvicorn.run("workflows.web.app:serve_app", factory=True, workers=workers, **options)
+    uvicorn.run("workflows.web.app:serve_app", factory=True, workers=workers, host=host, port=port,
+                log_level="info", proxy_headers=False)
 
 
 def _print_signins(cxp: App) -> None:

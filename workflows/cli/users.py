@@ -56,7 +56,7 @@ def _password(from_stdin: bool) -> str:
         return line
     if not sys.stdin.isatty():
         raise CliError("--password-stdin: give the password on standard input (no terminal to ask it on)")
-    first = typer.prompt("Password", hide_input=True)
+    first: str = typer.prompt("Password", hide_input=True)  # typer types the answer as Any
     if typer.prompt("Password again", hide_input=True) != first:
         raise CliError("password: the two passwords differ; nothing was changed")
     return first

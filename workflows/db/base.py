@@ -11,8 +11,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, Numeric, TypeDecorator, create_engine, event
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy import JSON, DateTime, Engine, MetaData, Numeric, Table, TypeDecorator, create_engine, event
+from sqlalchemy.engine import URL, CursorResult, Result, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -45,6 +45,23 @@ def must_get(session: Session, model: type[T], ident: Any) -> T:
     if row is None:
         raise LookupError(f"{model.__name__} {ident!r} does not exist")
     return row
+
+
+def rows_matched(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE run by `Session.execute` matched: the session types its answer as a
+    `Result`, which for such a statement is a `CursorResult`, the one that counts."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"{type(result).__name__} is not the result of an UPDATE or DELETE")
+    return result.rowcount
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core `Table` a declarative class maps, for `insert()`/`update()` statements: SQLAlchemy
+    types `Model.__table__` as the wider `FromClause` (a class may map a join or a select)."""
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} maps {type(table).__name__}, not a table")
+    return table
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from sqlalchemy import ColumnElement, false, or_, select, true
 
 from workflows.audit import Actor
+from workflows.db.base import must_get
 from workflows.services import NotFound, Refused
 
 if TYPE_CHECKING:
@@ -283,7 +284,7 @@ def _file_orgs(uow: UnitOfWork, instance: ProcessInstance) -> frozenset[int]:
 
     if instance.subject_type != "exchange":
         return frozenset()
-    exchange = uow.session.get(Exchange, instance.subject_id)
+    exchange = must_get(uow.session, Exchange, instance.subject_id)
     return frozenset(o for o in (exchange.visitor_org_id, exchange.host_org_id) if o is not None)
 
 
@@ -320,7 +321,7 @@ def task_action_problem(uow: UnitOfWork, principal: Principal, task: HumanTask,
     if problem:
         return problem
     actor_id = principal.user_id or 0
-    instance = uow.session.get(ProcessInstance, task.instance_id)
+    instance = must_get(uow.session, ProcessInstance, task.instance_id)
     decision = check_action(ActionContext(
         action=FOUR_EYES_ACTIONS.get(task.task_spec, "complete_task"), actor_id=actor_id,
         file_org_ids=_file_orgs(uow, instance), actor_conflicts=_conflicts(uow, principal),

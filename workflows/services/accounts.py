@@ -26,7 +26,7 @@ from sqlalchemy import case, literal, select, update
 
 from workflows.audit import Actor
 from workflows.db.account_models import ApiToken
-from workflows.db.base import UTCDateTime
+from workflows.db.base import UTCDateTime, rows_matched
 from workflows.db.models import Organisation, Partnership, User
 from workflows.services import FieldError, Invalid, NotFound, Unauthenticated
 from workflows.services.access import (
@@ -176,8 +176,9 @@ def add_user(app: App, actor: Principal, username: str, display_name: str, email
     with app.uow() as uow:
         require_account_admin(app, uow, actor, "add users", subject=_subject(username))
         try:
-            new = NewUser(username=username, display_name=display_name, email=email, role=role,
-                          partnership=partnership or None, organisation=organisation or None)
+            new = NewUser.model_validate({  # the role too is checked here, a person's input
+                "username": username, "display_name": display_name, "email": email, "role": role,
+                "partnership": partnership or None, "organisation": organisation or None})
         except ValidationError as err:
             raise _invalid(err) from None
         if password is not None:
@@ -259,9 +260,8 @@ def disable_user(app: App, actor: Principal, username: str) -> UserOut:
 
 
 def _revoke_all(uow: UnitOfWork, user_id: int, now: datetime) -> int:
-    result = uow.session.execute(update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
-                                 .values(revoked_at=now))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rows_matched(uow.session.execute(update(ApiToken).where(
+        ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)))
 
 
 def list_users(app: App, actor: Principal) -> list[UserOut]:

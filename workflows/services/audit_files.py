@@ -4,6 +4,7 @@ Both only read: they record no audit event of their own, so exporting twice give
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy import or_, select
 
 from workflows import audit
 from workflows.app import App
+from workflows.db.base import must_get
 from workflows.db.models import (
     Application,
     Call,
@@ -70,7 +72,7 @@ def _process(uow: UnitOfWork, instance: ProcessInstance | None) -> tuple[dict[st
 
     if instance is None:
         return {"process_id": "", "version": "", "sha256": ""}, "<svg xmlns=\"http://www.w3.org/2000/svg\"/>"
-    definition = uow.session.get(ProcessDefinition, instance.definition_id)
+    definition = must_get(uow.session, ProcessDefinition, instance.definition_id)
     state = instance.state
     tasks = list(state.get("tasks", {}).values())
     for sub in state.get("subprocesses", {}).values():
@@ -91,8 +93,9 @@ def _payments(uow: UnitOfWork, claim: Claim | None) -> tuple[list[dict[str, Any]
                  "reason": l.reason_code and f"{l.reason_code} {l.reason_text or ''}".strip(),
                  "file_sha256": b.file_sha256, "released_at": _at(b.released_at)} for l, b in rows]
     msg_ids = sorted({b.msg_id for _, b in rows})
-    imports = uow.session.scalars(select(BankFileImport).where(BankFileImport.original_msg_id.in_(msg_ids))
-                                  .order_by(BankFileImport.id)) if msg_ids else []
+    imports: Sequence[BankFileImport] = uow.session.scalars(
+        select(BankFileImport).where(BankFileImport.original_msg_id.in_(msg_ids)).order_by(BankFileImport.id)
+    ).all() if msg_ids else []
     bank = [{"kind": f.kind, "message_id": f.message_id, "answers": f.original_msg_id, "sha256": f.sha256,
              "imported_at": _at(f.imported_at)} for f in imports]
     return payments, bank
@@ -113,9 +116,9 @@ def audit_file_data(uow: UnitOfWork, ref: str, principal: Principal = SYSTEM) ->
     """Everything the audit file of an exchange the principal may see shows, read in one unit of work."""
     s = uow.session
     x = access.visible_exchange(uow, principal, ref)
-    call, app_row = s.get(Call, x.call_id), s.get(Application, x.visitor_application_id)
-    visitor = s.get(Organisation, x.visitor_org_id)
-    host = s.get(Organisation, x.host_org_id) if x.host_org_id else None
+    call, app_row = must_get(s, Call, x.call_id), must_get(s, Application, x.visitor_application_id)
+    visitor = must_get(s, Organisation, x.visitor_org_id)
+    host = must_get(s, Organisation, x.host_org_id) if x.host_org_id else None
     claim = s.scalars(select(Claim).where(Claim.exchange_id == x.id)).first()
     proposal = s.get(MatchProposal, x.proposal_id) if x.proposal_id else None
     instance = s.scalars(select(ProcessInstance).where(ProcessInstance.subject_type == "exchange",
@@ -192,13 +195,13 @@ def risk_flags(uow: UnitOfWork) -> dict[str, list[str]]:
         cap = Decimal(str(((claim.computation or {}).get("inputs") or {}).get("cap", "1100.00")))
         if claim.amount >= cap:
             flags[ref].add("amount_at_cap")
-    for ref, due, done in s.execute(select(HumanTask.subject_ref, HumanTask.due_at, HumanTask.completed_at).where(
+    for subject, due, done in s.execute(select(HumanTask.subject_ref, HumanTask.due_at, HumanTask.completed_at).where(
             HumanTask.task_spec == "submit_evidence", HumanTask.due_at.is_not(None))):
-        if ref in flags and done is not None and done > due:
-            flags[ref].add("late_evidence")
-    for ref in s.scalars(select(AuditEvent.subject).where(AuditEvent.action.in_(("payment_rejected", "claim_held")))):
-        if ref in flags:
-            flags[ref].add("bank_rejection")
+        if subject in flags and due is not None and done is not None and done > due:
+            flags[subject].add("late_evidence")
+    for subject in s.scalars(select(AuditEvent.subject).where(AuditEvent.action.in_(("payment_rejected", "claim_held")))):
+        if subject in flags:
+            flags[subject].add("bank_rejection")
     _shared_ibans(uow, refs, flags)
     conflicted = set(s.scalars(select(ConflictDeclaration.organisation_id)))
     for ref, visitor, host in s.execute(select(Exchange.ref, Exchange.visitor_org_id, Exchange.host_org_id)):
@@ -207,20 +210,25 @@ def risk_flags(uow: UnitOfWork) -> dict[str, list[str]]:
     return {ref: sorted(f) for ref, f in flags.items()}
 
 
+def _compact(iban: str | None) -> str:
+    """An IBAN as compared: no spaces, upper case ("" for none)."""
+    return (iban or "").replace(" ", "").upper()
+
+
 def _shared_ibans(uow: UnitOfWork, refs: dict[int, str], flags: dict[str, set[str]]) -> None:
     """The same IBAN (claims' and organisations' accounts) used by different organisations."""
     s = uow.session
     owners: dict[str, set[int]] = {}
     for org_id, iban in s.execute(select(Organisation.id, Organisation.iban).where(Organisation.iban.is_not(None))):
-        owners.setdefault(iban.replace(" ", "").upper(), set()).add(org_id)
+        owners.setdefault(_compact(iban), set()).add(org_id)
     claim_ibans = s.execute(select(Claim.exchange_id, Claim.iban, Exchange.visitor_org_id)
                             .join(Exchange, Exchange.id == Claim.exchange_id).where(Claim.iban.is_not(None))).all()
     for _, iban, org_id in claim_ibans:
-        owners.setdefault(iban.replace(" ", "").upper(), set()).add(org_id)
+        owners.setdefault(_compact(iban), set()).add(org_id)
     shared = {i for i, orgs in owners.items() if len(orgs) > 1}
-    org_ibans = {o: (i or "").replace(" ", "").upper() for o, i in s.execute(select(Organisation.id, Organisation.iban))}
+    org_ibans = {o: _compact(i) for o, i in s.execute(select(Organisation.id, Organisation.iban))}
     for exchange_id, iban, _org_id in claim_ibans:
-        if iban.replace(" ", "").upper() in shared:
+        if _compact(iban) in shared:
             flags[refs[exchange_id]].add("same_iban_other_organisation")
     for ref, org_id in s.execute(select(Exchange.ref, Exchange.visitor_org_id)):
         if org_ibans.get(org_id) in shared:

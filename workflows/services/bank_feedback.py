@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from reports.bankfiles import MAX_BANK_FILE_BYTES, BankFile, BankFileError, PaymentStatus, parse_bank_file
 from workflows.app import App
 from workflows.audit import Actor
+from workflows.db.base import must_get
 from workflows.db.models import Claim, ClaimStatus, Exchange, Partnership, User
 from workflows.db.process_models import BankFileImport, PaymentBatch, PaymentLine
 from workflows.services import FieldError, Invalid, NotFound, Refused, ServiceError, access
@@ -106,8 +107,8 @@ def _import(app: App, bank_file: BankFile, data: bytes, source: str, principal: 
 
 def _check_partnership(uow: UnitOfWork, batch_id: int, principal: Principal) -> None:
     """A finance user imports answers to their own partnership's batches only."""
-    batch = uow.session.get(PaymentBatch, batch_id)
-    code = uow.session.get(Partnership, batch.partnership_id).code
+    batch = must_get(uow.session, PaymentBatch, batch_id)
+    code = must_get(uow.session, Partnership, batch.partnership_id).code
     problem = access.bank_import_problem(principal, batch, code)
     if problem:
         raise _Refused(problem)
@@ -201,8 +202,8 @@ def _record(uow: UnitOfWork, exchange: Exchange, status: PaymentStatus, actor: A
 
 def _apply(app: App, uow: UnitOfWork, line: PaymentLine, status: PaymentStatus, outcome: dict[str, Any],
            actor: Actor, bank_file: BankFile) -> None:
-    claim = uow.session.get(Claim, line.claim_id)
-    exchange = uow.session.get(Exchange, claim.exchange_id)
+    claim = must_get(uow.session, Claim, line.claim_id)
+    exchange = must_get(uow.session, Exchange, claim.exchange_id)
     _record(uow, exchange, status, actor, bank_file)
     if status.status == "accepted":
         line.status = "accepted"
@@ -243,6 +244,6 @@ def _settle(uow: UnitOfWork, batch_ids: set[int], actor: Actor) -> None:
         open_lines = uow.session.scalars(select(PaymentLine.id).where(
             PaymentLine.batch_id == batch_id, PaymentLine.status.in_(AWAITING)).limit(1)).first()
         if open_lines is None:
-            batch = uow.session.get(PaymentBatch, batch_id)
+            batch = must_get(uow.session, PaymentBatch, batch_id)
             batch.status, batch.settled_at = SETTLED, uow.now()
             uow.audit(actor, "batch_settled", subject=f"batch:{batch.msg_id}")

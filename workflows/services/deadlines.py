@@ -21,6 +21,7 @@ from sqlalchemy import select
 from workflows import outbox
 from workflows.app import App
 from workflows.audit import SYSTEM
+from workflows.db.base import must_get
 from workflows.db.models import Organisation, User
 from workflows.db.process_models import HumanTask
 from workflows.uow import UnitOfWork
@@ -68,7 +69,7 @@ def _who_acts(uow: UnitOfWork, task: HumanTask) -> tuple[list[str], str]:
     """The addresses of whoever must act on `task`, and how to name them."""
     s = uow.session
     if task.assignee_id is not None:
-        user = s.get(User, task.assignee_id)
+        user = must_get(s, User, task.assignee_id)
         return [user.email], user.display_name
     if task.role == "applicant":
         emails = list(s.scalars(select(User.email).where(

@@ -99,10 +99,10 @@ def upload_evidence(app: App, principal: Principal, exchange_ref: str, filename:
     digest = hashlib.sha256(data).hexdigest()
     with app.uow() as uow:
         exchange = visible_exchange(uow, principal, exchange_ref)
-        where = {"instance_id": instance_for(uow, "exchange", exchange.id).id, "subject": exchange.ref}
+        instance_id = instance_for(uow, "exchange", exchange.id).id
         problem = may_upload_evidence(principal, exchange)
         if problem:
-            refuse(app, uow, principal, problem, **where)
+            refuse(app, uow, principal, problem, instance_id=instance_id, subject=exchange.ref)
         if exchange.status in FINAL_STATUSES or exchange.host_org_id is None:
             raise Conflict(f"exchange {exchange.ref} is {exchange.status}: evidence is uploaded once it is "
                            "matched and until it is closed")
@@ -115,7 +115,7 @@ def upload_evidence(app: App, principal: Principal, exchange_ref: str, filename:
                            size=len(data), uploaded_by=principal.user_id, uploaded_at=uow.now())
         uow.session.add(row)
         uow.session.flush()
-        uow.audit(principal.actor, "evidence_uploaded", **where,
+        uow.audit(principal.actor, "evidence_uploaded", instance_id=instance_id, subject=exchange.ref,
                   after={"sha256": digest, "filename": name, "kind": kind, "media_type": media_type, "size": len(data)})
         out = _out(uow, exchange, row)
         uow.commit()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import aliased
 
+from workflows.db.base import must_get
 from workflows.db.models import Call, Exchange, Organisation, Partnership
 from workflows.db.process_models import ProcessInstance
 from workflows.services import Invalid, access
@@ -26,7 +27,7 @@ def _conditions(q: str | None, status: str | None, country: str | None) -> list[
     if q and q.strip():
         text = q.strip()
         pattern = f"%{text.lower()}%"
-        matches = [func.upper(Exchange.ref).like(f"%{text.upper()}%"),
+        matches: list[ColumnElement[bool]] = [func.upper(Exchange.ref).like(f"%{text.upper()}%"),
                    func.lower(_VISITOR.legal_name).like(pattern), func.lower(_HOST.legal_name).like(pattern)]
         if len(text) == 2 and text.isalpha():
             matches += [_VISITOR.country == text.upper(), _HOST.country == text.upper()]
@@ -68,14 +69,14 @@ def search_exchanges(source: App | UnitOfWork, principal: Principal, q: str | No
     return ExchangePage(exchanges=found, total=int(total or 0), page=page, page_size=page_size)
 
 
-def _org(org: Organisation | None) -> OrganisationRef | None:
-    return None if org is None else OrganisationRef(id=org.id, name=org.legal_name, country=org.country)
+def _org(org: Organisation) -> OrganisationRef:
+    return OrganisationRef(id=org.id, name=org.legal_name, country=org.country)
 
 
 def exchange_out(x: Exchange, call: str, partnership: str, visitor: Organisation, host: Organisation | None,
                  instance_id: int | None) -> ExchangeOut:
     return ExchangeOut(ref=x.ref, call=call, status=x.status, outcome=x.outcome, format=x.format,
-                       visitor=_org(visitor), host=_org(host), arrival=x.arrival, departure=x.departure,
+                       visitor=_org(visitor), host=_org(host) if host else None, arrival=x.arrival, departure=x.departure,
                        visitor_partnership=partnership, instance_id=instance_id)
 
 
@@ -86,6 +87,6 @@ def exchange_detail(source: App | UnitOfWork, principal: Principal, ref: str) ->
         s = uow.session
         instance_id = s.scalar(select(func.max(ProcessInstance.id)).where(
             ProcessInstance.subject_type == "exchange", ProcessInstance.subject_id == x.id))
-        return exchange_out(x, s.get(Call, x.call_id).code, s.get(Partnership, x.visitor_partnership_id).code,
-                            s.get(Organisation, x.visitor_org_id),
-                            s.get(Organisation, x.host_org_id) if x.host_org_id else None, instance_id)
+        return exchange_out(x, must_get(s, Call, x.call_id).code, must_get(s, Partnership, x.visitor_partnership_id).code,
+                            must_get(s, Organisation, x.visitor_org_id),
+                            must_get(s, Organisation, x.host_org_id) if x.host_org_id else None, instance_id)

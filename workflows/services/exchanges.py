@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 
 from rules.duration import latest_departure
 from workflows.app import App
+from workflows.db.base import must_get
 from workflows.db.models import Application, Claim, ClaimStatus, Exchange, MatchProposal
 from workflows.db.process_models import HumanTask
 from workflows.services import FieldError, Invalid, ServiceError, access
@@ -133,5 +134,5 @@ def _release(uow: UnitOfWork, exchange: Exchange, claim: Claim | None, reason: s
     uow.session.execute(update(MatchProposal).where(
         MatchProposal.visitor_application_id == exchange.visitor_application_id,
         MatchProposal.status.in_(("proposed", "sent"))).values(status="withdrawn"))
-    application = uow.session.get(Application, exchange.visitor_application_id)
+    application = must_get(uow.session, Application, exchange.visitor_application_id)
     application.status = "cancelled"

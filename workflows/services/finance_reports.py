@@ -1,10 +1,11 @@
 """The ex-post publication extract and the FSTP financial report (SPEC §7), as CSV and XLSX."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -16,6 +17,9 @@ from workflows.services import NotFound, ServiceError
 from workflows.services.payment_files import write_atomically
 from workflows.services.reporting import reports_dir
 from workflows.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from reports.xlsx import Sheet
 
 
 def _claims(uow: UnitOfWork, *where: Any) -> list[Any]:
@@ -42,7 +46,7 @@ def _folder(app: App, out_dir: str | Path | None, kind: str) -> Path:
 
 
 def _write(folder: Path, base: str, title: str, columns: Any, rows: list[Any], created: datetime,
-           extra: list[Any] = ()) -> list[str]:
+           extra: Sequence[Sheet] = ()) -> list[str]:
     from reports.xlsx import Sheet, csv_bytes, workbook_bytes
 
     sheets = [Sheet(base[:31], title, columns, rows), *extra]
@@ -88,7 +92,8 @@ def fstp_report(app: App, call_code: str, out_dir: str | Path | None = None) -> 
                 .where(Claim.call_id == call.id, PaymentLine.status == "executed")):
             executed[ref] = executed.get(ref, Decimal("0")) + amount
         created = max((c for c in uow.session.scalars(select(Claim.paid_at).where(
-            Claim.call_id == call.id, Claim.paid_at.is_not(None)))), default=datetime(2000, 1, 1, tzinfo=UTC))
+            Claim.call_id == call.id, Claim.paid_at.is_not(None))) if c is not None),
+                      default=datetime(2000, 1, 1, tzinfo=UTC))
         budget = call.budget
     rows = fstp_rows(claims, executed)
     diffs = differences(claims, executed)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from workflows.db.base import must_get
 from workflows.db.models import Call, Exchange, Organisation
 from workflows.db.process_models import HumanTask, ProcessInstance
 from workflows.uow import UnitOfWork
@@ -22,14 +23,14 @@ def form_context(uow: UnitOfWork, task: HumanTask, timezone: str = "Europe/Bruss
     instance = uow.session.get(ProcessInstance, task.instance_id)
     if instance is None or instance.subject_type != "exchange":
         return None
-    exchange = uow.session.get(Exchange, instance.subject_id)
+    exchange = must_get(uow.session, Exchange, instance.subject_id)
     context: dict[str, Any] = {"today": uow.now().astimezone(ZoneInfo(timezone)).date(), "format": exchange.format,
                                "arrival": exchange.arrival, "departure": exchange.departure}
     if exchange.host_org_id is not None:
         from workflows.programme import Programme
 
-        host = uow.session.get(Organisation, exchange.host_org_id)
-        call = uow.session.get(Call, exchange.call_id)
+        host = must_get(uow.session, Organisation, exchange.host_org_id)
+        call = must_get(uow.session, Call, exchange.call_id)
         context.update(host_country=host.country, host_subdivision=host.subdivision,
                        rule_set=Programme(uow.session, uow.now(), None).rule_set(call.rule_set_version))
     return context

@@ -23,6 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from workflows.app import App
+from workflows.db.base import table_of
 from workflows.db.models import ROLES, User
 from workflows.db.prepared import Prepared
 from workflows.db.process_models import HumanTask, ProcessInstance
@@ -37,9 +38,9 @@ STATUSES = ("open", "claimed", "unclaimed", "mine", "overdue")
 SORTS = ("due", "-due", "created", "-created", "task", "-task")
 MAX_PAGE_SIZE = 200
 
-_HT = HumanTask.__table__
-_PI = ProcessInstance.__table__
-_USERS = User.__table__
+_HT = table_of(HumanTask)
+_PI = table_of(ProcessInstance)
+_USERS = table_of(User)
 _PROCESS = select(_PI.c.process_id).where(_PI.c.id == _HT.c.instance_id).scalar_subquery()
 _ASSIGNEE = select(_USERS.c.username).where(_USERS.c.id == _HT.c.assignee_id).scalar_subquery()
 _ROW = ("id", "task_spec", "name", "lane", "role", "partnership_id", "organisation_id", "subject_ref",
@@ -136,9 +137,10 @@ def _where(query: Any, shape: tuple[str, ...]) -> Any:
 
 def _order(sort: str) -> list[Any]:
     due, created, spec, ident = _HT.c.due_at, _HT.c.created_at, _HT.c.task_spec, _HT.c.id
-    return {"due": [due.is_(None), due, ident], "-due": [due.is_(None), due.desc(), ident.desc()],
+    orders: dict[str, list[Any]] = {"due": [due.is_(None), due, ident], "-due": [due.is_(None), due.desc(), ident.desc()],
             "created": [created, ident], "-created": [created.desc(), ident.desc()],
-            "task": [spec, due.is_(None), due, ident], "-task": [spec.desc(), due.is_(None), due, ident]}[sort]
+            "task": [spec, due.is_(None), due, ident], "-task": [spec.desc(), due.is_(None), due, ident]}
+    return orders[sort]
 
 
 @functools.cache
@@ -335,6 +337,8 @@ def _complete(app: App, task_id: int, principal: Principal, data: Mapping[str, A
             raise form_invalid(err) from err
         form = {**form, "completed_by": principal.user_id}
         instance = app.engine.instance(uow, task.instance_id)
+        if instance is None:  # the task's foreign key, followed in this transaction: a broken database
+            raise LookupError(f"ProcessInstance {task.instance_id} does not exist")
         _audit(uow, principal, "task_completed", task, after={"human_task": task.id, "form": form})
         run_complete(app, uow, instance, task.task_guid, form)
         uow.commit()

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from workflows.app import App
 from workflows.audit import SYSTEM, Actor
+from workflows.db.base import must_get
 from workflows.db.models import Application, Call, Exchange
 from workflows.db.process_models import ProcessInstance
 from workflows.db.queue import take_next
@@ -29,7 +30,7 @@ FINAL_EXCHANGE_STATUS = {
 def on_process_completed(uow: UnitOfWork, instance: ProcessInstance) -> None:
     """Record the final state of the subject when its process ends."""
     if instance.subject_type == "exchange":
-        exchange = uow.session.get(Exchange, instance.subject_id)
+        exchange = must_get(uow.session, Exchange, instance.subject_id)
         status = FINAL_EXCHANGE_STATUS.get(instance.outcome or "", instance.outcome or "ended")
         if exchange.cancelled and status == "closed_without_grant":
             status = "cancelled"
@@ -147,12 +148,12 @@ def submit_application(app: App, uow: UnitOfWork, application: Application, acto
     """A submitted application starts its process: `exchange` for visitors, `hosting` for hosts."""
     if application.role == "host":
         return start(app, uow, "hosting", "application", application.id, {
-            "task_deadlines": task_deadlines(uow, uow.session.get(Call, application.call_id)),
+            "task_deadlines": task_deadlines(uow, must_get(uow.session, Call, application.call_id)),
             "application_id": application.id, "call_id": application.call_id,
             "host_org_id": application.organisation_id, "host_partnership_id": application.partnership_id,
             "subject_ref": f"HOST-{application.id:05d}",
         }, actor)
-    call = uow.session.get(Call, application.call_id)
+    call = must_get(uow.session, Call, application.call_id)
     deadlines = task_deadlines(uow, call)
     exchange = Exchange(
         ref=f"EX-{application.id:06d}", call_id=application.call_id, visitor_application_id=application.id,

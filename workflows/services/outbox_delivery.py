@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from workflows.app import App
+from workflows.db.base import must_get
 from workflows.db.process_models import OutboxMessage
 from workflows.db.queue import take_next
 from workflows.mail import Attachment, MailDeliveryError, OutgoingEmail, SmtpSettings, render_email, send_email_sync
@@ -49,8 +50,9 @@ def smtp_settings(settings: Settings) -> SmtpSettings:
 
 
 def retry_delay(attempts: int) -> timedelta:
-    """Exponential back-off after the `attempts`-th failed attempt."""
-    return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_RETRY)
+    """Exponential back-off after the `attempts`-th failed attempt. The doubling stops at 2**10 (far past
+    the cap): attempts go on for as long as an outage lasts, and 2**41 minutes overflow a timedelta."""
+    return min(FIRST_RETRY * (1 << min(max(attempts - 1, 0), 10)), LONGEST_RETRY)
 
 
 def message_id(row: OutboxMessage, sender: str) -> str:
@@ -110,7 +112,7 @@ def _take_next(app: App, skip: set[int]) -> tuple[int, OutgoingEmail | None, str
 
 def _finish(app: App, row_id: int, error: str | None, transient: bool) -> dict[str, Any]:
     with app.uow() as uow:
-        row = uow.session.get(OutboxMessage, row_id)
+        row = must_get(uow.session, OutboxMessage, row_id)  # taken with a lease by this run
         now = uow.now()
         if error is None:
             row.status, row.sent_at, row.last_error = SENT, now, None

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from reports.payment_summary import summary_csv
 from reports.sepa import CreditTransfer, Debtor, InvalidTransfersError, build_pain001
 from workflows.app import App
+from workflows.db.base import must_get
 from workflows.db.models import Partnership
 from workflows.db.process_models import PaymentBatch, PaymentLine
 from workflows.services import NotFound, ServiceError
@@ -94,7 +95,7 @@ def debtor_of(uow: UnitOfWork, batch: PaymentBatch) -> Debtor:
     """The account the batch pays from, as stored with it (older rows: the partnership's)."""
     if batch.debtor_iban:
         return Debtor(batch.debtor_name or "", batch.debtor_iban, batch.debtor_bic)
-    partnership = uow.session.get(Partnership, batch.partnership_id)
+    partnership = must_get(uow.session, Partnership, batch.partnership_id)
     return Debtor(partnership.debtor_name, partnership.debtor_iban, partnership.debtor_bic)
 
 

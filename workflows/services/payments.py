@@ -35,6 +35,7 @@ from reports.sepa import (
 from workflows import outbox
 from workflows.app import App
 from workflows.audit import SYSTEM
+from workflows.db.base import must_get, rows_matched
 from workflows.db.models import Call, Claim, ClaimStatus, Exchange, Partnership, User
 from workflows.db.process_models import PaymentBatch, PaymentLine
 from workflows.services import Conflict, Invalid, NotFound, ServiceError, access
@@ -150,11 +151,11 @@ def _switch_claims(uow: UnitOfWork, claim_ids: list[int], batch_id: int) -> None
     switched = 0
     for start in range(0, len(claim_ids), _CHUNK):
         chunk = claim_ids[start:start + _CHUNK]
-        switched += uow.session.execute(
+        switched += rows_matched(uow.session.execute(
             update(Claim).where(Claim.id.in_(chunk), Claim.status == ClaimStatus.APPROVED,
                                 Claim.batch_id.is_(None))
             .values(status=ClaimStatus.BATCHED, batch_id=batch_id)
-            .execution_options(synchronize_session=False)).rowcount
+            .execution_options(synchronize_session=False)))
     if switched != len(claim_ids):
         raise ServiceError(f"{len(claim_ids) - switched} claim(s) changed while the batch was being built; "
                            "nothing was written: run the batch again")
@@ -325,9 +326,9 @@ def release_batch(app: App, batch_ref: str, principal: Principal) -> ReleaseOut:
     recover_files(app, partnership_id=partnership_id, msg_id=msg_id)  # release only an intact file
     with app.uow() as uow:
         batch = access.visible_batch(uow, principal, msg_id)
-        changed = uow.session.execute(update(PaymentBatch).where(
+        changed = rows_matched(uow.session.execute(update(PaymentBatch).where(
             PaymentBatch.id == batch.id, PaymentBatch.status == CREATED).values(
-            status=RELEASED, released_by=principal.user_id, released_at=uow.now())).rowcount
+            status=RELEASED, released_by=principal.user_id, released_at=uow.now())))
         if changed != 1:
             raise Conflict(f"batch {msg_id} was released by someone else meanwhile")
         uow.audit(principal.actor, "batch_released", subject=f"batch:{msg_id}",
@@ -385,8 +386,8 @@ def batch_detail(app: App, principal: Principal, batch_ref: str) -> BatchDetailO
     and reason)."""
     with app.uow() as uow:
         batch = access.visible_batch(uow, principal, batch_ref)
-        code = uow.session.get(Partnership, batch.partnership_id).code
-        releaser = uow.session.get(User, batch.released_by).username if batch.released_by else None
+        code = must_get(uow.session, Partnership, batch.partnership_id).code
+        releaser = must_get(uow.session, User, batch.released_by).username if batch.released_by else None
         lines = lines_of(uow, batch)
         counts: dict[str, int] = {}
         for line in lines:

@@ -107,7 +107,8 @@ def _driver_rows(conn: Any, sql: str, cutoff: datetime) -> list[Any]:
     cursor = conn.connection.cursor()
     try:
         cursor.execute(sql, params) if params else cursor.execute(sql)
-        return cursor.fetchall()
+        rows: list[Any] = cursor.fetchall()  # the DB-API cursor is untyped
+        return rows
     finally:
         cursor.close()
 
@@ -162,8 +163,8 @@ def _as_of(period: Period, now: datetime) -> datetime:
     return min(period.cutoff, now + timedelta(microseconds=1))
 
 
-def _naive(moment: datetime | None) -> datetime | None:
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment is not None else None
+def _naive(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def kpi_tables(app: App, period: str | None = None, partnership: str | None = None) -> Any:

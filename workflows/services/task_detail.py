@@ -10,10 +10,10 @@ stay now and asked for, R-DUR), `visit` (the applicants' steps and the officers'
 match, the host, the dates, what is asked), `call` (preparing a call)."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -22,11 +22,13 @@ from rules.duration import check_duration, latest_departure
 from rules.evidence import DOCUMENT_NAMES, EVIDENCE_CHECKLIST
 from rules.grant import compute_actual_costs_grant, compute_grant, great_circle_km
 from rules.working_days import count_working_days
+from workflows.db.base import must_get
 from workflows.db.models import Application, Call, Claim, Exchange, MatchProposal, Organisation, User
 from workflows.db.process_models import AuditEvent, HumanTask, ProcessInstance
 from workflows.services.access import Principal, visible_task
 
 if TYPE_CHECKING:
+    from rules.working_days import WorkingDays as Stay
     from workflows.app import App
     from workflows.programme import ExchangeFacts
     from workflows.uow import UnitOfWork
@@ -267,7 +269,7 @@ def task_detail(app: App, principal: Principal, task_id: int) -> TaskDetail:
 
     with app.uow() as uow:
         task = visible_task(uow, principal, task_id)
-        instance = uow.session.get(ProcessInstance, task.instance_id)
+        instance = must_get(uow.session, ProcessInstance, task.instance_id)
         case = _Case(uow, principal, task, instance)
         problem = f"task {task.id} is {task.status}" if task.status != "open" else _permission_problem(
             uow, task, principal, None)
@@ -335,6 +337,12 @@ _KINDS = {
 }
 
 
+class _AgreedStay(NamedTuple):
+    host: Organisation
+    arrival: date
+    departure: date
+
+
 class _Case:
     """The records of one task's case, read once, and what each kind of decision shows of them."""
 
@@ -344,18 +352,26 @@ class _Case:
         self._facts: ExchangeFacts | None = None
 
     # -- shared lookups -----------------------------------------------------------------------------
+    @property
+    def ex(self) -> Exchange:
+        """The case's exchange, for the contexts that need one (`context()` asks for them only then)."""
+        if self.exchange is None:
+            raise LookupError(f"process instance {self.instance.id} is not an exchange's")
+        return self.exchange
+
     def facts(self) -> ExchangeFacts:
         if self._facts is None:
             from workflows.programme import Programme
 
-            self._facts = Programme(self.s, self.uow.now(), None).exchange_facts(self.exchange.id)
+            self._facts = Programme(self.s, self.uow.now(), None).exchange_facts(self.ex.id)
         return self._facts
 
     def org(self, org_id: int | None) -> Organisation | None:
-        return self.s.get(Organisation, org_id) if org_id is not None else None
+        """The organisation an exchange names (its foreign key), or None while it names none."""
+        return must_get(self.s, Organisation, org_id) if org_id is not None else None
 
     def claim(self) -> Claim | None:
-        return self.s.scalars(select(Claim).where(Claim.exchange_id == self.exchange.id)).first()
+        return self.s.scalars(select(Claim).where(Claim.exchange_id == self.ex.id)).first()
 
     def forms(self, spec: str, after_event: int = 0) -> list[tuple[AuditEvent, dict[str, Any]]]:
         """The forms submitted for `spec` in this instance (oldest first), from the audit trail."""
@@ -364,14 +380,21 @@ class _Case:
             AuditEvent.task == spec, AuditEvent.id > after_event).order_by(AuditEvent.id))
         return [(e, dict((e.data_after or {}).get("form") or {})) for e in events]
 
-    def stay(self, attended: list[date] | None = None, departure: date | None = None) -> Any:
-        host = self.org(self.exchange.host_org_id)
-        return count_working_days(host.country, self.exchange.arrival, departure or self.exchange.departure,
-                                  host.subdivision, attended)
+    def agreed(self) -> _AgreedStay:
+        """The exchange's host and agreed dates; `LookupError` (shown as the context's problem) before."""
+        ex = self.ex
+        if ex.host_org_id is None or ex.arrival is None or ex.departure is None:
+            raise LookupError(f"exchange {ex.ref} has no host and agreed dates yet")
+        return _AgreedStay(must_get(self.s, Organisation, ex.host_org_id), ex.arrival, ex.departure)
+
+    def stay(self, attended: list[date] | None = None, departure: date | None = None) -> Stay:
+        """R-DAYS over the agreed stay (or until `departure`) at the host."""
+        host, arrival, agreed_departure = self.agreed()
+        return count_working_days(host.country, arrival, departure or agreed_departure, host.subdivision, attended)
 
     def proposal(self, row: MatchProposal) -> Proposal:
-        visitor_app, host_app = self.s.get(Application, row.visitor_application_id), self.s.get(
-            Application, row.host_application_id)
+        visitor_app = must_get(self.s, Application, row.visitor_application_id)
+        host_app = must_get(self.s, Application, row.host_application_id)
         visitor, host = visitor_app.organisation, host_app.organisation
         ref = self.s.scalar(select(Exchange.ref).where(Exchange.visitor_application_id == visitor_app.id))
         return Proposal(
@@ -396,27 +419,27 @@ class _Case:
 
     def context(self) -> Any:
         kind = _KINDS.get(self.task.task_spec, "visit")
-        if kind in ("evidence_validation", "payment_approval", "extension", "visit") and self.exchange is None:
+        ex = self.exchange
+        if kind in ("evidence_validation", "payment_approval", "extension", "visit") and ex is None:
             return None
-        if kind in ("evidence_validation", "extension") and not (self.exchange.arrival and self.exchange.host_org_id):
+        if kind in ("evidence_validation", "extension") and ex is not None and not (ex.arrival and ex.host_org_id):
             return None
         return getattr(self, "_" + kind)()
 
     def _match_review(self) -> MatchReviewContext:
-        call = self.s.get(Call, self.instance.subject_id)
+        call = must_get(self.s, Call, self.instance.subject_id)
         round_no = self.s.scalar(select(MatchProposal.round).where(
             MatchProposal.call_id == call.id, MatchProposal.status == "proposed").order_by(
             MatchProposal.round.desc()).limit(1))
-        rows = self.s.scalars(select(MatchProposal).where(
+        rows: Sequence[MatchProposal] = self.s.scalars(select(MatchProposal).where(
             MatchProposal.call_id == call.id, MatchProposal.round == round_no,
-            MatchProposal.status == "proposed").order_by(MatchProposal.id)) if round_no is not None else []
+            MatchProposal.status == "proposed").order_by(MatchProposal.id)).all() if round_no is not None else []
         return MatchReviewContext(call=call.code, round=round_no, proposals=[self.proposal(p) for p in rows])
 
     def _eligibility(self) -> EligibilityContext:
-        if self.exchange is not None:
-            application = self.s.get(Application, self.exchange.visitor_application_id)
-        else:
-            application = self.s.get(Application, self.instance.subject_id)
+        application_id = (self.instance.subject_id if self.exchange is None
+                          else self.exchange.visitor_application_id)
+        application = must_get(self.s, Application, application_id)
         result = application.eligibility or {}
         return EligibilityContext(
             application_id=application.id, role=application.role, format=application.format,
@@ -428,7 +451,8 @@ class _Case:
             audit_rights_accepted=application.audit_rights_accepted)
 
     def _evidence_validation(self) -> EvidenceContext:
-        evidence = dict(self.exchange.evidence or {})
+        ex, (host, arrival, departure) = self.ex, self.agreed()
+        evidence = dict(ex.evidence or {})
         attended = [date.fromisoformat(d) for d in evidence.get("attended_days", [])]
         days = self.stay(attended)
         facts = self.facts()
@@ -440,18 +464,17 @@ class _Case:
             grant = compute_grant(facts.rule_set, facts.host.country, days.working_days, facts.distance_km)
         kinds = {d.get("kind") for d in evidence.get("documents", [])}
         return EvidenceContext(
-            exchange=self.exchange.ref, format=self.exchange.format,
-            visitor=_org(self.org(self.exchange.visitor_org_id)),
-            host=_org(self.org(self.exchange.host_org_id)),
+            exchange=ex.ref, format=ex.format, visitor=_org(must_get(self.s, Organisation, ex.visitor_org_id)),
+            host=_org(host),
             working_days=WorkingDays(
-                country=days.country, subdivision=days.subdivision, arrival=self.exchange.arrival,
-                departure=self.exchange.departure, attended_days=attended if evidence else None,
+                country=days.country, subdivision=days.subdivision, arrival=arrival,
+                departure=departure, attended_days=attended if evidence else None,
                 working_days=days.working_days, counted=list(days.counted),
                 excluded=[ExcludedDay(day=d, reason=r) for d, r in sorted(days.excluded.items())],
                 notes=list(days.notes)),
             grant=_grant(grant.to_dict()),
             checklist=[ChecklistItem(kind=k, name=DOCUMENT_NAMES[k], present=k in kinds)
-                       for k in EVIDENCE_CHECKLIST[self.exchange.format]],
+                       for k in EVIDENCE_CHECKLIST[ex.format]],
             documents=[Document(**{k: d[k] for k in ("kind", "filename", "sha256", "size")})
                        for d in evidence.get("documents", [])],
             activities_done=list(evidence.get("activities_done", [])),
@@ -465,11 +488,12 @@ class _Case:
         validated = self.s.scalars(select(HumanTask.completed_at).where(
             HumanTask.instance_id == self.instance.id, HumanTask.task_spec == "validate_evidence",
             HumanTask.status == "completed").order_by(HumanTask.id.desc()).limit(1)).first()
-        visitor = self.org(self.exchange.visitor_org_id)
+        ex = self.ex
+        visitor = must_get(self.s, Organisation, ex.visitor_org_id)
         problem = (f"task {self.task.id} is {self.task.status}" if self.task.status != "open"
                    else _permission_problem(self.uow, self.task, self.principal, {"decision": "approve"}))
         return PaymentContext(
-            exchange=self.exchange.ref, claim_id=claim.id, claim_status=claim.status, status_reason=claim.status_reason,
+            exchange=ex.ref, claim_id=claim.id, claim_status=claim.status, status_reason=claim.status_reason,
             amount=claim.amount, computation=_grant(claim.computation),
             override=Override(amount=Decimal(str(override["amount"])), reason=override.get("reason"),
                               proposed_by=_username(self.uow, override.get("proposed_by"))) if override else None,
@@ -480,7 +504,7 @@ class _Case:
             four_eyes=FourEyes(may_approve=problem is None, why_not=problem))
 
     def _extension(self) -> ExtensionContext:
-        ex = self.exchange
+        ex, (_, arrival, departure) = self.ex, self.agreed()
         rules = self.facts().rule_set
         request = self.s.scalars(select(AuditEvent).where(
             AuditEvent.subject == ex.ref, AuditEvent.action == "extension_requested").order_by(
@@ -491,22 +515,22 @@ class _Case:
         fits, reasons, total, new_days = None, [], None, None
         if new_departure is not None:
             new_days = self.stay(departure=new_departure).working_days
-            decision = check_duration(ex.arrival, new_departure, new_days, self.facts().activities, ex.format, rules)
+            decision = check_duration(arrival, new_departure, new_days, self.facts().activities, ex.format, rules)
             fits, reasons, total = decision.ok, _reasons([r.to_dict() for r in decision.reasons]), (
-                new_departure - ex.arrival).days + 1
+                new_departure - arrival).days + 1
         return ExtensionContext(
-            exchange=ex.ref, arrival=ex.arrival, departure=ex.departure, working_days_now=self.stay().working_days,
+            exchange=ex.ref, arrival=arrival, departure=departure, working_days_now=self.stay().working_days,
             requested_departure=new_departure, reason=asked.get("reason"),
             requested_by=request.actor if request else None,
             host_consent=consents[-1][1].get("consent") if consents else None, new_total_days=total,
-            new_working_days=new_days, latest_departure=latest_departure(ex.arrival, rules), fits_duration=fits,
+            new_working_days=new_days, latest_departure=latest_departure(arrival, rules), fits_duration=fits,
             duration_reasons=reasons)
 
     def _visit(self) -> VisitContext:
         from tasks.forms import form_for
 
-        ex = self.exchange
-        row = self.s.get(MatchProposal, ex.proposal_id) if ex.proposal_id else self.s.scalars(
+        ex = self.ex
+        row = must_get(self.s, MatchProposal, ex.proposal_id) if ex.proposal_id else self.s.scalars(
             select(MatchProposal).where(MatchProposal.visitor_application_id == ex.visitor_application_id,
                                         MatchProposal.status == "sent").order_by(MatchProposal.id.desc())).first()
         proposal = self.proposal(row) if row is not None else None
@@ -515,7 +539,7 @@ class _Case:
         return VisitContext(
             exchange=ex.ref, status=ex.status, format=ex.format,
             asked=" ".join((form_for(self.task.task_spec).__doc__ or self.task.name).split()),
-            visitor=_org(self.org(ex.visitor_org_id)),
+            visitor=_org(must_get(self.s, Organisation, ex.visitor_org_id)),
             host=_org(host) if host else (proposal.host if proposal else None),
             proposal=proposal, arrival=ex.arrival, departure=ex.departure,
             activities=[a.get("kind", "") for a in agenda.get("activities", [])], agenda=agenda.get("agenda"),
@@ -537,7 +561,7 @@ class _Case:
         return notes
 
     def _call(self) -> CallContext:
-        call = self.s.get(Call, self.instance.subject_id)
+        call = must_get(self.s, Call, self.instance.subject_id)
         return CallContext(
             code=call.code, title=call.title, opens_on=call.opens_on, closes_on=call.closes_on, budget=call.budget,
             formats=list(call.formats or []), rule_set_version=call.rule_set_version,
@@ -561,6 +585,6 @@ class _Case:
         if spec.startswith("sign_commitment") and self.principal.display_name:
             return {"signatory_name": self.principal.display_name}
         if spec == "correct_bank_details":
-            visitor = self.org(ex.visitor_org_id)
+            visitor = must_get(self.s, Organisation, ex.visitor_org_id)
             return {"account_holder": visitor.account_holder or visitor.legal_name, "bic": visitor.bic}
         return {}

@@ -23,6 +23,7 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import OperationalError
 
 from workflows.db.account_models import ApiToken
+from workflows.db.base import table_of
 from workflows.db.models import User
 from workflows.db.prepared import Prepared
 from workflows.db.process_models import ClockState
@@ -39,7 +40,7 @@ TOUCH_EVERY = timedelta(minutes=1)
 INVALID_TOKEN = "the API token is unknown, expired or revoked"
 INVALID_SESSION = "the session has ended: sign in again"
 
-_T, _U, _C = ApiToken.__table__, User.__table__, ClockState.__table__
+_T, _U, _C = table_of(ApiToken), table_of(User), table_of(ClockState)
 _NOW = select(_C.c.now).where(_C.c.id == 1).scalar_subquery()  # the simulated clock, NULL when none
 _BY_TOKEN = Prepared(
     select(_T.c.id, _T.c.expires_at, _T.c.revoked_at, _T.c.last_used_at, _U.c.id, _U.c.username, _U.c.role,

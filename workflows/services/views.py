@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from workflows.db.base import must_get
 from workflows.db.process_models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
 from workflows.services import FieldError, Invalid, NotFound, access
 from workflows.services.access import Principal
@@ -70,7 +71,7 @@ def instance_view(source: App | UnitOfWork, principal: Principal, instance_id: i
     """State, open tasks, history and diagram steps of one instance the principal may see."""
     with reading(source) as uow:
         instance = access.visible_instance(uow, principal, instance_id)
-        definition = uow.session.get(ProcessDefinition, instance.definition_id)
+        definition = must_get(uow.session, ProcessDefinition, instance.definition_id)
         tasks = uow.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
                                                             HumanTask.status == "open").order_by(HumanTask.id))
         events = uow.session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id)

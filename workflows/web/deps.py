@@ -15,13 +15,14 @@ bearer = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False,
 
 
 def get_app(request: Request) -> App:
-    return request.app.state.cxp
+    app: App = request.app.state.cxp  # set by create_app; Starlette's state is untyped
+    return app
 
 
 async def app_dependency(request: Request) -> App:
     """`get_app` as a dependency: async, as it does no I/O, so that FastAPI calls it in the event
     loop rather than handing it to the thread pool (a thread hop on every request)."""
-    return request.app.state.cxp
+    return get_app(request)
 
 
 async def get_principal(request: Request, token: Annotated[str | None, Depends(bearer)]) -> Principal:

@@ -44,22 +44,28 @@ def date(value: dt.date | dt.datetime | str | None, tz: str | None = None) -> st
     """A day as "Mon 7 Feb 2027"; a datetime is first moved into time zone `tz`."""
     if value is None or value == "":
         return ""
+    day: dt.date
     if isinstance(value, str):
         try:
-            value = dt.datetime.fromisoformat(value) if "T" in value else dt.date.fromisoformat(value)
+            day = dt.datetime.fromisoformat(value) if "T" in value else dt.date.fromisoformat(value)
         except ValueError:
             return value
-    if isinstance(value, dt.datetime):
-        value = _datetime(value).astimezone(ZoneInfo(tz or DEFAULT_TIMEZONE))  # type: ignore[union-attr]
-    return _day(value)
+    else:
+        day = value
+    if isinstance(day, dt.datetime):
+        day = _aware(day).astimezone(ZoneInfo(tz or DEFAULT_TIMEZONE))
+    return _day(day)
 
 
 def _datetime(value: dt.datetime | str | None) -> dt.datetime | None:
     if value is None or value == "":
         return None
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return _aware(dt.datetime.fromisoformat(value) if isinstance(value, str) else value)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """A naive datetime is UTC, as the product stores times."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _day(value: dt.date) -> str:

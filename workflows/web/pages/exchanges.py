@@ -29,10 +29,11 @@ def search(request: Request, principal: PagePrincipal, q: Text = None, status: T
            page_size: Annotated[int, Query(ge=1, le=200)] = 50) -> Response:
     from workflows.services.exchange_search import search_exchanges
 
-    filters = {"q": blank_is_none(q), "status": blank_is_none(status), "country": blank_is_none(country),
+    text, status_name, country_code = blank_is_none(q), blank_is_none(status), blank_is_none(country)
+    filters = {"q": text, "status": status_name, "country": country_code,
                "page_size": page_size if page_size != 50 else None}
-    found = search_exchanges(get_app(request), principal, q=filters["q"], status=filters["status"],
-                             country=filters["country"], page=page, page_size=page_size)
+    found = search_exchanges(get_app(request), principal, q=text, status=status_name, country=country_code,
+                             page=page, page_size=page_size)
     return render(request, "exchanges.html", principal, nav_active="exchanges", found=found, filters=filters,
                   statuses=STATUSES, page=page, last_page=max(1, -(-found.total // page_size)),
                   url=lambda **changes: url_with("/exchanges", filters, **changes))

@@ -2,7 +2,7 @@
 files, its release (R-4EYES), and the import of the bank's answer (pain.002 or camt.054)."""
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -83,7 +83,7 @@ def bank_file(request: Request, principal: PagePrincipal,
 
     name = (file.filename or "the upload") if file is not None else ""
     data = file.file.read(BANK_FILE_LIMIT + 1) if file is not None else b""
-    context = {"nav_active": "payments", "filename": name, "batch_ref": batch,
+    context: dict[str, Any] = {"nav_active": "payments", "filename": name, "batch_ref": batch,
                "back": f"/payments/{batch}" if batch else "/payments"}
     problem = None
     if not data:

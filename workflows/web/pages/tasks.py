@@ -39,12 +39,12 @@ def inbox(request: Request, principal: PagePrincipal, role: Text = None, process
 
     cxp = get_app(request)
     lane = (blank_is_none(role) or "officer") if principal.role in READS_LANES else None
-    filters = {"role": lane, "process": blank_is_none(process), "task": blank_is_none(task),
-               "status": blank_is_none(status) or "open", "due_before": blank_is_none(due_before),
-               "sort": blank_is_none(sort) or "due", "page_size": page_size}
-    due = _day(filters["due_before"])
-    found = list_tasks(cxp, principal, role=lane, process=filters["process"], task=filters["task"], status=filters["status"],
-                       due_before=start_of_day(due, cxp.settings.timezone), sort=filters["sort"], page=page,
+    process_id, task_spec, due_text = blank_is_none(process), blank_is_none(task), blank_is_none(due_before)
+    status_name, sort_key = blank_is_none(status) or "open", blank_is_none(sort) or "due"
+    filters = {"role": lane, "process": process_id, "task": task_spec, "status": status_name,
+               "due_before": due_text, "sort": sort_key, "page_size": page_size}
+    found = list_tasks(cxp, principal, role=lane, process=process_id, task=task_spec, status=status_name,
+                       due_before=start_of_day(_day(due_text), cxp.settings.timezone), sort=sort_key, page=page,
                        page_size=page_size)
     names = {t.task: t.name for t in found.tasks}
     last_page = max(1, -(-found.total // page_size))
