@@ -44,8 +44,10 @@ run: install
 	$(CXP) serve --db $(DEMO_DB) --port $(PORT)
 
 ## test: install, run the static checks, then every test (SQLite, and PostgreSQL where it answers; bpmnlint)
+## (two pytest-xdist workers: the suite shares a 2-core machine well; TEST_WORKERS=0 runs it in one process)
+TEST_WORKERS ?= 2
 test: install check
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS)
 
 ## check: ruff (pyflakes, bugbear, import order, pyupgrade), mypy (--strict for rules/, tasks/,
 ## reports/) and the import-linter contracts of the layers, each at zero findings (pyproject.toml)
