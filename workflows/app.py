@@ -38,7 +38,7 @@ class built_once(Generic[T]):
             found = app.__dict__.get(self._name)
             if found is None:
                 found = app.__dict__[self._name] = self._build(app)
-        return found  # type: ignore[no-any-return]
+        return found
 
 
 class App:

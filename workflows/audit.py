@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from workflows.db.base import table_of
 from workflows.db.prepared import Prepared
 from workflows.db.process_models import AuditChain, AuditEvent
 
@@ -130,8 +131,8 @@ def chain_of(instance_id: int | None) -> str:
 # its own events). A batch first reads the heads of the chains it is the first to touch in this
 # transaction, in sorted order, locking them on PostgreSQL until the transaction ends: a step of one
 # instance waits only for another transaction on that instance's chain (or on `global`).
-_EVENTS = AuditEvent.__table__
-_CHAINS = AuditChain.__table__
+_EVENTS = table_of(AuditEvent)
+_CHAINS = table_of(AuditChain)
 _READ_HEAD = Prepared(select(_CHAINS.c.events, _CHAINS.c.last_hash)
                       .where(_CHAINS.c.chain == bindparam("chain_key")).with_for_update())
 _INSERT_HEAD = Prepared(insert(_CHAINS).values(chain=bindparam("chain_key"), events=bindparam("count"),
@@ -290,7 +291,7 @@ def _session_key(session: Session) -> Keyed:
     uow = session.info.get("cxp_uow")
     if uow is None:
         raise ValueError("verify needs the audit key: pass key=, or a unit of work's session")
-    return uow.trail.keyed  # type: ignore[no-any-return]
+    return uow.trail.keyed
 
 
 def verify(session: Session, key: str | bytes | None = None, anchored: Anchored | None = None) -> VerifyResult:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from rules.explain import jsonable
 from rules.matching import HostOffer, VisitorCandidate, explain_fit
+from workflows.db.base import must_get
 from workflows.db.models import Application, Call, MatchProposal
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ MESSAGES = {
 def apply_overrides(programme: Programme, call_id: int, round_no: int,
                     reassign: Iterable[Mapping[str, Any]], by: int | None) -> list[dict[str, Any]]:
     """Apply each override that passes the checks; return what happened to each, in order."""
-    call = programme.s.get(Call, call_id)
+    call = must_get(programme.s, Call, call_id)
     rule_set = programme.rule_set(call.rule_set_version)
     proposals = {p.visitor_application_id: p for p in programme.s.scalars(select(MatchProposal).where(
         MatchProposal.call_id == call_id, MatchProposal.round == round_no, MatchProposal.status == "proposed"))}
@@ -53,10 +54,10 @@ def apply_overrides(programme: Programme, call_id: int, round_no: int,
         proposal = proposals.get(visitor_id)
         reasons = _problems(programme, call_id, visitor, host, load, proposal)
         fit: dict[str, Any] = {}
-        if not reasons:
+        if not reasons and visitor is not None and host is not None:  # _problems names a missing one
             fit = explain_fit(_visitor(programme, visitor, call_id), _host(host), rule_set)
             reasons = list(fit["infeasible"])
-        outcome = {"visitor_application_id": visitor_id, "host_application_id": host_id,
+        outcome: dict[str, Any] = {"visitor_application_id": visitor_id, "host_application_id": host_id,
                    "previous_host_application_id": proposal.host_application_id if proposal else None,
                    "by": by}
         if reasons:

@@ -19,6 +19,7 @@ from rules.grant import GrantResult, great_circle_km
 from rules.matching import HostOffer, MatchResult, VisitorCandidate
 from rules.ruleset import RuleSet, rule_set_from_dict
 from workflows.audit import SYSTEM
+from workflows.db.base import must_get
 from workflows.db.models import (
     Application,
     Call,
@@ -101,7 +102,7 @@ class Programme:
         return claim
 
     def rule_set_for_exchange(self, exchange_id: int) -> RuleSet:
-        call = self.s.get(Call, self._exchange(exchange_id).call_id)
+        call = must_get(self.s, Call, self._exchange(exchange_id).call_id)
         return self.rule_set(call.rule_set_version)
 
     def _change(self, action: str, subject: str, before: Any, after: Any) -> None:
@@ -114,13 +115,13 @@ class Programme:
             exchange.status = status
 
     def set_application_status(self, application_id: int, status: str) -> None:
-        app = self.s.get(Application, application_id)
+        app = must_get(self.s, Application, application_id)
         if app.status != status:
             self._change("application_status", f"application:{app.id}", {"status": app.status}, {"status": status})
             app.status = status
 
     def set_call_status(self, call_id: int, status: str) -> None:
-        call = self.s.get(Call, call_id)
+        call = must_get(self.s, Call, call_id)
         self._change("call_status", f"call:{call.code}", {"status": call.status}, {"status": status})
         call.status = status
 
@@ -132,7 +133,7 @@ class Programme:
 
     # ---- eligibility -----------------------------------------------------------------------------
     def _facts(self, app: Application) -> tuple[OrgFacts, ApplicationFacts, CallWindow, RuleSet]:
-        call = self.s.get(Call, app.call_id)
+        call = must_get(self.s, Call, app.call_id)
         return (
             org_facts(app.organisation),
             ApplicationFacts(role=app.role, submitted_on=app.submitted_at.astimezone(BRUSSELS).date(),
@@ -144,7 +145,7 @@ class Programme:
 
     def visitor_eligibility_facts(self, exchange_id: int) -> EligibilityFacts:
         exchange = self._exchange(exchange_id)
-        app = self.s.get(Application, exchange.visitor_application_id)
+        app = must_get(self.s, Application, exchange.visitor_application_id)
         others = (Exchange.visitor_org_id == exchange.visitor_org_id, Exchange.id != exchange.id)
         prior = self.s.scalar(select(func.count(Exchange.id)).where(*others, Exchange.status.in_(VISITED)))
         # an earlier application that has not ended holds the organisation's one place; so does a
@@ -155,10 +156,10 @@ class Programme:
         return EligibilityFacts(*self._facts(app), prior_visits=int(prior or 0), live_applications=int(live or 0))
 
     def host_eligibility_facts(self, application_id: int) -> EligibilityFacts:
-        return EligibilityFacts(*self._facts(self.s.get(Application, application_id)), prior_visits=0)
+        return EligibilityFacts(*self._facts(must_get(self.s, Application, application_id)), prior_visits=0)
 
     def record_application_eligibility(self, application_id: int, decision: dict[str, Any]) -> None:
-        app = self.s.get(Application, application_id)
+        app = must_get(self.s, Application, application_id)
         app.eligibility = decision
         self.set_application_status(application_id, "eligible" if decision["ok"] else "ineligible")
 
@@ -169,10 +170,10 @@ class Programme:
 
     def exchange_summary(self, exchange_id: int) -> dict[str, Any]:
         exchange = self._exchange(exchange_id)
-        visitor = self.s.get(Organisation, exchange.visitor_org_id)
+        visitor = must_get(self.s, Organisation, exchange.visitor_org_id)
         host = self.s.get(Organisation, exchange.host_org_id) if exchange.host_org_id else None
         claim = self.s.scalars(select(Claim).where(Claim.exchange_id == exchange_id)).first()
-        call = self.s.get(Call, exchange.call_id)
+        call = must_get(self.s, Call, exchange.call_id)
         return {
             "recipient_name": visitor.legal_name, "organisation": visitor.legal_name,
             "application_id": exchange.visitor_application_id, "call_title": call.title,
@@ -186,9 +187,9 @@ class Programme:
         }
 
     def application_summary(self, application_id: int) -> dict[str, Any]:
-        app = self.s.get(Application, application_id)
+        app = must_get(self.s, Application, application_id)
         return {"application_id": app.id, "organisation": app.organisation.legal_name,
-                "recipient_name": app.organisation.legal_name, "call_title": self.s.get(Call, app.call_id).title,
+                "recipient_name": app.organisation.legal_name, "call_title": must_get(self.s, Call, app.call_id).title,
                 "email": app.organisation.contact_email, "role": app.role,
                 "reasons": [r["message"] for r in (app.eligibility or {}).get("reasons", [])]}
 
@@ -197,7 +198,7 @@ class Programme:
         exchange = self._exchange(exchange_id)
         self.set_application_status(exchange.visitor_application_id, "awaiting_match")
         self.set_exchange_status(exchange_id, "awaiting_match")
-        return self.s.get(Call, exchange.call_id).matching_deadline
+        return must_get(self.s, Call, exchange.call_id).matching_deadline
 
     def withdraw_from_matching(self, exchange_id: int) -> None:
         self.set_application_status(self._exchange(exchange_id).visitor_application_id, "not_matched")
@@ -211,11 +212,12 @@ class Programme:
         ).group_by(MatchProposal.host_application_id))
         load: dict[int, int] = {}
         for host_id, n in list(rows) + list(pending):
-            load[host_id] = load.get(host_id, 0) + n
+            if host_id is not None:  # excluded by the first query's WHERE; a proposal always names its host
+                load[host_id] = load.get(host_id, 0) + n
         return load
 
     def matching_pool(self, call_id: int) -> tuple[list[VisitorCandidate], list[HostOffer], RuleSet]:
-        call = self.s.get(Call, call_id)
+        call = must_get(self.s, Call, call_id)
         declined: dict[int, set[int]] = {}
         for v, h in self.s.execute(select(MatchProposal.visitor_application_id, MatchProposal.host_application_id)
                                    .where(MatchProposal.call_id == call_id, MatchProposal.status == "declined")):
@@ -282,7 +284,7 @@ class Programme:
                 p.status = "expired"
                 self._change("proposal_expired", exchange.ref, None, {"proposal": p.id, "status": exchange.status})
                 continue
-            host_app = self.s.get(Application, p.host_application_id)
+            host_app = must_get(self.s, Application, p.host_application_id)
             p.status = "sent"
             self.set_application_status(p.visitor_application_id, "proposed")
             out.append({
@@ -297,14 +299,14 @@ class Programme:
             ProcessInstance.subject_type == "exchange", ProcessInstance.subject_id == exchange.id)).first()
         return instance is not None and "match_proposed" in (instance.waiting_messages or [])
 
-    def record_match_answer(self, exchange_id: int, proposal_id: int, accepted: bool, answers: dict) -> None:
+    def record_match_answer(self, exchange_id: int, proposal_id: int, accepted: bool, answers: dict[str, Any]) -> None:
         exchange = self._exchange(exchange_id)
-        proposal = self.s.get(MatchProposal, proposal_id)
+        proposal = must_get(self.s, MatchProposal, proposal_id)
         proposal.status = "accepted" if accepted else "declined"
         self._change("match_answered", exchange.ref, None, {"proposal": proposal_id, "accepted": accepted,
                                                             "answers": answers})
         if accepted:
-            host_app = self.s.get(Application, proposal.host_application_id)
+            host_app = must_get(self.s, Application, proposal.host_application_id)
             exchange.host_application_id = host_app.id
             exchange.host_org_id = host_app.organisation_id
             exchange.host_partnership_id = host_app.partnership_id
@@ -316,7 +318,7 @@ class Programme:
             self.set_exchange_status(exchange_id, "awaiting_match")
 
     def matching_outlook(self, call_id: int) -> tuple[datetime, int]:
-        call = self.s.get(Call, call_id)
+        call = must_get(self.s, Call, call_id)
         waiting = self.s.scalar(select(func.count(Application.id)).where(
             Application.call_id == call_id, Application.role == "visitor",
             Application.status.in_(("awaiting_match", "submitted", "eligible", "proposed"))))
@@ -325,15 +327,15 @@ class Programme:
     # ---- the visit -------------------------------------------------------------------------------
     def exchange_facts(self, exchange_id: int) -> ExchangeFacts:
         exchange = self._exchange(exchange_id)
-        visitor = self.s.get(Organisation, exchange.visitor_org_id)
-        host = self.s.get(Organisation, exchange.host_org_id)
+        visitor = must_get(self.s, Organisation, exchange.visitor_org_id)
+        host = must_get(self.s, Organisation, exchange.host_org_id)
         activities = tuple(a.get("kind") for a in (exchange.agenda or {}).get("activities", []))
         return ExchangeFacts(
             org_facts(visitor), org_facts(host), exchange.format, self.rule_set_for_exchange(exchange_id),
             activities, great_circle_km(visitor.latitude, visitor.longitude, host.latitude, host.longitude),
         )
 
-    def record_commitment(self, exchange_id: int, form: dict, decision: dict, ok: bool) -> None:
+    def record_commitment(self, exchange_id: int, form: dict[str, Any], decision: dict[str, Any], ok: bool) -> None:
         exchange = self._exchange(exchange_id)
         before = {"arrival": exchange.arrival, "departure": exchange.departure}
         exchange.agenda = {"agenda": form.get("agenda"), "activities": form.get("activities", []),
@@ -343,7 +345,7 @@ class Programme:
         self._change("commitment_agreed" if ok else "commitment_refused", exchange.ref, before,
                      {"arrival": form["arrival"], "departure": form["departure"], "check": decision})
 
-    def record_extension(self, exchange_id: int, extension: dict) -> None:
+    def record_extension(self, exchange_id: int, extension: dict[str, Any]) -> None:
         exchange = self._exchange(exchange_id)
         exchange.extensions = [*(exchange.extensions or []), extension]
         if extension["applied"]:
@@ -358,7 +360,7 @@ class Programme:
         exchange.cancelled = True
         self._change("exchange_cancelled", exchange.ref, None, {"reason": reason})
 
-    def record_evidence(self, exchange_id: int, evidence: dict, working_days: dict) -> None:
+    def record_evidence(self, exchange_id: int, evidence: dict[str, Any], working_days: dict[str, Any]) -> None:
         exchange = self._exchange(exchange_id)
         before = {"evidence": exchange.evidence, "working_days": exchange.working_days}
         exchange.evidence = _jsonable(evidence)
@@ -367,7 +369,7 @@ class Programme:
         self.set_exchange_status(exchange_id, "evidence_submitted")
 
     # ---- the grant and the claim -----------------------------------------------------------------
-    def record_claim(self, exchange_id: int, result: dict, override: dict | None, validated_by: int | None) -> None:
+    def record_claim(self, exchange_id: int, result: dict[str, Any], override: dict[str, Any] | None, validated_by: int | None) -> None:
         exchange = self._exchange(exchange_id)
         amount = Decimal(override["amount"]) if override else Decimal(result["amount"])
         claim = self.s.scalars(select(Claim).where(Claim.exchange_id == exchange_id)).first()
@@ -406,14 +408,14 @@ class Programme:
         self.set_exchange_status(exchange_id, "committed" if decision.ok else "waiting_budget")
         return decision
 
-    def claim_grant(self, exchange_id: int) -> tuple[GrantResult, dict | None]:
+    def claim_grant(self, exchange_id: int) -> tuple[GrantResult, dict[str, Any] | None]:
         claim = self._claim(exchange_id)
         c = claim.computation
         result = GrantResult(amount=Decimal(c["amount"]), model=c["model"], reasons=tuple(c["reasons"]),
                              inputs=c.get("inputs", {}), rule_set_version=c["rule_set_version"])
         return result, claim.override
 
-    def finalise_override(self, exchange_id: int, final: dict) -> None:
+    def finalise_override(self, exchange_id: int, final: dict[str, Any]) -> None:
         claim = self._claim(exchange_id)
         claim.computation = final
         claim.amount = Decimal(final["amount"])
@@ -421,7 +423,7 @@ class Programme:
 
     def approve_claim(self, exchange_id: int, approver: int | None) -> None:
         claim = self._claim(exchange_id)
-        org = self.s.get(Organisation, self._exchange(exchange_id).visitor_org_id)
+        org = must_get(self.s, Organisation, self._exchange(exchange_id).visitor_org_id)
         claim.status, claim.approved_by, claim.approved_at = ClaimStatus.APPROVED, approver, self._now
         claim.creditor_name = claim.creditor_name or org.account_holder or org.legal_name
         claim.iban, claim.bic = claim.iban or org.iban, claim.bic or org.bic
@@ -429,20 +431,20 @@ class Programme:
                      {"amount": claim.amount, "approved_by": approver})
         self.set_exchange_status(exchange_id, "awaiting_payment")
 
-    def correct_bank_details(self, exchange_id: int, details: dict, verified_by: int | None) -> None:
+    def correct_bank_details(self, exchange_id: int, details: dict[str, Any], verified_by: int | None) -> None:
         claim = self._claim(exchange_id)
         before = {"iban": claim.iban, "bic": claim.bic, "creditor_name": claim.creditor_name}
         claim.iban, claim.bic = details["iban"].replace(" ", "").upper(), details.get("bic")
         claim.creditor_name = details["account_holder"]
         claim.status, claim.status_reason, claim.batch_id = ClaimStatus.APPROVED, None, None
-        org = self.s.get(Organisation, self._exchange(exchange_id).visitor_org_id)
+        org = must_get(self.s, Organisation, self._exchange(exchange_id).visitor_org_id)
         org.iban, org.bic, org.account_holder = claim.iban, claim.bic, claim.creditor_name
         self._change("bank_details_corrected", self._exchange(exchange_id).ref, before,
                      {**{k: getattr(claim, k) for k in ("iban", "bic", "creditor_name")}, "verified_by": verified_by})
 
     # ---- the call --------------------------------------------------------------------------------
     def publish_call(self, call_id: int) -> dict[str, Any]:
-        call = self.s.get(Call, call_id)
+        call = must_get(self.s, Call, call_id)
         self.set_call_status(call_id, "published")
         windows = [e for e in call.events if e.kind == "virtual_marketplace"]
         first_close = windows[0].ends_on if windows else call.closes_on
@@ -461,7 +463,7 @@ class Programme:
     def close_call(self, call_id: int) -> dict[str, Any]:
         by_status = dict(self.s.execute(select(Exchange.status, func.count()).where(
             Exchange.call_id == call_id).group_by(Exchange.status)).all())
-        call = self.s.get(Call, call_id)
+        call = must_get(self.s, Call, call_id)
         state = self._budget_state(call)
         self.set_call_status(call_id, "closed")
         return {"exchanges": by_status, "budget": str(call.budget), "paid": str(state.paid),

@@ -20,7 +20,7 @@ class Settings(BaseSettings):
 
     mode: str = Field("development", description="development | production")
     database_url: str = Field("sqlite:///var/cxp.db", description="SQLAlchemy URL; SQLite by default")
-    files_dir: Path = Field(None, validate_default=False,  # type: ignore[arg-type]
+    files_dir: Path = Field(None, validate_default=False,  # type: ignore[assignment]  # filled in below
                             description="evidence, payment files, reports (absolute; default: see default_files_dir)")
     timezone: str = "Europe/Brussels"
     public_url: str = Field("http://127.0.0.1:8000", description="where people reach the workspace: the base of "

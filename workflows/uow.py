@@ -130,7 +130,7 @@ class UnitOfWork:
 # commits or queries (so it sees them), a savepoint begins at once on the shared connection (so that
 # statements run there after `begin_nested()` are inside it) and takes its events back if rolled back.
 def _uow(session: Session) -> UnitOfWork | None:
-    return session.info.get("cxp_uow")  # type: ignore[no-any-return]
+    return session.info.get("cxp_uow")
 
 
 def _write(session: Session) -> None:

@@ -37,11 +37,12 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def must_get(session: Session, model: type[T], ident: Any) -> T:
+def must_get(session: Session, model: type[T], ident: Any, with_for_update: bool = False) -> T:
     """The row of `model` with primary key `ident` that must exist by construction (a foreign key
-    followed inside one transaction); `LookupError` naming it when it does not — a broken invariant,
-    never a person's bad input (that is `NotFound`, raised by the use case)."""
-    row = session.get(model, ident)
+    followed inside one transaction), locked for this transaction with `with_for_update`;
+    `LookupError` naming it when it does not — a broken invariant, never a person's bad input (that
+    is `NotFound`, raised by the use case)."""
+    row = session.get(model, ident, with_for_update=with_for_update)
     if row is None:
         raise LookupError(f"{model.__name__} {ident!r} does not exist")
     return row
@@ -118,7 +119,7 @@ class WalCheckpointer:
     @staticmethod
     def checkpoint(connection: sqlite3.Connection) -> tuple[int, int, int]:
         """(busy, frames in the log, frames copied to the database) — SQLite's own report."""
-        return tuple(connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())  # type: ignore[return-value]
+        return tuple(connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())
 
     def stop(self) -> None:
         """Checkpoint once more and end the thread (idempotent)."""

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,9 @@ class Prepared:
         found = self._by_dialect.get(dialect.name)
         if found is None:
             compiled = self.statement.compile(dialect=dialect)
-            names = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.binds)
+            if not isinstance(compiled, SQLCompiler):  # a DDL statement: not what the hot path runs
+                raise TypeError(f"{type(self.statement).__name__} does not compile to SQL with parameters")
+            names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.binds)
             binders = tuple(compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names)
             columns = getattr(self.statement, "selected_columns", None) or \
                 getattr(self.statement, "_returning", None) or ()
@@ -118,3 +121,10 @@ class Prepared:
     def first(self, conn: Connection, **params: Any) -> tuple[Any, ...] | None:
         found = self.rows(conn, **params)
         return found[0] if found else None
+
+    def one(self, conn: Connection, **params: Any) -> tuple[Any, ...]:
+        """The one row an INSERT … RETURNING (or a lookup that must match) gives; `LookupError` if none."""
+        found = self.rows(conn, **params)
+        if not found:
+            raise LookupError(f"no row from {str(self.statement).split()[0]} with {sorted(params)}")
+        return found[0]

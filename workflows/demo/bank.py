@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from reports.bankfiles import make_camt054, make_pain002
 from workflows.app import App
+from workflows.db.base import must_get
 from workflows.db.models import Claim, Partnership, User
 from workflows.db.process_models import PaymentBatch, PaymentLine
 from workflows.services.access import principal_by_name
@@ -89,14 +90,15 @@ class SimulatedBank:
             todo = []
             for batch in uow.session.scalars(select(PaymentBatch).where(PaymentBatch.status == RELEASED)
                                              .order_by(PaymentBatch.id)):
-                if batch.released_at.astimezone(zone).date() + timedelta(days=1) > today:
+                released = batch.released_at
+                if released is None or released.astimezone(zone).date() + timedelta(days=1) > today:
                     continue
-                lines = list(uow.session.scalars(select(PaymentLine).where(
+                batched = list(uow.session.scalars(select(PaymentLine).where(
                     PaymentLine.batch_id == batch.id, PaymentLine.status == "batched").order_by(PaymentLine.id)))
-                if lines:
-                    debtor_iban = batch.debtor_iban or uow.session.get(Partnership, batch.partnership_id).debtor_iban
+                if batched:
+                    debtor_iban = batch.debtor_iban or must_get(uow.session, Partnership, batch.partnership_id).debtor_iban
                     todo.append((batch.msg_id, batch.pmt_inf_id, debtor_iban,
-                                 [(line.end_to_end_id, line.amount) for line in lines]))
+                                 [(line.end_to_end_id, line.amount) for line in batched]))
         folder = Path(self.app.settings.files_dir).resolve() / "bank"
         folder.mkdir(parents=True, exist_ok=True)
         stamp = datetime.combine(today, time(7, 30), zone)

@@ -23,7 +23,8 @@ BRUSSELS = ZoneInfo("Europe/Brussels")
 START = datetime(2027, 1, 4, 9, 0, tzinfo=BRUSSELS)
 
 # city, country, subdivision, region category, latitude, longitude
-CITIES = [
+# city, country, subdivision, region category, latitude, longitude
+CITIES: list[tuple[str, str, str | None, str | None, float, float]] = [
     ("Brussels", "BE", "BRU", "more_developed", 50.8503, 4.3517), ("Ghent", "BE", "VLG", "more_developed", 51.0543, 3.7174),
     ("Vienna", "AT", "9", "more_developed", 48.2082, 16.3738), ("Graz", "AT", "6", "more_developed", 47.0707, 15.4395),
     ("Munich", "DE", "BY", "more_developed", 48.1351, 11.5820), ("Leipzig", "DE", "SN", "transition", 51.3397, 12.3731),
@@ -47,7 +48,8 @@ NAMES = ["Nova", "Orbit", "Helix", "Delta", "Aurora", "Vertex", "Lumen", "Quanta
 
 # Organisations that show particular paths: key, legal name, account holder in SEPA characters, type,
 # city, country, subdivision, region category, latitude, longitude, contact e-mail.
-SPECIAL = [
+# key, legal name, account holder (its Latin form), type, city, country, subdivision, region, lat, lon, email
+SPECIAL: list[tuple[str, str, str | None, str, str, str, str | None, str | None, float, float, str]] = [
     ("lviv", "Кластер ІТ Львова", "Klaster IT Lvova", "cluster_organisation", "Lviv", "UA", None,
      "less_developed", 49.8397, 24.0297, "office@it-cluster-lviv.example"),
     ("novisad", "Кластер Нови Сад", "Klaster Novi Sad", "cluster_organisation", "Novi Sad", "RS", None,
@@ -137,12 +139,12 @@ def organisations(rng: random.Random, parts: list[Partnership], count: int = 48)
             partnership_id=None,
         ))
         orgs[-1]._demo_partnership = parts[i % len(parts)]  # type: ignore[attr-defined]
-    for n, (key, name, holder, org_type, city, country, sub, region, lat, lon, email) in enumerate(SPECIAL):
+    for n, (key, special, holder, org_type, city, country, sub, region, lat, lon, email) in enumerate(SPECIAL):
         orgs.append(Organisation(
-            legal_id=f"{country}-{key.upper()}-{700 + n}", legal_name=name, org_type=org_type, cluster_member=True,
+            legal_id=f"{country}-{key.upper()}-{700 + n}", legal_name=special, org_type=org_type, cluster_member=True,
             host_prior_approval=False, country=country, subdivision=f"{country}-{sub}" if sub else None,
             region_category=region, city=city, latitude=lat, longitude=lon, sectors=rng.sample(SECTORS, 3),
-            contact_email=email, iban=_iban(rng, country), bic=None, account_holder=holder or name,
+            contact_email=email, iban=_iban(rng, country), bic=None, account_holder=holder or special,
             partnership_id=None,
         ))
         orgs[-1]._demo_partnership = parts[n % len(parts)]  # type: ignore[attr-defined]

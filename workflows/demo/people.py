@@ -171,6 +171,8 @@ class People:
                     Exchange.arrival < today, Exchange.departure > today, Exchange.status == "visit_planned"))
                 if e.ref not in asked]
         for ref, departure, username in due:
+            if departure is None or username is None:  # a planned visit has its dates; the visitor a user
+                continue
             kind = self.scenarios.get(ref, Scenario()).kind
             if kind == "extension":
                 request_extension(self.app, ref, self._as(username), departure + timedelta(days=7),

@@ -57,12 +57,12 @@ class Demo:
             uow.clock.set(START)
             parts = data.partnerships()
             orgs = data.organisations(rng, parts, data.SIZES[self.size])
-            uow.session.add_all(parts + orgs)
+            uow.session.add_all([*parts, *orgs])
             uow.session.flush()
             for org in orgs:
                 org.partnership_id = org._demo_partnership.id  # type: ignore[attr-defined]
             calls = data.calls(parts)
-            uow.session.add_all(with_passwords(self.app.settings, data.users(parts, orgs), uow.now()) + calls)
+            uow.session.add_all([*with_passwords(self.app.settings, data.users(parts, orgs), uow.now()), *calls])
             uow.session.flush()
             uow.audit(SYSTEM, "demo_generated", subject=f"call:{calls[0].code}",
                       after={"partnerships": len(parts), "organisations": len(orgs), "seed": self.seed,
@@ -195,8 +195,9 @@ class Demo:
 
 
 def _already_done(app: App, row: state.DemoState) -> str:
-    return (f"the database holds a finished demo (seed {row.seed}, size {row.size}, finished "
-            f"{row.finished_at.astimezone(BRUSSELS):%Y-%m-%d}): run the demo on a fresh --db")
+    finished = f", finished {row.finished_at.astimezone(BRUSSELS):%Y-%m-%d}" if row.finished_at else ""
+    return (f"the database holds a finished demo (seed {row.seed}, size {row.size}{finished}): "
+            "run the demo on a fresh --db")
 
 
 def prepare(app: App, seed: int, size: str, say: Callable[[str], None]) -> Demo:

@@ -73,7 +73,7 @@ def demo_signins(app: App) -> list[DemoSignin]:
         return found
 
 
-def _first_of(s: Session, role: str, **where: int) -> User | None:
+def _first_of(s: Session, role: str, **where: int | None) -> User | None:
     query = select(User).where(User.role == role, User.active)
     for column, value in where.items():
         query = query.where(getattr(User, column) == value)

@@ -14,7 +14,7 @@ from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.orm.attributes import flag_modified
 
-from workflows.db.base import Base, UTCDateTime
+from workflows.db.base import Base, UTCDateTime, must_get
 from workflows.uow import UnitOfWork
 
 RUNNING, FINISHED = "running", "finished"
@@ -50,7 +50,7 @@ def create(uow: UnitOfWork, seed: int, size: str) -> DemoState:
 
 def record(uow: UnitOfWork, key: str, value: Any, ref: str | None = None) -> None:
     """Add `value` to the list `key` (or set `scenarios[ref] = value`) in this transaction."""
-    row = uow.session.get(DemoState, 1, with_for_update=True)
+    row = must_get(uow.session, DemoState, 1, with_for_update=True)
     progress = dict(row.progress)
     if key == "scenarios":
         progress["scenarios"] = {**progress.get("scenarios", {}), ref: value}
@@ -62,5 +62,5 @@ def record(uow: UnitOfWork, key: str, value: Any, ref: str | None = None) -> Non
 
 
 def finish(uow: UnitOfWork) -> None:
-    row = uow.session.get(DemoState, 1, with_for_update=True)
+    row = must_get(uow.session, DemoState, 1, with_for_update=True)
     row.status, row.finished_at, row.updated_at = FINISHED, uow.now(), uow.now()

@@ -109,7 +109,7 @@ def summary(app: App, demo: Any) -> dict[str, Any]:
         return {
             "seed": demo.seed, "size": demo.size,
             "exchanges_by_state": states, "exchanges": sum(states.values()),
-            "total_paid_eur": f"{Decimal(paid):.2f}", "instances_by_status": instances,
+            "total_paid_eur": f"{Decimal(paid or 0):.2f}", "instances_by_status": instances,
             "emails_queued": sum(mail.values()), "emails_delivered": mail.get("sent", 0),
             "mail_dir": demo.mail.folder if demo.mail is not None else None,
             "files_written": files, "batch_files": [f for f in files if "/payments/" in f.replace("\\", "/")],

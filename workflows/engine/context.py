@@ -23,7 +23,7 @@ class EngineContext:
     def _programme_audit(self, actor: Any, action: str, **kwargs: Any) -> None:
         self._uow.audit(actor, action, instance_id=self.instance_id, **kwargs)
 
-    def now(self):  # type: ignore[no-untyped-def]
+    def now(self):
         return self._uow.now()
 
     def notify(self, template: str, to: Sequence[str], context: Mapping[str, Any], key: str) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from workflows.audit import SYSTEM, Actor
+from workflows.db.base import table_of
 from workflows.db.prepared import Prepared
 from workflows.db.process_models import HumanTask, ProcessInstance
 from workflows.engine import spiff
@@ -29,7 +30,7 @@ LANE_ROLES = {
 
 
 # The statements of every step, compiled once per dialect (workflows/db/prepared.py).
-_PI, _HT = ProcessInstance.__table__, HumanTask.__table__
+_PI, _HT = table_of(ProcessInstance), table_of(HumanTask)
 _SAVED = ("state_json", "updated_at", "next_timer_at", "waiting_messages", "status", "outcome", "incident",
           "completed_at")
 _INDEXED = ("status", "next_timer_at")  # in ix_process_instances_status_timer
@@ -78,7 +79,7 @@ def _attach(uow: UnitOfWork, values: Any) -> ProcessInstance:
     instance = _NEW_INSTANCE()
     instance.__dict__.update(values)
     uow.attach(instance, instance.id)
-    return instance  # type: ignore[no-any-return]
+    return instance
 
 
 class EngineError(Exception):
@@ -137,7 +138,7 @@ class Engine:
         ORM load (a third of its cost); its state is read only if the in-memory workflow is stale."""
         held = uow.held(ProcessInstance, instance_id)
         if held is not None:
-            return held  # type: ignore[no-any-return]
+            return held
         row = _LOAD.first(uow.connection, instance_id=instance_id)
         if row is None:
             return None
@@ -259,7 +260,7 @@ class Engine:
                 continue
             info = definition.user_tasks.get(task.task_spec.name, {})
             lane = (info.get("lane") or "").strip()
-            row = {
+            new: dict[str, Any] = {
                 "instance_id": instance.id, "task_guid": guid, "task_spec": task.task_spec.name,
                 "name": info.get("label") or task.task_spec.name, "lane": lane,
                 "role": LANE_ROLES.get(lane.lower(), lane.lower() or "officer"),
@@ -268,12 +269,12 @@ class Engine:
                 "organisation_id": self._task_organisation(lane, task.data),
                 "status": "open", "created_at": uow.now(),
             }
-            row["due_at"], row["follow_up_at"] = self._deadlines(uow.now(), row["role"], info, workflow, task)
+            new["due_at"], new["follow_up_at"] = self._deadlines(uow.now(), new["role"], info, workflow, task)
             conn = conn or uow.connection
-            (row_id,) = _OPEN_TASK.first(conn, **row)  # type: ignore[misc]
-            uow.audit(SYSTEM, "task_created", instance_id=instance.id, task=row["task_spec"],
-                      subject=row["subject_ref"], after={"human_task": row_id, "lane": lane, "due_at": row["due_at"],
-                                                         "follow_up_at": row["follow_up_at"]})
+            (row_id,) = _OPEN_TASK.one(conn, **new)
+            uow.audit(SYSTEM, "task_created", instance_id=instance.id, task=new["task_spec"],
+                      subject=new["subject_ref"], after={"human_task": row_id, "lane": lane, "due_at": new["due_at"],
+                                                         "follow_up_at": new["follow_up_at"]})
         workflow.cxp_open_guids = set(ready)
 
     def _deadlines(self, now: datetime, role: str, info: Mapping[str, Any], workflow: Any,

@@ -41,7 +41,7 @@ class _ClockedDatetime(datetime):
         return moment.astimezone(tz) if tz is not None else moment.astimezone().replace(tzinfo=None)
 
 
-_timer_module.datetime = _ClockedDatetime  # type: ignore[attr-defined]
+_timer_module.datetime = _ClockedDatetime
 
 
 class using_clock:
@@ -133,7 +133,7 @@ class _SpecFreeWorkflowConverter(BpmnWorkflowConverter):
             "success": workflow.success,
             "completed": workflow.completed,
             "root": str(workflow.task_tree.id),
-            "spec_key": workflow.cxp_spec_key,  # type: ignore[attr-defined]
+            "spec_key": workflow.cxp_spec_key,
             "subprocesses": self.mapping_to_dict(workflow.subprocesses),
             "bpmn_events": self.registry.convert(workflow.bpmn_events),
         }
@@ -142,7 +142,7 @@ class _SpecFreeWorkflowConverter(BpmnWorkflowConverter):
         key = dct.pop("spec_key")
         spec, subprocess_specs = self.specs[key]
         workflow = self.target_class(spec, subprocess_specs, deserializing=True)
-        workflow.cxp_spec_key = key  # type: ignore[attr-defined]
+        workflow.cxp_spec_key = key
         workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
         workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
         self.set_default_attributes(workflow, dct)
@@ -188,7 +188,7 @@ def register_spec(key: str, spec: Any, subprocess_specs: dict[str, Any]) -> None
 def new_workflow(key: str, script_engine: PythonScriptEngine) -> BpmnWorkflow:
     spec, subprocess_specs = _SpecFreeWorkflowConverter.specs[key]
     workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
-    workflow.cxp_spec_key = key  # type: ignore[attr-defined]
+    workflow.cxp_spec_key = key
     return workflow
 
 

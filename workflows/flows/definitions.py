@@ -11,11 +11,10 @@ connection string is stored in Prefect's own database.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from prefect import flow, task
+from prefect import Flow, flow, task
 from prefect.cache_policies import NO_CACHE
 
 from workflows.flows.jobs import current_app
@@ -109,7 +108,7 @@ def outbox_flow() -> dict[str, Any]:
     return {**deliver_outbox(), "recovered_files": recovered}
 
 
-FLOWS: dict[str, Callable[..., dict[str, Any]]] = {
+FLOWS: dict[str, Flow[..., dict[str, Any]]] = {
     "payment-batch": payment_batch_flow, "kpi-report": kpi_report_flow, "timers": timers_flow, "outbox": outbox_flow,
 }
 

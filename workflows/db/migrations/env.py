@@ -14,14 +14,17 @@ def run_migrations_online() -> None:
     if connection is None:
         from workflows.db.base import make_engine
 
-        engine = make_engine(config.get_main_option("sqlalchemy.url"))
+        url = config.get_main_option("sqlalchemy.url")
+        if url is None:
+            raise RuntimeError("alembic: no sqlalchemy.url in the configuration (workflows.db.schema sets it)")
+        engine = make_engine(url)
         with engine.begin() as conn:
             _run(conn)
         return
     _run(connection)
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

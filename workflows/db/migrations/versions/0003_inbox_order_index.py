@@ -18,7 +18,7 @@ down_revision = "0002_payments"
 branch_labels = None
 depends_on = None
 
-INBOX_ORDER = ["status", "role", "partnership_id", sa.text("(due_at IS NULL)"), "due_at", "id"]
+INBOX_ORDER: list[str | sa.TextClause] = ["status", "role", "partnership_id", sa.text("(due_at IS NULL)"), "due_at", "id"]
 
 
 def upgrade() -> None:
