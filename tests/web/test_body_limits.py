@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from tests.serving import served
 from tests.workflows.builders import OFFICER, VISITOR, Programme, build_programme
 from workflows.app import App
 from workflows.services import access, accounts
@@ -247,35 +248,10 @@ class Counted:
 
 @pytest.fixture(scope="module")
 def server(world: World) -> Iterator[tuple[int, Counted]]:
-    """uvicorn serving the application on 127.0.0.1 (a port of 8100–8199), in a thread of this process;
-    the socket listens before the server starts, so that clients may connect at once."""
-    import uvicorn
-
-    listener = _listen()
+    """uvicorn serving the counted application on loopback (tests/serving.py)."""
     counted = Counted(world.web)
-    config = uvicorn.Config(counted, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1], counted
-    finally:
-        running.should_exit = True
-        thread.join(timeout=30)
-        listener.close()
-
-
-def _listen() -> socket.socket:
-    for port in range(8100, 8200):
-        sock = socket.socket()
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            sock.close()
-            continue
-        sock.listen(16)
-        return sock
-    raise RuntimeError("no free port in 8100-8199")
+    with served(counted) as port:
+        yield port, counted
 
 
 def chunked_post(port: int, path: str, headers: dict[str, str], total: int, first: bytes = b"") -> tuple[int, int]:
