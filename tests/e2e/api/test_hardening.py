@@ -5,8 +5,9 @@
   at once are all stored (201) — on SQLite each waits its turn for the write lock, none is refused as
   "busy" — through a real server on loopback;
 - `Cache-Control: no-store` on every answer of the API, errors and downloads included;
-- no absolute path of the server in any answer (file names instead);
-- checking the audit trail twice in a row adds at most one event (an anchor at most once an interval).
+- no absolute path of the server in any answer (file names instead), a verification's problem too;
+- checking the audit trail twice in a row adds at most one event (an anchor at most once an interval);
+- a malformed multipart upload (no boundary, 1,100 fields, a 2 MB field) is a 422 with a sentence.
 """
 from __future__ import annotations
 
@@ -165,3 +166,32 @@ def test_checking_the_audit_trail_twice_in_a_row_adds_at_most_one_event(client: 
         assert answer.status_code == 200 and answer.json()["ok"] is True, answer.text
     assert len(world.events("audit_anchored", after_id=before)) <= 1
     assert world.last_event_id() - before <= 1
+
+
+@pytest.mark.parametrize(("headers", "content"), [
+    ({"content-type": "multipart/form-data"}, b"--x\r\n\r\n"),
+    ({"content-type": "multipart/form-data; boundary=b"},
+     "".join(f'--b\r\nContent-Disposition: form-data; name="f{i}"\r\n\r\n1\r\n' for i in range(1100)).encode() + b"--b--\r\n"),
+    ({"content-type": "multipart/form-data; boundary=b"},
+     b'--b\r\nContent-Disposition: form-data; name="kind"\r\n\r\n' + b"x" * (2 * 1024 * 1024) + b"\r\n--b--\r\n"),
+], ids=["no boundary", "1,100 fields", "a 2 MB field"])
+def test_a_malformed_upload_is_a_4xx_with_a_sentence(client: Any, world: World, headers: dict[str, str],
+                                                     content: bytes) -> None:
+    answer = client.post(f"/api/exchanges/{world.exchange_ref}/evidence",
+                         headers={**world.headers("applicant"), **headers}, content=content)
+    assert answer.status_code == 422, answer.text[:300]
+    assert answer.json()["detail"][0]["msg"].endswith("the request body could not be read as JSON or as a form")
+
+
+def test_a_changed_anchor_is_named_without_the_server_s_folders(client: Any, world: World) -> None:
+    """Last in this module: it changes the anchor file (and puts it back)."""
+    anchors = world.app.settings.anchor_path
+    assert client.get("/api/audit/verify", headers=world.headers("auditor")).json()["ok"] is True
+    kept = anchors.read_bytes()
+    try:
+        anchors.write_bytes(kept.replace(b'"reason":"', b'"reason":"forged ', 1))  # the first line
+        answer = client.get("/api/audit/verify", headers=world.headers("auditor")).json()
+    finally:
+        anchors.write_bytes(kept)
+    assert answer["ok"] is False
+    assert answer["problem"] == "anchor line 1 of the anchor file anchors.jsonl was changed (its MAC does not match)"
