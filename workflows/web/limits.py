@@ -37,24 +37,21 @@ UPLOAD_PATHS = re.compile(r"^(/api)?/(exchanges/[^/]+/evidence|payments/bank-fil
 
 @dataclass(frozen=True)
 class Limit:
-    """The most bytes a request body may have, and what it is for, in words."""
+    """The most bytes a request body may have, that limit in words, and what it is the limit of."""
 
     size: int
+    words: str
     what: str
 
     def sentence(self, declared: int | None = None) -> str:
-        size = f"the request is {declared:,} bytes; " if declared is not None else "the request body is "
-        above = "" if declared is not None else "above "
-        return f"{size}{above}{self.what} is limited to {self.size:,} bytes ({_readable(self.size)})"
+        start = f"the request is {declared:,} bytes, larger" if declared is not None else "the request body is larger"
+        return f"{start} than {self.words}, the limit of {self.what} ({self.size:,} bytes)"
 
 
-def _readable(size: int) -> str:
-    return f"{size // (1024 * 1024)} MB" if size >= 1024 * 1024 else f"{size // 1024} KB"
-
-
-SIGN_IN = Limit(SIGN_IN_LIMIT, "a sign-in form")
-FORM = Limit(FORM_LIMIT, "a form or JSON body")
-UPLOAD = Limit(UPLOAD_LIMIT, f"an upload ({_readable(MAX_UPLOAD_BYTES)} for the file, plus its form)")
+SIGN_IN = Limit(SIGN_IN_LIMIT, "64 KB", "a sign-in form")
+FORM = Limit(FORM_LIMIT, "1 MB", "a form or JSON body")
+UPLOAD = Limit(UPLOAD_LIMIT, f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MB for the file and 256 KB for the rest of its form",
+               "an upload")
 
 
 def body_limit(path: str) -> Limit:
