@@ -67,7 +67,7 @@ class SignInGate:
         if scope["type"] == "http" and scope["method"] in UNSAFE_METHODS:
             required = self.required(scope["method"], scope["path"])
             if required == "session" and not scope["session"].get(SESSION_USER):
-                query = scope["query_string"].decode("latin-1")
+                query = scope.get("query_string", b"").decode("latin-1")
                 target = scope["path"] + (f"?{query}" if query else "")
                 await RedirectResponse(sign_in_url(target), status_code=303)(scope, receive, send)
                 return
