@@ -90,6 +90,14 @@ class UnitOfWork:
         else:
             self._held[(type(obj), ident)] = obj
 
+    def write_lock(self) -> None:
+        """SQLite: take the database's write lock now, before reading anything, waiting for another
+        writer under the busy timeout (10 s). A transaction that reads first and writes later cannot
+        wait — SQLite refuses its write at once (SQLITE_BUSY) whenever another writer went first — and
+        would lose on data it read before. PostgreSQL locks rows as it writes them: nothing to do."""
+        if self.connection.dialect.name == "sqlite":
+            self.connection.exec_driver_sql("UPDATE human_tasks SET id = id WHERE 0")
+
     def now(self) -> datetime:
         return self.clock.now()
 

@@ -173,3 +173,50 @@ def test_development_without_a_secret_generates_one_key_per_install_and_keeps_it
 
 def test_a_set_secret_key_is_used_as_it_is_in_development(tmp_path: Path) -> None:
     assert session_middleware_kwargs(_settings(tmp_path, secret_key="k" * 40))["secret_key"] == "k" * 40
+
+
+# --- caching and HTTPS (issue 18) ------------------------------------------------------------------
+
+async def download(request: Request) -> PlainTextResponse:
+    return PlainTextResponse("iban;amount\n", headers={"Content-Disposition": 'attachment; filename="x.csv"'})
+
+
+async def download_free(request: Request) -> JSONResponse:
+    return JSONResponse({"public": True})
+
+
+def test_api_answers_and_downloads_are_not_stored_and_other_answers_are_left_alone(tmp_path: Path) -> None:
+    middleware = [Middleware(SecurityHeadersMiddleware)]
+    routes = [Route("/api/things", api), Route("/download", download), Route("/plain", download_free),
+              Route("/api/cached", lambda request: JSONResponse({}, headers={"Cache-Control": "max-age=60"}))]
+    client = TestClient(Starlette(routes=routes, middleware=middleware))
+    assert client.get("/api/things").headers["cache-control"] == "no-store"
+    assert client.get("/api/nowhere").headers["cache-control"] == "no-store"  # errors too
+    assert client.get("/download").headers["cache-control"] == "no-store"
+    assert "cache-control" not in client.get("/plain").headers
+    assert client.get("/api/cached").headers["cache-control"] == "max-age=60"  # the app's own policy wins
+
+
+def test_hsts_only_when_asked_for(client: TestClient, tmp_path: Path) -> None:
+    assert "strict-transport-security" not in client.get("/").headers
+    hsts = TestClient(Starlette(routes=[Route("/plain", download_free)],
+                                middleware=[Middleware(SecurityHeadersMiddleware, hsts=True)]))
+    assert hsts.get("/plain").headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
+
+
+def test_the_workspace_sends_hsts_in_production_mode_only(tmp_path: Path) -> None:
+    from workflows.app import App
+    from workflows.services.setup import init_database
+    from workflows.web.app import create_app
+
+    development = App(_settings(tmp_path))
+    init_database(development)
+    production = App(_settings(tmp_path, mode="production", secret_key="s" * 40, audit_key="a" * 40))
+    try:
+        for application, expected in ((development, None), (production, "max-age=31536000; includeSubDomains")):
+            answer = TestClient(create_app(application=application), base_url="https://testserver").get("/api/health")
+            assert answer.status_code == 200 and answer.headers.get("strict-transport-security") == expected
+            assert answer.headers["cache-control"] == "no-store"
+    finally:
+        development.close()
+        production.close()

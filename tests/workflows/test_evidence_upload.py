@@ -86,3 +86,83 @@ def test_no_evidence_before_the_exchange_is_matched(programme: Programme) -> Non
     programme.submit_visitor_application()
     with pytest.raises(Conflict, match="once it is matched"):
         upload_evidence(programme.app, as_(programme, VISITOR), programme.exchange_ref, "x.pdf", "other", PDF)
+
+
+# --- when evidence no longer matters, and what an upload leaves on disk -----------------------------
+
+def test_no_evidence_once_the_exchange_was_closed_without_a_grant(programme: Programme) -> None:  # noqa: F811
+    from datetime import timedelta
+
+    from tests.workflows.builders import ARRIVAL, accept_evidence, evidence
+
+    programme.awaiting_evidence()
+    programme.complete("submit_evidence", VISITOR, evidence([ARRIVAL + timedelta(days=1), ARRIVAL + timedelta(days=2)]))
+    programme.complete("validate_evidence", OFFICER, accept_evidence())  # two working days: no grant
+    assert programme.instance().status == "completed" and programme.open_specs() == []
+    with pytest.raises(Conflict, match=r"was closed without a grant: its evidence is no longer accepted"):
+        upload_evidence(programme.app, as_(programme, VISITOR), programme.exchange_ref, "late.pdf", "other", PDF)
+    assert rows(programme) == 0
+
+
+def _files(programme: Programme) -> list[str]:  # noqa: F811
+    root = programme.app.settings.files_dir / "evidence"
+    return sorted(p.name for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def test_an_upload_leaves_its_file_under_its_hash_and_no_temporary_file(programme: Programme) -> None:  # noqa: F811
+    programme.submit_visitor_application().assessed().matched()
+    out = upload_evidence(programme.app, as_(programme, VISITOR), programme.exchange_ref, "a.pdf", "other", PDF)
+    again = upload_evidence(programme.app, as_(programme, HOST), programme.exchange_ref, "b.pdf", "other", PDF)
+    assert (out.already_stored, again.already_stored) == (False, True)
+    assert _files(programme) == [out.sha256]
+
+
+def test_a_refused_upload_writes_nothing(programme: Programme) -> None:  # noqa: F811
+    programme.submit_visitor_application().assessed().matched()
+    with pytest.raises(Refused):
+        upload_evidence(programme.app, as_(programme, SOUTH_OFFICER), programme.exchange_ref, "x.pdf", "other", PDF)
+    assert _files(programme) == []
+
+
+def test_the_sweep_removes_what_killed_uploads_left_and_keeps_every_recorded_file(programme: Programme) -> None:  # noqa: F811
+    import os
+    import time
+
+    from workflows.services.evidence_store import link, sweep_evidence, write_temporary
+
+    programme.submit_visitor_application().assessed().matched()
+    kept = upload_evidence(programme.app, as_(programme, VISITOR), programme.exchange_ref, "a.pdf", "other", PDF)
+    app = programme.app
+    stale_temporary = write_temporary(evidence_path(app, "ab" * 32), b"killed before its transaction")
+    orphan = b"%PDF-1.4 killed between linking and committing"
+    orphan_path = evidence_path(app, hashlib.sha256(orphan).hexdigest())
+    link(write_temporary(orphan_path, orphan), orphan_path)
+    fresh = b"%PDF-1.4 an upload under way"
+    fresh_path = evidence_path(app, hashlib.sha256(fresh).hexdigest())
+    fresh_temporary = write_temporary(fresh_path, fresh)
+    link(fresh_temporary, fresh_path)
+    orphan_temporary = next(p for p in orphan_path.parent.iterdir() if p.name.startswith(".upload-"))
+    two_hours_ago = time.time() - 7200
+    for path in (stale_temporary, orphan_path, orphan_temporary, evidence_path(app, kept.sha256)):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+
+    swept = sweep_evidence(app)
+
+    assert (swept.temporaries, swept.orphans) == (2, 1)
+    assert not stale_temporary.exists() and not orphan_path.exists() and not orphan_temporary.exists()
+    assert evidence_path(app, kept.sha256).read_bytes() == PDF  # recorded: kept however old
+    assert fresh_path.exists() and fresh_temporary.exists()  # younger than the grace period: under way
+    assert sweep_evidence(app).model_dump() == {"temporaries": 0, "orphans": 0}
+
+
+def test_the_outbox_job_sweeps_the_evidence_store(app) -> None:  # noqa: ANN001 - the conftest's fixture
+    import os
+    import time
+
+    from workflows.flows.jobs import run_job
+    from workflows.services.evidence_store import write_temporary
+
+    left = write_temporary(evidence_path(app, "cd" * 32), b"killed before its transaction")
+    os.utime(left, (time.time() - 7200, time.time() - 7200))
+    assert run_job("outbox", app)["swept_evidence"] == {"temporaries": 1, "orphans": 0}
+    assert not left.exists()

@@ -75,12 +75,14 @@ def release(batch: str = typer.Argument(..., help="the batch's MsgId"),
             user: str = typer.Option(..., "--user", help="a finance user of the batch's partnership"),
             db: str | None = DbOption, json_out: bool = JsonOption) -> None:
     """Release a batch to the bank (not by anyone who approved one of its payments)."""
+    from workflows.services.payment_files import paths_for
     from workflows.services.payments import release_batch
 
     cxp = app_for(db)
     result = release_batch(cxp, batch, principal_for_option(cxp, user))
-    echo_json(result.model_dump(mode="json")) if json_out else typer.echo(
-        f"batch {batch} released by {user}; upload {result.file}")
+    path = str(paths_for(cxp, result.batch)[0])  # the operator's: where the file to upload is on this machine
+    echo_json({**result.model_dump(mode="json"), "path": path}) if json_out else typer.echo(
+        f"batch {batch} released by {user}; upload {path}")
 
 
 @app.command("export")

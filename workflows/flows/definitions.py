@@ -102,10 +102,18 @@ def deliver_outbox() -> dict[str, Any]:
     return deliver_pending(current_app())
 
 
+@task(name="sweep-evidence", retries=2, retry_delay_seconds=10, cache_policy=NO_CACHE)
+def sweep_evidence() -> dict[str, int]:
+    """Remove what uploads killed half-way left in the evidence store (older than an hour)."""
+    from workflows.services.evidence_store import sweep_evidence as sweep
+
+    return sweep(current_app()).model_dump()
+
+
 @flow(name="outbox", description="Deliver the queued emails with retries and back-off (SPEC §9).")
 def outbox_flow() -> dict[str, Any]:
     recovered = recover_payment_files()
-    return {**deliver_outbox(), "recovered_files": recovered}
+    return {**deliver_outbox(), "recovered_files": recovered, "swept_evidence": sweep_evidence()}
 
 
 FLOWS: dict[str, Flow[..., dict[str, Any]]] = {

@@ -42,11 +42,13 @@ def timers(app: App) -> dict[str, Any]:
 
 
 def outbox(app: App) -> dict[str, Any]:
+    from workflows.services.evidence_store import sweep_evidence
     from workflows.services.outbox_delivery import deliver_pending
     from workflows.services.payment_files import recover_files
 
     recovered = recover_files(app)  # the batch emails attach files that a crash may have left unwritten
-    return {**deliver_pending(app), "recovered_files": recovered}
+    swept = sweep_evidence(app)  # and uploads killed half-way left files nobody recorded
+    return {**deliver_pending(app), "recovered_files": recovered, "swept_evidence": swept.model_dump()}
 
 
 def run_job(name: str, app: App, partnership: str | None = None) -> dict[str, Any]:

@@ -9,7 +9,8 @@ in the database as an `audit_anchored` event, so a missing last line is noticed 
 
 `verify_trail` checks the chains against the database's heads and against every anchor: an anchored
 event that was changed, removed, inserted or reordered, or a truncated chain, is named; so is an
-anchor line that was changed, removed or reordered. A passing verification writes an anchor.
+anchor line that was changed, removed or reordered. A passing verification writes an anchor (the web's,
+at most once an interval).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ class AnchorLog:
     plain: int | None = None
     macs: list[str] = field(default_factory=list)  # line n's MAC at index n - 1
     problem: str | None = None
+    last_at: datetime | None = None  # when the newest good line was written
 
     @property
     def last_mac(self) -> str:
@@ -87,10 +89,18 @@ def read_anchors(path: Path, keyed: audit.Keyed) -> AnchorLog:
         log.macs.append(line["mac"])
         log.events, log.plain = max(log.events, line["events"]), line["plain"]
         which = f"anchor {line['n']} ({line['at']})"
+        log.last_at = _written_at(line["at"]) or log.last_at
         for chain, (events, head) in line["chains"].items():
             if events > log.chains.get(chain, (0, "", ""))[0]:
                 log.chains[chain] = (events, head, which)
     return log
+
+
+def _written_at(text: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
 
 
 def _append(app: App, reason: str, chains: dict[str, tuple[int, str]], plain: int) -> int:
@@ -164,8 +174,10 @@ def _anchor_problem(app: App, log: AnchorLog, result: audit.VerifyResult) -> str
     return None
 
 
-def verify_trail(app: App) -> dict[str, Any]:
-    """Verify the chains and the anchors; when all is well, write an anchor of what was verified.
+def verify_trail(app: App, anchor_every: timedelta | None = None) -> dict[str, Any]:
+    """Verify the chains and the anchors; when all is well, write an anchor of what was verified —
+    unless `anchor_every` is given and the newest anchor is younger than that (a check anyone may
+    repeat, such as `GET /api/audit/verify`, then adds to the trail at most once an interval).
     `ok`, `events`, `first_bad_event`, `anchors_checked`, `problem` (and `anchor`, the one written)."""
     log = read_anchors(app.settings.anchor_path, audit.keyed(app.settings.audit_key))  # before the snapshot
     result = _snapshot_verify(app, log.chains)
@@ -173,6 +185,8 @@ def verify_trail(app: App) -> dict[str, Any]:
     out: dict[str, Any] = {"ok": problem is None, "events": result.events,
                            "first_bad_event": result.first_bad_event, "anchors_checked": log.checked,
                            "problem": problem}
-    if problem is None and result.chains is not None:
+    recent = (anchor_every is not None and log.last_at is not None
+              and datetime.now(UTC) - log.last_at < anchor_every)
+    if problem is None and result.chains is not None and not recent:
         out["anchor"] = _append(app, "verify", result.chains, result.plain)
     return out

@@ -1,25 +1,28 @@
-"""Evidence files of an exchange: uploaded once, stored by content hash outside any web root, with
-size and type limits judged by the content (its first bytes), never by the file's name.
+"""Evidence files of an exchange: uploaded once, stored by content hash outside any web root
+(`evidence_store`), with size and type limits judged by the content (its first bytes), never by the
+file's name; accepted from the match until the exchange is closed.
 
 The closing report (`submit_evidence`) then names each document by the hash this returns."""
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import get_args
 
 from pydantic import BaseModel
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from tasks.forms import MAX_UPLOAD_BYTES, EvidenceDocument
 from workflows.app import App
 from workflows.db.models import EvidenceFile, Exchange, User
 from workflows.services import Conflict, Invalid, TooLarge, WrongType
 from workflows.services.access import Principal, may_upload_evidence, refuse, visible_exchange
+from workflows.services.evidence_store import discard, evidence_path, link, write_temporary
 from workflows.services.lifecycle import instance_for
 from workflows.uow import UnitOfWork
 
@@ -73,53 +76,94 @@ def check_upload(data: bytes, filename: str, kind: str) -> tuple[str, str]:
     return name, media_type
 
 
-def evidence_path(app: App, sha256: str) -> Path:
-    """Where the content with this hash is kept: under the files folder, never a served folder."""
-    return Path(app.settings.files_dir).resolve() / "evidence" / sha256[:2] / sha256[2:4] / sha256
-
-
-def _store(path: Path, data: bytes) -> None:
-    """Write once, atomically (a crash leaves no half file under the final name)."""
-    if path.exists():
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    with open(partial, "wb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(partial, path)
-
-
 def upload_evidence(app: App, principal: Principal, exchange_ref: str, filename: str, kind: str,
                     data: bytes) -> EvidenceFileOut:
     """Store one evidence file for the exchange and record it (audited `evidence_uploaded`). The same
-    content uploaded again for the exchange is recorded once (`already_stored`)."""
+    content uploaded again for the exchange — one after the other or at the same moment — is the one
+    file recorded once (`already_stored`).
+
+    The checks run first without writing anything (a refused upload touches no disk); the file is
+    then written beside the store, and the transaction that records it takes SQLite's write lock
+    first, waiting its turn behind other writers rather than failing (see `evidence_store`)."""
     name, media_type = check_upload(data, filename, kind)
     digest = hashlib.sha256(data).hexdigest()
     with app.uow() as uow:
-        exchange = visible_exchange(uow, principal, exchange_ref)
-        instance_id = instance_for(uow, "exchange", exchange.id).id
-        problem = may_upload_evidence(principal, exchange)
-        if problem:
-            refuse(app, uow, principal, problem, instance_id=instance_id, subject=exchange.ref)
-        if exchange.status in FINAL_STATUSES or exchange.host_org_id is None:
-            raise Conflict(f"exchange {exchange.ref} is {exchange.status}: evidence is uploaded once it is "
-                           "matched and until it is closed")
+        _open_exchange(app, uow, principal, exchange_ref)
+    final = evidence_path(app, digest)
+    temporary = write_temporary(final, data)
+    try:
+        try:
+            out = _record(app, principal, exchange_ref, temporary, final,
+                          EvidenceFacts(digest, name, kind, media_type, len(data)))
+        except IntegrityError:  # PostgreSQL: the same content recorded by a racing upload meanwhile
+            known = _known(app, principal, exchange_ref, digest)
+            if known is None:
+                raise
+            out = known
+        if not final.exists():  # a sweep took an orphan of the same content meanwhile
+            link(temporary, final)
+        return out
+    finally:
+        discard(temporary)
+
+
+@dataclass(frozen=True)
+class EvidenceFacts:
+    sha256: str
+    filename: str
+    kind: str
+    media_type: str
+    size: int
+
+
+def _open_exchange(app: App, uow: UnitOfWork, principal: Principal, exchange_ref: str) -> tuple[Exchange, int]:
+    """The exchange and its process instance, if the principal sees it (else `NotFound`), may upload
+    its evidence (else refused, audited) and its evidence still matters (else `Conflict`)."""
+    exchange = visible_exchange(uow, principal, exchange_ref)
+    instance = instance_for(uow, "exchange", exchange.id)
+    problem = may_upload_evidence(principal, exchange)
+    if problem:
+        refuse(app, uow, principal, problem, instance_id=instance.id, subject=exchange.ref)
+    if exchange.host_org_id is None:
+        raise Conflict(f"exchange {exchange.ref} is {exchange.status}: evidence is uploaded once it is matched")
+    if exchange.status in FINAL_STATUSES:
+        raise Conflict(f"exchange {exchange.ref} is {exchange.status}: its evidence is no longer accepted")
+    if instance.status == "completed":
+        how = "paid and closed" if exchange.status == "paid" else "closed without a grant"
+        raise Conflict(f"exchange {exchange.ref} was {how}: its evidence is no longer accepted")
+    return exchange, instance.id
+
+
+def _record(app: App, principal: Principal, exchange_ref: str, temporary: Path, final: Path,
+            facts: EvidenceFacts) -> EvidenceFileOut:
+    with app.uow() as uow:
+        uow.write_lock()
+        exchange, instance_id = _open_exchange(app, uow, principal, exchange_ref)
         known = uow.session.scalars(select(EvidenceFile).where(
-            EvidenceFile.exchange_id == exchange.id, EvidenceFile.sha256 == digest)).first()
+            EvidenceFile.exchange_id == exchange.id, EvidenceFile.sha256 == facts.sha256)).first()
         if known is not None:
             return _out(uow, exchange, known, already_stored=True)
-        _store(evidence_path(app, digest), data)
-        row = EvidenceFile(exchange_id=exchange.id, sha256=digest, filename=name, kind=kind, media_type=media_type,
-                           size=len(data), uploaded_by=principal.user_id, uploaded_at=uow.now())
+        row = EvidenceFile(exchange_id=exchange.id, sha256=facts.sha256, filename=facts.filename, kind=facts.kind,
+                           media_type=facts.media_type, size=facts.size, uploaded_by=principal.user_id,
+                           uploaded_at=uow.now())
         uow.session.add(row)
         uow.session.flush()
         uow.audit(principal.actor, "evidence_uploaded", instance_id=instance_id, subject=exchange.ref,
-                  after={"sha256": digest, "filename": name, "kind": kind, "media_type": media_type, "size": len(data)})
+                  after={"sha256": facts.sha256, "filename": facts.filename, "kind": facts.kind,
+                         "media_type": facts.media_type, "size": facts.size})
         out = _out(uow, exchange, row)
+        link(temporary, final)  # a crash from here to the commit leaves an orphan the sweep removes
         uow.commit()
         return out
+
+
+def _known(app: App, principal: Principal, exchange_ref: str, sha256: str) -> EvidenceFileOut | None:
+    """The row a racing upload of the same content committed (`already_stored`), if there is one."""
+    with app.uow() as uow:
+        exchange = visible_exchange(uow, principal, exchange_ref)
+        row = uow.session.scalars(select(EvidenceFile).where(
+            EvidenceFile.exchange_id == exchange.id, EvidenceFile.sha256 == sha256)).first()
+        return None if row is None else _out(uow, exchange, row, already_stored=True)
 
 
 def list_evidence(app: App, principal: Principal, exchange_ref: str) -> list[EvidenceFileOut]:

@@ -204,14 +204,6 @@ def _open_task(uow: UnitOfWork, principal: Principal, task_id: int) -> HumanTask
     return task
 
 
-def _write_lock(uow: UnitOfWork) -> None:
-    """SQLite: take the database's write lock before reading anything, waiting for a writer under the
-    busy timeout. A transaction that reads first and writes later cannot wait — SQLite refuses its write
-    at once (SQLITE_BUSY) whenever another writer went first — and would lose on data it read before."""
-    if uow.connection.dialect.name == "sqlite":
-        uow.connection.exec_driver_sql("UPDATE human_tasks SET id = id WHERE 0")
-
-
 def _lost_race_is_conflict(task_id: int, use_case: Callable[[], T]) -> T:
     """Run `use_case` (one transaction); a race lost to another transaction is the task's `Conflict`."""
     from workflows.engine.runner import TaskNoLongerOpen  # SpiffWorkflow: not on the inbox's path
@@ -247,7 +239,7 @@ def claim(app: App, task_id: int, principal: Principal) -> TaskOut:
 
 def _claim(app: App, task_id: int, principal: Principal) -> TaskOut:
     with app.uow() as uow:
-        _write_lock(uow)
+        uow.write_lock()
         task = _open_task(uow, principal, task_id)
         problem = access.task_action_problem(uow, principal, task)
         if problem:
@@ -266,7 +258,7 @@ def unclaim(app: App, task_id: int, principal: Principal) -> TaskOut:
 
 def _unclaim(app: App, task_id: int, principal: Principal) -> TaskOut:
     with app.uow() as uow:
-        _write_lock(uow)
+        uow.write_lock()
         task = _open_task(uow, principal, task_id)
         problem = access.task_release_problem(principal, task)
         if problem:
@@ -288,7 +280,7 @@ def _reassign(app: App, task_id: int, principal: Principal, to_username: str) ->
     from workflows.services import NotFound
 
     with app.uow() as uow:
-        _write_lock(uow)
+        uow.write_lock()
         task = _open_task(uow, principal, task_id)
         try:
             to = access.principal_for(uow, to_username)
@@ -326,7 +318,7 @@ def _complete(app: App, task_id: int, principal: Principal, data: Mapping[str, A
     from workflows.services.lifecycle import complete as run_complete
 
     with app.uow() as uow:
-        _write_lock(uow)
+        uow.write_lock()
         task = _open_task(uow, principal, task_id)
         problem = access.task_action_problem(uow, principal, task, data)  # before the form: no hints
         if problem:

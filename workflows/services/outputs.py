@@ -174,7 +174,7 @@ class BatchOut(Out):
     control_sum: Decimal
     lines: dict[str, int]  # line status → count
     sha256: str | None = None
-    files: list[str] = []
+    files: list[str] = []  # the names of its pain.001 and CSV files (downloads: …/file, …/csv)
     created_at: datetime
     released_by: str | None = None
     released_at: datetime | None = None
@@ -199,7 +199,7 @@ class ReleaseOut(Out):
     batch: str
     status: str
     released_by: str
-    file: str | None = None
+    file: str | None = None  # the name of the pain.001 file to send to the bank
 
 
 class ReturnedPayment(Out):

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -334,7 +335,8 @@ def release_batch(app: App, batch_ref: str, principal: Principal) -> ReleaseOut:
         uow.audit(principal.actor, "batch_released", subject=f"batch:{msg_id}",
                   after={"sha256": batch.file_sha256, "n_tx": batch.n_tx, "control_sum": batch.control_sum})
         uow.commit()
-    return ReleaseOut(batch=msg_id, status=RELEASED, released_by=principal.username, file=batch.file_path)
+    return ReleaseOut(batch=msg_id, status=RELEASED, released_by=principal.username,
+                      file=Path(batch.file_path).name if batch.file_path else None)
 
 
 # --------------------------------------------------------------------------- reading
@@ -350,7 +352,7 @@ def _view(batch: PaymentBatch, code: str, releaser: str | None, counts: dict[str
             "status": batch.status, "business_date": batch.business_date,
             "execution_date": batch.execution_date, "n_tx": batch.n_tx,
             "control_sum": batch.control_sum.quantize(Decimal("0.01")), "lines": counts, "sha256": batch.file_sha256,
-            "files": [p for p in (batch.file_path, batch.summary_path) if p],
+            "files": [Path(p).name for p in (batch.file_path, batch.summary_path) if p],  # names, not server paths
             "created_at": batch.created_at, "released_by": releaser, "released_at": batch.released_at}
 
 

@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None, application: App | None = None)
 
     from workflows.app import App
     from workflows.web.api import routes
+    from workflows.web.gate import SignInGate
     from workflows.web.pages import routes as page_routes
     from workflows.web.security import CSRFMiddleware, SecurityHeadersMiddleware, session_middleware_kwargs
 
@@ -36,16 +37,19 @@ def create_app(settings: Settings | None = None, application: App | None = None)
                   openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
     web.state.cxp = cxp
     install_error_handlers(web)
-    for router in routes():
-        web.include_router(router, prefix="/api")
-    for router in page_routes():
-        web.include_router(router)
+    included = [("/api", router) for router in routes()] + [("", router) for router in page_routes()]
+    for prefix, router in included:
+        web.include_router(router, prefix=prefix)
     web.mount("/static", StaticFiles(directory=str(files("workflows.web") / "static")), name="static")
-    # outermost last: the size limit before anything reads a body; CSRF inside the session it checks
+    # outermost last. Each body is bounded while it streams (BodyLimit, outside all that reads one);
+    # a request to a route that needs a principal and carries none is answered before its body is
+    # read (SignInGate), and so is one whose CSRF token can be judged without it (CSRFMiddleware);
+    # both inside the session they look at. The security headers go on every answer, a 413 too.
     web.add_middleware(CSRFMiddleware)
+    web.add_middleware(SignInGate, routes=[(prefix, route) for prefix, router in included for route in router.routes])
     web.add_middleware(SessionMiddleware, **session_middleware_kwargs(cxp.settings))
-    web.add_middleware(SecurityHeadersMiddleware)
     web.add_middleware(BodyLimit)
+    web.add_middleware(SecurityHeadersMiddleware, hsts=not cxp.settings.development)
     return web
 
 

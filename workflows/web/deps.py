@@ -10,6 +10,8 @@ from workflows.app import App
 from workflows.services import Unauthenticated
 from workflows.services.access import Principal
 
+NOT_SIGNED_IN = "not signed in: send Authorization: Bearer <token> from POST /api/auth/token"
+
 bearer = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False,
                               description="a token from POST /api/auth/token or `cxp users token`")
 
@@ -32,7 +34,7 @@ async def get_principal(request: Request, token: Annotated[str | None, Depends(b
     hop FastAPI gives a sync dependency on every request; the token's `last_used_at` write, due at
     most once a minute and able to wait for SQLite's lock, goes to the thread pool."""
     if not token:
-        raise Unauthenticated("not signed in: send Authorization: Bearer <token> from POST /api/auth/token")
+        raise Unauthenticated(NOT_SIGNED_IN)
     from starlette.concurrency import run_in_threadpool
 
     from workflows.services.tokens import token_principal

@@ -47,7 +47,7 @@ ANSWERS: dict[int, tuple[type[BaseModel], str]] = {
     403: (Problem, "the principal may not do this (the refusal is audited)"),
     404: (Problem, "no such record, or one the principal may not see"),
     409: (Problem, "completed, released or changed by someone else meanwhile: nothing was written"),
-    413: (Problem, "the upload is above 20 MB"),
+    413: (Problem, "the request body is above its limit (20 MB for an upload, 1 MB for a form or JSON)"),
     415: (Problem, "the upload is not a file of the accepted type"),
     422: (InvalidData, "invalid data: each field named in `detail`"),
     429: (Problem, "too many failed sign-ins: try again after Retry-After seconds"),
@@ -149,10 +149,12 @@ async def _http_error(request: Request, err: Exception) -> Any:
     assert isinstance(err, HTTPException)
     if is_page(request) and err.status_code >= 400:
         message = err.detail if err.status_code != 404 else "There is no page at this address."
-        return page_error(request, err.status_code, str(message))
+        page = page_error(request, err.status_code, str(message))
+        page.headers.update(err.headers or {})  # a body too large: the connection closes after the answer
+        return page
     if err.status_code == 400:  # a body FastAPI could not parse (e.g. an integer of 5,000 digits): invalid data
-        return JSONResponse({"detail": [{"loc": ["body"], "msg": f"{err.detail}: it is not valid JSON data"}]},
-                            status_code=422)
+        return JSONResponse({"detail": [{"loc": ["body"], "msg": f"{err.detail}: the request body could not be "
+                                                                 "read as JSON or as a form"}]}, status_code=422)
     return await http_exception_handler(request, err)
 
 

@@ -1,7 +1,8 @@
 """What protects every page: security headers, the signed session cookie and CSRF tokens.
 
 - :class:`SecurityHeadersMiddleware` (pure ASGI) adds the Content-Security-Policy and its companions to
-  every response, and ``Cache-Control: no-store`` to HTML.
+  every response, ``Cache-Control: no-store`` to HTML, API answers and downloads, and HSTS in
+  production.
 - The session is Starlette's ``SessionMiddleware`` (a cookie signed with itsdangerous, HttpOnly,
   SameSite=lax, Secure in production) configured by :func:`session_middleware_kwargs`.
 - CSRF: a synchronizer token kept in the session (:func:`csrf_token` puts it in forms, and base.html
@@ -9,11 +10,11 @@
   dependency) refuses a POST/PUT/PATCH/DELETE to the pages whose form field ``csrf_token`` or header
   ``X-CSRF-Token`` does not match. The HTTP API under ``/api/`` uses bearer tokens and is exempt.
 
-Wiring, in ``create_app``::
+Wiring, in ``create_app`` (see there: the sign-in gate and the body limit sit between)::
 
     web.add_middleware(CSRFMiddleware)                                   # inner: needs the session
     web.add_middleware(SessionMiddleware, **session_middleware_kwargs(settings))
-    web.add_middleware(SecurityHeadersMiddleware)                        # outermost
+    web.add_middleware(SecurityHeadersMiddleware, hsts=not settings.development)  # outermost
 
 The policy has no 'unsafe-inline' and no 'unsafe-eval': the pages carry no inline script or style
 attribute, htmx runs with ``allowEval`` off and without its injected indicator styles (static/app.js),
@@ -25,10 +26,13 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
+import tempfile
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
@@ -55,6 +59,7 @@ SECURITY_HEADERS: dict[str, str] = {
     "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
     "cross-origin-opener-policy": "same-origin",
 }
+HSTS = "max-age=31536000; includeSubDomains"  # a year; production only (development runs on plain HTTP)
 
 SESSION_COOKIE = "cxp_session"
 SESSION_MAX_AGE = 8 * 3600  # a working day; signing in again after it
@@ -66,20 +71,29 @@ CSRF_EXEMPT_PREFIXES = ("/api/",)
 CSRF_REFUSAL = ("This form has expired or did not come from this site "
                 "(its security token does not match): reload the page and try again.")
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+SPOOL_IN_MEMORY = 1024 * 1024  # a form body read for its token stays in memory up to this, then on disk
+REPLAY_CHUNK = 64 * 1024
 
 
 class SecurityHeadersMiddleware:
-    """Adds :data:`SECURITY_HEADERS` to every HTTP response (a header the app set itself wins), and
-    ``Cache-Control: no-store`` to HTML responses that set no cache policy."""
+    """Adds :data:`SECURITY_HEADERS` to every HTTP response (a header the app set itself wins);
+    ``Cache-Control: no-store`` to every answer that may carry personal or bank data and sets no cache
+    policy of its own — HTML pages, every answer of the API under ``/api/``, every file download
+    (``Content-Disposition``); and, with `hsts` (production, served over HTTPS),
+    ``Strict-Transport-Security``."""
 
-    def __init__(self, app: ASGIApp, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, app: ASGIApp, headers: dict[str, str] | None = None, hsts: bool = False) -> None:
         self.app = app
-        self.headers = [(k.encode(), v.encode()) for k, v in (headers or SECURITY_HEADERS).items()]
+        chosen = dict(headers or SECURITY_HEADERS)
+        if hsts:
+            chosen["strict-transport-security"] = HSTS
+        self.headers = [(k.encode(), v.encode()) for k, v in chosen.items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        api = scope["path"].startswith("/api/")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -87,7 +101,8 @@ class SecurityHeadersMiddleware:
                 present = {name.lower() for name, _ in headers}
                 headers += [(k, v) for k, v in self.headers if k not in present]
                 content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
-                if content_type.startswith(b"text/html") and b"cache-control" not in present:
+                private = api or content_type.startswith(b"text/html") or b"content-disposition" in present
+                if private and b"cache-control" not in present:
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
             await send(message)
@@ -181,9 +196,16 @@ async def check_csrf(request: Request) -> None:
 
 
 class CSRFMiddleware:
-    """:func:`check_csrf` for every route at once (a page cannot forget it), as pure ASGI: the body
-    of a form is read once, checked, and replayed to the application unchanged. Must sit inside
-    ``SessionMiddleware``. The refusal is a 403 with :data:`CSRF_REFUSAL` as plain text."""
+    """:func:`check_csrf` for every route at once (a page cannot forget it), as pure ASGI. Must sit
+    inside ``SessionMiddleware`` (and inside ``BodyLimit``, which bounds what it reads). The refusal is
+    a 403 with :data:`CSRF_REFUSAL` as plain text.
+
+    What can be decided before the body is: a session without a token (nothing could match), a
+    ``X-CSRF-Token`` header (compared at once; the application then streams the body itself), a body
+    that is not a form (it cannot carry the field). Only a form without the header is read — into a
+    spooled file, bounded by ``BodyLimit`` — checked, and replayed to the application unchanged. A form
+    that cannot be read (no multipart boundary, more than 1,000 fields, a field above 1 MB) is a 400
+    with a sentence."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -193,40 +215,84 @@ class CSRFMiddleware:
                 or csrf_exempt(scope["path"])):
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
-        replay = _replayer(body, receive)
-        request = Request(scope, _replayer(body, receive))
-        try:
-            given = await submitted_token(request)
-        finally:
-            await request.close()  # temporary files of a multipart form
-        if not token_matches(request.session.get(CSRF_SESSION_KEY), given):
-            await PlainTextResponse(CSRF_REFUSAL, status_code=403)(scope, receive, send)
+        expected = scope["session"].get(CSRF_SESSION_KEY)
+        headers = Headers(scope=scope)
+        header = headers.get(CSRF_HEADER)
+        if header or not isinstance(expected, str) or not expected or not _is_form(headers):
+            if token_matches(expected, header):
+                await self.app(scope, receive, send)
+            else:
+                await _refuse(scope, receive, send, 403, CSRF_REFUSAL)
             return
-        await self.app(scope, replay, send)
+        async with SpooledBody(receive) as body:
+            request = Request(scope, body.replay())
+            try:
+                given = (await request.form()).get(CSRF_FIELD)
+            except HTTPException as err:  # Starlette's own sentence of what is wrong with the form
+                await _refuse(scope, receive, send, 400, f"This form could not be read: {err.detail}")
+                return
+            finally:
+                await request.close()  # temporary files of a multipart form
+            if not token_matches(expected, given if isinstance(given, str) else None):
+                await _refuse(scope, receive, send, 403, CSRF_REFUSAL)
+                return
+            await self.app(scope, body.replay(), send)
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+def _is_form(headers: Headers) -> bool:
+    return headers.get("content-type", "").split(";")[0].strip().lower() in FORM_TYPES
 
 
-def _replayer(body: bytes, receive: Receive) -> Receive:
-    """A `receive` that gives `body` once, then waits on the real one (for a disconnect)."""
-    sent = False
+async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, sentence: str) -> None:
+    await PlainTextResponse(sentence, status_code=status)(scope, receive, send)
 
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
 
-    return replay
+class SpooledBody:
+    """A request body read once into a temporary file (in memory up to :data:`SPOOL_IN_MEMORY`, on
+    disk beyond), then replayed as many times as needed, chunk by chunk: ``async with
+    SpooledBody(receive) as body: ... body.replay() ...``. Its size is bounded by whoever bounds
+    `receive` (``BodyLimit``)."""
+
+    def __init__(self, receive: Receive) -> None:
+        self.receive = receive
+        self.file: Any = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - closed by __aexit__
+        self.size = 0
+
+    async def __aenter__(self) -> SpooledBody:
+        try:
+            while True:
+                message = await self.receive()
+                if message["type"] != "http.request":
+                    break  # the client went away: what came is what there is
+                chunk = message.get("body", b"")
+                self.size += len(chunk)
+                if self.size > SPOOL_IN_MEMORY:  # on disk: not in the event loop
+                    await run_in_threadpool(self.file.write, chunk)
+                else:
+                    self.file.write(chunk)
+                if not message.get("more_body", False):
+                    break
+        except BaseException:
+            self.file.close()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.file.close()
+
+    def replay(self) -> Receive:
+        """A `receive` that gives the body from its start, then waits on the real one (a disconnect)."""
+        offset = 0
+        done = False
+
+        async def receive() -> Message:
+            nonlocal offset, done
+            if done:
+                return await self.receive()
+            self.file.seek(offset)
+            chunk = self.file.read(REPLAY_CHUNK)
+            offset += len(chunk)
+            done = offset >= self.size
+            return {"type": "http.request", "body": chunk, "more_body": not done}
+
+        return receive

@@ -5,6 +5,7 @@ may not act on or read, with the refusal audited; 2xx (or 422 for a harmless inv
 permission check passed, the form did not) when allowed. Changing one cell fails one test."""
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,14 @@ def _unrelease(msg_id_of: Callable[[World], str]) -> Callable[[World], None]:
     return restore
 
 
+_UPLOADS = itertools.count()
+
+
+def _new_pdf() -> bytes:
+    """A PDF of its own for each upload: the same content again is answered 200 (already stored)."""
+    return PDF + f"% upload {next(_UPLOADS)}\n".encode()
+
+
 TASK = "task_refused"
 #                                                anon appl outs  off oth  fin fino  aud adm
 MATRIX: dict[Route, dict[str, int]] = {
@@ -75,7 +84,7 @@ MATRIX: dict[Route, dict[str, int]] = {
     Route("GET", "/api/exchanges/EX-999999"):             _row(401, 404, 404, 404, 404, 404, 404, 404, 404),
     Route("GET", "/api/exchanges/{exchange}/evidence"):   _row(401, 200, 404, 200, 404, 200, 404, 200, 200),
     Route("POST", "/api/exchanges/{exchange}/evidence",
-          body=lambda w: {"files": {"file": ("attendance.pdf", PDF, "application/pdf")},
+          body=lambda w: {"files": {"file": ("attendance.pdf", _new_pdf(), "application/pdf")},
                           "data": {"kind": "attendance_certificate"}}):
                                                           _row(401, 201, 404, 201, 404, 403, 404, 403, 201),
     Route("GET", "/api/payments/batches"):                _row(401, 200, 200, 200, 200, 200, 200, 200, 200),

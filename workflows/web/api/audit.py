@@ -16,7 +16,8 @@ router = APIRouter(prefix="/audit", responses=answers(*SIGNED_IN), tags=["audit"
 @router.get("/verify", response_model=VerifyOut)
 def verify(cxp: AppDep, principal: PrincipalDep) -> VerifyOut:
     """Recompute the hash chains and check the anchors: `ok`, the number of `events`, and the
-    `first_bad_event` changed, removed or inserted (a passing check appends an anchor)."""
+    `first_bad_event` changed, removed or inserted (a passing check appends an anchor when the last
+    one is older than 15 minutes: asking again adds nothing to the trail)."""
     return verify_audit(cxp, principal)
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Response, UploadFile
 
 from tasks.forms import MAX_UPLOAD_BYTES
 from workflows.services.evidence import KINDS, EvidenceFileOut, list_evidence, upload_evidence
@@ -14,13 +14,19 @@ router = APIRouter(prefix="/exchanges", responses=answers(*SIGNED_IN), tags=["ex
 
 
 @router.post("/{ref}/evidence", response_model=EvidenceFileOut, status_code=201,
-             responses=answers(409, 413, 415))
-def upload(ref: str, cxp: AppDep, principal: PrincipalDep, file: Annotated[UploadFile, File()],
+             responses={200: {"model": EvidenceFileOut, "description": "the same content was already stored for "
+                                                                     "the exchange: the file as recorded then"},
+                        **answers(409, 413, 415)})
+def upload(ref: str, cxp: AppDep, principal: PrincipalDep, response: Response, file: Annotated[UploadFile, File()],
            kind: Annotated[str, Form(description=f"one of {', '.join(KINDS)}")] = "other") -> EvidenceFileOut:
-    """Upload one evidence file (PDF, PNG or JPEG, judged by content; at most 20 MB). Its SHA-256 is
-    what the closing report names."""
+    """Upload one evidence file (PDF, PNG or JPEG, judged by content; at most 20 MB): 201 when stored,
+    200 when the same content was already there (`already_stored`). Its SHA-256 is what the closing
+    report names."""
     data = file.file.read(MAX_UPLOAD_BYTES + 1)
-    return upload_evidence(cxp, principal, ref, file.filename or "", kind, data)
+    out = upload_evidence(cxp, principal, ref, file.filename or "", kind, data)
+    if out.already_stored:
+        response.status_code = 200
+    return out
 
 
 @router.get("/{ref}/evidence", response_model=list[EvidenceFileOut])

@@ -50,7 +50,7 @@ def audit(request: Request, principal: PagePrincipal, size: Size = 10, seed: See
 
 @router.post("/audit/verify", response_class=HTMLResponse)
 def verify(request: Request, principal: PagePrincipal, size: Size = 10, seed: Seed = 1) -> Response:
-    """Recompute the hash chains and check the anchors (a passing check writes an anchor: a POST)."""
+    """Recompute the hash chains and check the anchors (a passing check may write an anchor: a POST)."""
     from workflows.services.oversight import verify_audit
 
     result = verify_audit(get_app(request), principal)
