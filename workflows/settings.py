@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     finance_email: str = "finance@clusterxchange.local"
     payment_batch_cron: str = Field("0 6 * * 1", description="payment-batch schedule, in `timezone`")
     kpi_report_cron: str = Field("0 7 1 * *", description="kpi-report schedule (monthly), in `timezone`")
+    bpmnlint: str = Field("", description="the bpmnlint command a deployment runs (default: the checkout's "
+                                          "node_modules/.bin/bpmnlint, else bpmnlint on PATH); off: none")
     timers_every_minutes: int = Field(5, ge=1, description="timers flow: fire due BPMN timers")
     outbox_every_minutes: int = Field(2, ge=1, description="outbox flow: deliver queued emails")
     demo_password: str = Field("demo", description="the password of every demo user (development mode only)")

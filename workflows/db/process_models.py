@@ -35,6 +35,11 @@ class ProcessDefinition(Base):
     filename: Mapped[str] = mapped_column(String(200))
     bpmn_xml: Mapped[str] = mapped_column(Text)
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # who deployed it from the workspace, the API or `cxp processes deploy`, why, and what was checked
+    # (migration 0016; a version `cxp init` deployed from the package has none of them)
+    deployed_by: Mapped[str | None] = mapped_column(String(80), default=None)
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
+    checks: Mapped[dict[str, Any] | None] = mapped_column(default=None)
 
 
 class ProcessInstance(Base):

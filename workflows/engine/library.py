@@ -62,8 +62,9 @@ def _user_tasks(spec: Any) -> dict[str, dict[str, Any]]:
     return found
 
 
-def check_bindings(spec: Any, filename: str) -> None:
-    """Every service task names a registered service and every user task has a form."""
+def binding_problems(spec: Any) -> list[str]:
+    """What keeps a spec from running here: a service task naming a service the registry does not
+    have, a user task with no form (tasks/forms.py), one sentence each."""
     from SpiffWorkflow.spiff.specs.defaults import ServiceTask, UserTask
 
     from tasks.forms import FORMS
@@ -76,8 +77,20 @@ def check_bindings(spec: Any, filename: str) -> None:
             problems.append(f"service task '{name}' calls unknown service '{task_spec.operation_name}'")
         if isinstance(task_spec, UserTask) and name not in FORMS:
             problems.append(f"user task '{name}' has no form")
+    return problems
+
+
+def check_bindings(spec: Any, filename: str) -> None:
+    """Every service task names a registered service and every user task has a form."""
+    problems = binding_problems(spec)
     if problems:
         raise DefinitionError(f"{filename}: " + "; ".join(problems))
+
+
+def parse_definitions(xml: bytes, filename: str) -> dict[str, tuple[Any, dict[str, Any]]]:
+    """The processes of one BPMN document by id, each (spec, subprocess specs); `DefinitionError`
+    when it does not parse or validate against the BPMN schema."""
+    return _parse(xml, filename)
 
 
 def bpmn_files(folder: Traversable) -> list[Traversable]:
@@ -130,26 +143,37 @@ class ProcessLibrary:
             parsed.append((path, xml, specs))
         deployed = []
         for path, xml, specs in parsed:
-            sha = hashlib.sha256(xml).hexdigest()
-            for process_id, (spec, subprocess_specs) in specs.items():
-                key = f"{sha}:{process_id}" if len(specs) > 1 else sha
-                row = session.scalars(select(ProcessDefinition).where(ProcessDefinition.sha256 == key)).first()
-                if row is None:
-                    latest = session.scalar(
-                        select(func.max(ProcessDefinition.version)).where(ProcessDefinition.process_id == process_id)
-                    )
-                    row = ProcessDefinition(
-                        process_id=process_id, version=(latest or 0) + 1, sha256=key,
-                        filename=path.name, bpmn_xml=xml.decode("utf-8"), deployed_at=now,
-                    )
-                    session.add(row)
-                    session.flush()
-                    deployed.append(row)
-                    # a new row may reuse the id of a row rolled back earlier: never trust the memory
-                    self._remember(row, spec, subprocess_specs)
-                elif row.id not in self._by_id:
-                    self._remember(row, spec, subprocess_specs)
-        return [self._by_id[row.id] for row in deployed]
+            deployed += [loaded for loaded, created in self.store(session, xml, path.name, specs, now) if created]
+        return deployed
+
+    def store(self, session: Session, xml: bytes, filename: str, specs: dict[str, tuple[Any, dict[str, Any]]],
+              now: datetime, **columns: Any) -> list[tuple[LoadedDefinition, bool]]:
+        """Store the processes of one checked BPMN document (`specs`, from `parse_definitions`) unless
+        a version with the same SHA-256 is stored already: each as (its definition, whether it is new).
+        A new one is the process's next version, hence its current one; `columns` are more of its
+        columns (who deployed it, why, what was checked)."""
+        sha = hashlib.sha256(xml).hexdigest()
+        stored = []
+        for process_id, (spec, subprocess_specs) in specs.items():
+            key = f"{sha}:{process_id}" if len(specs) > 1 else sha
+            row = session.scalars(select(ProcessDefinition).where(ProcessDefinition.sha256 == key)).first()
+            created = row is None
+            if row is None:
+                latest = session.scalar(
+                    select(func.max(ProcessDefinition.version)).where(ProcessDefinition.process_id == process_id)
+                )
+                row = ProcessDefinition(
+                    process_id=process_id, version=(latest or 0) + 1, sha256=key,
+                    filename=filename, bpmn_xml=xml.decode("utf-8"), deployed_at=now, **columns,
+                )
+                session.add(row)
+                session.flush()
+                # a new row may reuse the id of a row rolled back earlier: never trust the memory
+                self._remember(row, spec, subprocess_specs)
+            elif row.id not in self._by_id:
+                self._remember(row, spec, subprocess_specs)
+            stored.append((self._by_id[row.id], created))
+        return stored
 
     def current(self, uow: UnitOfWork, process_id: str) -> LoadedDefinition:
         """The newest deployed version, asked of the database each time (one indexed query), so that

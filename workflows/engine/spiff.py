@@ -496,3 +496,10 @@ def _parallel_join_per_iteration(self: Any, my_task: Any) -> bool:
 
 
 _ParallelGateway._check_threshold_unstructured = _parallel_join_per_iteration
+
+
+# --- moving an instance to another version (workflows/engine/migration.py) ---------------------------
+def set_spec_key(workflow: BpmnWorkflow, key: str) -> None:
+    """The instance now runs the spec stored under `key` (registered with `register_spec`): its state
+    is saved under that key from now on."""
+    workflow.cxp_spec_key = key

@@ -441,3 +441,27 @@ def may_upload_evidence(principal: Principal, exchange: Exchange) -> str | None:
         return None
     return (f"{principal.username} is {principal.role} and may not upload evidence for {exchange.ref} "
             "(its organisations' applicants and the visitor's partnership officers may)")
+
+
+# --- process versions (issue 22, part B): deploy a version, move running instances, roll a move back ---
+
+PROCESS_ADMINS = frozenset({"administrator", "system"})  # the system: the operator at the console, `cxp init`
+PROCESS_READERS = PROCESS_ADMINS | {"auditor"}
+
+
+def require_process_admin(app: App, uow: UnitOfWork | None, principal: Principal, what: str,
+                          **where: Any) -> None:
+    """Only administrators deploy process versions and move running instances between them (or back);
+    anyone else is refused, and the refusal audited."""
+    if principal.role not in PROCESS_ADMINS:
+        refuse(app, uow, principal, f"{principal.username} is {principal.role} and may not {what}: only "
+                                    "administrators deploy process versions and migrate running instances", **where)
+
+
+def require_process_reader(app: App, uow: UnitOfWork | None, principal: Principal, what: str,
+                           **where: Any) -> None:
+    """The deployed versions, their differences and their history are read by administrators and
+    auditors (who read everything and change nothing); anyone else is refused, and the refusal audited."""
+    if principal.role not in PROCESS_READERS:
+        refuse(app, uow, principal, f"{principal.username} is {principal.role} and may not {what}: only "
+                                    "administrators and auditors read the process versions", **where)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -76,6 +76,19 @@ class HistoryEventOut(Out):
     after: Any | None = None
 
 
+class InstanceVersionOut(Out):
+    """One line of an instance's version history: the version it started on, then each move."""
+
+    version: int
+    definition_id: int
+    action: Literal["started", "migrated", "rolled_back"]
+    at: datetime
+    by: str | None = None
+    reason: str | None = None
+    from_version: int | None = None
+    migration_id: int | None = None
+
+
 class InstanceOut(Out):
     """A process instance: its state, open tasks, history, and the BPMN element ids a diagram viewer
     colours (completed, active, failed)."""
@@ -97,6 +110,7 @@ class InstanceOut(Out):
     completed_step_ids: list[str] = []
     active_step_ids: list[str] = []
     incident_step_ids: list[str] = []
+    versions: list[InstanceVersionOut] = []  # the version it started on, then each move between versions
 
 
 class RetryOut(Out):

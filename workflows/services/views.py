@@ -13,6 +13,7 @@ from workflows.services import FieldError, Invalid, NotFound, access
 from workflows.services.access import Principal
 from workflows.services.inbox import reading, task_out
 from workflows.services.outputs import HistoryEventOut, InstanceOut
+from workflows.services.process_version_views import instance_versions
 from workflows.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -86,7 +87,8 @@ def instance_view(source: App | UnitOfWork, principal: Principal, instance_id: i
             open_tasks=[task_out(uow, t) for t in tasks],
             history=[HistoryEventOut(id=e.id, at=e.occurred_at, actor=e.actor, role=e.actor_role, action=e.action,
                                      task=e.task, before=e.data_before, after=e.data_after) for e in events],
-            completed_step_ids=completed, active_step_ids=active, incident_step_ids=failed)
+            completed_step_ids=completed, active_step_ids=active, incident_step_ids=failed,
+            versions=instance_versions(uow, instance))
 
 
 def _subject_ref(uow: UnitOfWork, instance: ProcessInstance) -> str | None:
