@@ -13,6 +13,7 @@ from workflows.cli import doctor as doctor_cli
 from workflows.cli import exchanges as exchanges_cli
 from workflows.cli import flows as flows_cli
 from workflows.cli import payments as payments_cli
+from workflows.cli import processes as processes_cli
 from workflows.cli import reports as reports_cli
 from workflows.cli import rules as rules_cli
 from workflows.cli import serve as serve_cli
@@ -29,6 +30,7 @@ app.add_typer(payments_cli.app, name="payments", help="Payment batches and the b
 app.add_typer(exchanges_cli.app, name="exchange", help="Cancel a running exchange, ask for or decide an extension.")
 app.add_typer(reports_cli.app, name="reports", help="KPI report, publication extract, FSTP report.")
 app.add_typer(users_cli.app, name="users", help="Accounts: add users, set passwords, issue and revoke API tokens.")
+app.add_typer(processes_cli.app, name="processes", help="Process versions: list, deploy, migrate running instances.")
 task_app = typer.Typer(no_args_is_help=True, help="Claim, release and complete one human task.")
 instance_app = typer.Typer(no_args_is_help=True, help="Process instances: state, open tasks, history.")
 clock_app = typer.Typer(no_args_is_help=True, help="Simulated time (demo and tests): fires due timers.")

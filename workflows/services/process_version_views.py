@@ -127,7 +127,7 @@ def _history(uow: UnitOfWork, row: ProcessDefinition) -> list[VersionHistoryOut]
         ref, back = refs.get(move.instance_id), versions.get(move.from_definition_id)
         history.append(VersionHistoryOut(at=move.migrated_at, action="migrated", by=move.migrated_by,
                                          reason=move.reason, instance_id=move.instance_id, subject_ref=ref,
-                                         from_version=back))
+                                         from_version=back, rolled_back=move.status == MigrationStatus.ROLLED_BACK))
         if move.status == MigrationStatus.ROLLED_BACK and move.rolled_back_at is not None:
             history.append(VersionHistoryOut(at=move.rolled_back_at, action="rolled_back",
                                              by=move.rolled_back_by or "", reason=move.rollback_reason,

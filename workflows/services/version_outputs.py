@@ -49,6 +49,7 @@ class VersionHistoryOut(Out):
     instance_id: int | None = None
     subject_ref: str | None = None
     from_version: int | None = None
+    rolled_back: bool = False  # a "migrated" line whose move was rolled back since
 
 
 class CandidateOut(Out):
