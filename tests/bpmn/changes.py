@@ -153,7 +153,7 @@ CHANGES: dict[str, tuple[Edit, ...]] = {
         bypass("review_proposals"),
     ),
     "hosting": (
-        relabel("approve_host", "Approve the host offer"),
+        relabel("approve_host", "Approve the host's offer"),
     ),
 }
 FILES = {"exchange": "exchange.bpmn", "call": "call.bpmn", "hosting": "hosting.bpmn"}

@@ -36,7 +36,7 @@ V = TypeVar("V")
 
 def pairs(uow: UnitOfWork, query: Select[K, V]) -> dict[K, V]:
     """The rows of a two-column query as a dict (first column → second)."""
-    return {key: value for key, value in uow.session.execute(query).tuples()}
+    return {key: value for key, value in uow.session.execute(query)}
 
 
 def subject_refs(uow: UnitOfWork, instances: Iterable[ProcessInstance]) -> dict[int, str]:
