@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.bpmn.changes import BPMN_DIR, bypass, changed, changed_process, relabel
+from tests.bpmn.changes import BPMN_DIR, changed, changed_process, relabel, without_form
 from tests.workflows.builders import (
     ADMIN,
     AUDITOR,
@@ -34,17 +34,6 @@ def deploy_changed(prog: Programme) -> int:
                          "Officers decide extensions alone; the evidence check is renamed")
     assert out.created and out.version.version == 2 and out.version.current
     return out.version.id
-
-
-def without_form() -> bytes:
-    """The exchange whose evidence validation has another id, one no form in tasks/forms.py has."""
-    xml = changed("exchange.bpmn")
-    for old, new in ((b'id="validate_evidence"', b'id="validate_all_evidence"'),
-                     (b'bpmnElement="validate_evidence"', b'bpmnElement="validate_all_evidence"'),
-                     (b">validate_evidence<", b">validate_all_evidence<"),
-                     (b'Ref="validate_evidence"', b'Ref="validate_all_evidence"')):
-        xml = xml.replace(old, new)
-    return xml
 
 
 def definitions(app: App) -> int:

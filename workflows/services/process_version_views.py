@@ -146,7 +146,7 @@ def candidates(uow: UnitOfWork, row: ProcessDefinition, limit: int = MAX_CANDIDA
     if instances:
         for instance_id, name in uow.session.execute(select(HumanTask.instance_id, HumanTask.name).where(
                 HumanTask.instance_id.in_([i.id for i in instances]), HumanTask.status == "open")
-                .order_by(HumanTask.id)).tuples():
+                .order_by(HumanTask.id)):
             open_tasks.setdefault(instance_id, []).append(name)
     return [CandidateOut(instance_id=i.id, subject_ref=refs.get(i.id), version=versions.get(i.definition_id, 0),
                          status=i.status, waiting_on=open_tasks.get(i.id, [])) for i in instances]

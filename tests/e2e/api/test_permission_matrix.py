@@ -107,13 +107,25 @@ MATRIX: dict[Route, dict[str, int]] = {
     Route("GET", "/api/reports/kpi"):                     _row(401, 403, 403, 200, 200, 200, 200, 200, 200),
 }
 
+# Each area's rows (tests/e2e/api/matrix_<area>.py), with the values of their own path placeholders
+# (`PATH_VALUES`: name → its value in the world) and the route parameters they stand for (`PATH_NAMES`).
+PATH_VALUES: dict[str, Callable[[World], Any]] = {}
+PATH_NAMES: dict[str, str] = {}
+from tests.e2e.api import matrix_processes  # noqa: E402  (it builds its rows with Route and _row above)
+
+for _area in (matrix_processes,):
+    MATRIX.update(_area.MATRIX)
+    PATH_VALUES.update(_area.PATH_VALUES)
+    PATH_NAMES.update(_area.PATH_NAMES)
+
 CELLS = [pytest.param(route, who, MATRIX[route][who], id=f"{route.method} {route.path} as {who}")
          for route in MATRIX for who in WHO]
 
 
 def _path(route: Route, world: World) -> str:
+    extra = {name: value(world) for name, value in PATH_VALUES.items() if f"{{{name}}}" in route.path}
     return route.path.format(task=world.task_id, instance=world.instance_id, exchange=world.exchange_ref,
-                             batch=world.batch, east_batch=world.east_batch)
+                             batch=world.batch, east_batch=world.east_batch, **extra)
 
 
 @pytest.mark.parametrize(("route", "who", "expected"), CELLS)
@@ -141,8 +153,13 @@ def test_each_principal_gets_the_answer_of_its_cell(client: Any, world: World, r
 def test_the_matrix_names_every_route_of_the_api_and_every_principal(client: Any) -> None:
     documented = {(method.upper(), path) for path, item in client.get("/openapi.json").json()["paths"].items()
                   for method in item}
-    asked = {(r.method, r.path.replace("{task}", "{task_id}").replace("{instance}", "{instance_id}")
-              .replace("{exchange}", "{ref}").replace("{east_batch}", "{batch}")) for r in MATRIX}
+    def documented_path(path: str) -> str:
+        for placeholder, name in PATH_NAMES.items():
+            path = path.replace(placeholder, name)
+        return path
+
+    asked = {(r.method, documented_path(r.path.replace("{task}", "{task_id}").replace("{instance}", "{instance_id}")
+              .replace("{exchange}", "{ref}").replace("{east_batch}", "{batch}"))) for r in MATRIX}
     untested = {(m, p) for m, p in documented if (m, p) not in asked and p != "/api/auth/token"}
     assert untested == set()
     assert all(set(row) == set(WHO) for row in MATRIX.values())
