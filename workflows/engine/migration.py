@@ -7,9 +7,9 @@ added, removed or changed; `diff_workflow` maps an instance's tasks onto that al
 that what lies ahead is predicted again from the new version. Spiff leaves the decision of *whether* an
 instance may move to the application, and three things to put right after the move:
 
-* a WAITING timer is reset with the branch, so it would start again from now (a "wait a week" would
-  wait a week more): the timer's recorded value is put back when its event is the same in both
-  versions;
+* a READY or WAITING task is reset with its branch: it takes its parent's data, and a WAITING timer
+  would start again from now (a "wait a week" would wait a week more). Each keeps its own data, and
+  a timer what it recorded (when it fires) when its event is the same in both versions;
 * a task whose spec the new version does not have keeps the old spec, and the instance could then
   not be loaded again: such an instance does not move (an instance waiting on a removed step, or with
   a removed step in its history);
@@ -192,73 +192,15 @@ class Migrator:
 
     def _move(self, uow: UnitOfWork, instance: ProcessInstance,
               target: LoadedDefinition) -> tuple[InstancePlan, Any, str]:
-        """Move a restored copy of the instance to `target`: (the plan, the moved workflow, the state
-        it was restored from)."""
+        """Move a restored copy of the instance to `target`: (the plan, the moved workflow or None when
+        it cannot move, the state it was restored from)."""
         current = self.engine.library.by_id(uow, instance.definition_id)
-        plan = InstancePlan(instance.id, instance.process_id, current.version, target.version)
         state, workflow = self._fresh(uow, instance)
-        plan.waiting_on = sorted({t.task_spec.name for t in workflow.tasks.values()
-                                  if t.state & LIVE and _is_element(t.task_spec)})
-        if target.process_id != instance.process_id:
-            plan.reasons.append(f"version {target.version} is a version of process '{target.process_id}', "
-                                f"instance {instance.id} runs '{instance.process_id}'")
-            return plan, None, state
-        changes = version_changes(current, target)
-        plan.changes = [InstanceChange(c, _where(workflow, c)) for c in changes]
-        if target.id == current.id:
-            plan.reasons.append(f"it already runs version {target.version}")
-        if instance.status == "completed":
-            plan.reasons.append(f"it has ended ({instance.outcome or 'completed'})")
-        if instance.status == "incident" or any(t.state & FAILED for t in workflow.tasks.values()):
-            step = (instance.incident or {}).get("task") or "a step"
-            plan.reasons.append(f"it has an open incident on {step}: retry it first")
-        if plan.reasons:
-            return plan, None, state
+        incident = ((instance.incident or {}).get("task") or "a step") if instance.status == "incident" else None
         with spiff.using_clock(uow.now):
-            moved = self._migrate(workflow, target, plan)
+            plan, moved = move_workflow(workflow, current, target, instance_id=instance.id, outcome=instance.outcome,
+                                        incident=incident)
         return plan, moved, state
-
-    def _migrate(self, workflow: Any, target: LoadedDefinition, plan: InstancePlan) -> Any | None:
-        """Spiff's diff and migration on `workflow` (a throwaway copy), then the checks that decide
-        whether the result is an instance of `target`; the reasons it is not go into `plan`."""
-        try:
-            diff, subprocess_diffs = diff_workflow(_REGISTRY, workflow, target.spec, target.subprocess_specs)
-        except Exception as err:  # Spiff's alignment of two unrelated versions can fail in many ways
-            plan.reasons.append(f"the two versions could not be aligned ({type(err).__name__}: {err})")
-            return None
-        if subprocess_diffs:
-            plan.reasons.append("it runs subprocesses, which this engine does not migrate")
-        for task in diff.removed:
-            if task.state & LIVE:
-                plan.reasons.append(f"it waits on '{_label(task.task_spec)}' ({task.task_spec.name}), which "
-                                    f"version {target.version} does not have")
-            elif task.state & SETTLED and _is_element(task.task_spec):
-                plan.reasons.append(f"its history holds '{_label(task.task_spec)}' ({task.task_spec.name}), "
-                                    f"which version {target.version} does not have")
-        for task in workflow.tasks.values():
-            aligned = diff.alignment.get(task)
-            if task.state & LIVE and aligned is not None and type(aligned) is not type(task.task_spec):
-                plan.reasons.append(f"the step it waits on, '{_label(task.task_spec)}' ({task.task_spec.name}), "
-                                    f"becomes a {_kind(aligned)} in version {target.version}")
-        if plan.reasons:
-            return None
-        timers = {t.id: (t.task_spec, copy.deepcopy(t.internal_data)) for t in workflow.tasks.values()
-                  if t.state & (TaskState.READY | TaskState.WAITING)}
-        migrate_workflow(diff, workflow, target.spec)
-        workflow.subprocess_specs = target.subprocess_specs
-        _carry_timers(workflow, timers)
-        spiff.set_spec_key(workflow, target.key)
-        foreign = sorted({t.task_spec.name for t in workflow.tasks.values()
-                          if workflow.spec.task_specs.get(t.task_spec.name) is not t.task_spec})
-        if foreign:
-            plan.reasons.append(f"steps {', '.join(foreign)} would have no place in version {target.version}")
-            return None
-        try:  # what is saved must load again, as the new version
-            spiff.load_state(spiff.dump_state(workflow), spiff.ServiceBindingEngine())
-        except Exception as err:
-            plan.reasons.append(f"its state could not be carried over ({type(err).__name__}: {err})")
-            return None
-        return workflow
 
     # ---- moving --------------------------------------------------------------------------------
     def migrate(self, uow: UnitOfWork, instance: ProcessInstance, target: LoadedDefinition, actor: Actor,
@@ -349,16 +291,87 @@ class Migrator:
         return updates
 
 
-def _carry_timers(workflow: Any, before: dict[Any, tuple[Any, dict[str, Any]]]) -> None:
-    """Put back what the reset READY and WAITING tasks had recorded (when a timer fires, which
-    events it has seen) where their event is the same in both versions: a timer keeps its moment."""
-    for task_id, (old_spec, internal) in before.items():
+def move_workflow(workflow: Any, current: LoadedDefinition, target: LoadedDefinition, *, instance_id: int = 0,
+                  outcome: str | None = None, incident: str | None = None) -> tuple[InstancePlan, Any | None]:
+    """Move `workflow` — restored from the state of an instance of `current`, and changed by this — to
+    `target`: (the plan, the moved workflow or None when it cannot move, the plan's reasons saying
+    why). `incident` names the failed step of an instance with an open incident."""
+    plan = InstancePlan(instance_id, current.process_id, current.version, target.version)
+    plan.waiting_on = sorted({t.task_spec.name for t in workflow.tasks.values()
+                              if t.state & LIVE and _is_element(t.task_spec)})
+    if target.process_id != current.process_id:
+        plan.reasons.append(f"version {target.version} is a version of process '{target.process_id}', "
+                            f"the instance runs '{current.process_id}'")
+        return plan, None
+    plan.changes = [InstanceChange(c, _where(workflow, c)) for c in version_changes(current, target)]
+    if target.id == current.id:
+        plan.reasons.append(f"it already runs version {target.version}")
+    if spiff.is_completed(workflow):
+        plan.reasons.append(f"it has ended ({outcome or 'completed'})")
+    failed = next((t.task_spec.name for t in workflow.tasks.values() if t.state & FAILED), None)
+    if incident is not None or failed is not None:
+        plan.reasons.append(f"it has an open incident on {incident or failed}: retry it first")
+    if plan.reasons:
+        return plan, None
+    return plan, _migrate(workflow, target, plan)
+
+
+def _migrate(workflow: Any, target: LoadedDefinition, plan: InstancePlan) -> Any | None:
+    """Spiff's diff and migration on `workflow` (a throwaway copy), then the checks that decide
+    whether the result is an instance of `target`; the reasons it is not go into `plan`."""
+    try:
+        diff, subprocess_diffs = diff_workflow(_REGISTRY, workflow, target.spec, target.subprocess_specs)
+    except Exception as err:  # Spiff's alignment of two unrelated versions can fail in many ways
+        plan.reasons.append(f"the two versions could not be aligned ({type(err).__name__}: {err})")
+        return None
+    if subprocess_diffs:
+        plan.reasons.append("it runs subprocesses, which this engine does not migrate")
+    for task in diff.removed:
+        if task.state & LIVE:
+            plan.reasons.append(f"it waits on '{_label(task.task_spec)}' ({task.task_spec.name}), which "
+                                f"version {target.version} does not have")
+        elif task.state & SETTLED and _is_element(task.task_spec):
+            plan.reasons.append(f"its history holds '{_label(task.task_spec)}' ({task.task_spec.name}), "
+                                f"which version {target.version} does not have")
+    for task in workflow.tasks.values():
+        aligned = diff.alignment.get(task)
+        if task.state & LIVE and aligned is not None and type(aligned) is not type(task.task_spec):
+            plan.reasons.append(f"the step it waits on, '{_label(task.task_spec)}' ({task.task_spec.name}), "
+                                f"becomes a {_kind(aligned)} in version {target.version}")
+    if plan.reasons:
+        return None
+    reset = {t.id: (t.task_spec, copy.deepcopy(t.data), copy.deepcopy(t.internal_data))
+             for t in workflow.tasks.values() if t.state & (TaskState.READY | TaskState.WAITING)}
+    migrate_workflow(diff, workflow, target.spec)
+    workflow.subprocess_specs = target.subprocess_specs
+    _carry_state(workflow, reset)
+    spiff.set_spec_key(workflow, target.key)
+    foreign = sorted({t.task_spec.name for t in workflow.tasks.values()
+                      if workflow.spec.task_specs.get(t.task_spec.name) is not t.task_spec})
+    if foreign:
+        plan.reasons.append(f"steps {', '.join(foreign)} would have no place in version {target.version}")
+        return None
+    try:  # what is saved must load again, as the new version
+        spiff.load_state(spiff.dump_state(workflow), spiff.ServiceBindingEngine())
+    except Exception as err:
+        plan.reasons.append(f"its state could not be carried over ({type(err).__name__}: {err})")
+        return None
+    return workflow
+
+
+def _carry_state(workflow: Any, before: dict[Any, tuple[Any, dict[str, Any], dict[str, Any]]]) -> None:
+    """Give the READY and WAITING tasks Spiff reset their own data back (the reset gives them their
+    parent's: a waiting join, which gathers its branches' data, would start again from it), and what
+    they had recorded (when a timer fires, which events it has seen) where their event is the same in
+    both versions: a timer keeps its moment."""
+    for task_id, (old_spec, data, internal) in before.items():
         task = workflow.tasks.get(task_id)
-        if task is None or not task.state & (TaskState.READY | TaskState.WAITING) or not internal:
+        if task is None or not task.state & (TaskState.READY | TaskState.WAITING):
             continue
+        task.data = data
         old_event = getattr(old_spec, "event_definition", None)
         new_event = getattr(task.task_spec, "event_definition", None)
-        if old_event is None or new_event is None or type(old_event) is not type(new_event):
+        if not internal or old_event is None or new_event is None or type(old_event) is not type(new_event):
             continue
         if _REGISTRY.convert(old_event) == _REGISTRY.convert(new_event):
             task.internal_data = internal
