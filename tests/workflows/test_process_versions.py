@@ -58,6 +58,7 @@ def test_a_changed_exchange_is_deployed_after_its_checks_and_new_instances_start
     assert (new.deployed_by, new.filename, new.checks["lint"]) == (ADMIN, "exchange-v2.bpmn", "clean")
     detail = version_detail(programme.app, programme.principal(ADMIN), version_id)
     changes = {(c.step, c.change) for c in detail.changes}
+    assert next(c for c in detail.changes if c.step == "validate_evidence").to_label == NEW_LABEL
     assert {("host_consent_extension", "removed"), ("validate_evidence", "changed"),
             ("milestone_visit_started", "added")} <= changes
     assert [h.action for h in detail.history] == ["deployed"] and detail.history[0].by == ADMIN

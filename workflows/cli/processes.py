@@ -79,7 +79,8 @@ def show(version: str = VersionArgument, user: str | None = ReaderOption, db: st
         typer.echo(f"changes from version {detail['previous_version']}:")
     for c in detail["changes"]:
         fields = f" ({', '.join(c['fields'])})" if c["fields"] else ""
-        typer.echo(f"  {c['change']:<8} {c['step']}  '{c['label']}'{fields}")
+        label = f"'{c['label']}'" + (f" -> '{c['to_label']}'" if c["to_label"] else "")
+        typer.echo(f"  {c['change']:<8} {c['step']}  {label}{fields}")
     typer.echo("history:")
     for h in detail["history"]:
         on = f" {h['subject_ref'] or h['instance_id']}" if h["instance_id"] else ""

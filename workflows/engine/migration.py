@@ -86,6 +86,7 @@ class StepChange:
     change: Change
     fields: tuple[str, ...] = ()
     to_step: str | None = None
+    to_label: str | None = None  # its name in the new version, when that changed
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,9 @@ def version_changes(old: LoadedDefinition, new: LoadedDefinition) -> list[StepCh
         if _is_element(spec):
             target = diff.alignment.get(spec)
             renamed = target.name if target is not None and target.name != spec.name else None
-            found.append(StepChange(spec.name, _label(spec), _kind(spec), "changed", _words(fields), renamed))
+            relabelled = _label(target) if target is not None and _label(target) != _label(spec) else None
+            found.append(StepChange(spec.name, _label(spec), _kind(spec), "changed", _words(fields), renamed,
+                                    relabelled))
     found += [StepChange(s.name, _label(s), _kind(s), "added") for s in diff.added if _is_element(s)]
     order = {"removed": 0, "changed": 1, "added": 2}
     return sorted(found, key=lambda c: (order[c.change], c.step))
@@ -384,6 +387,8 @@ def _change_json(change: InstanceChange) -> dict[str, Any]:
         found["fields"] = list(c.fields)
     if c.to_step:
         found["to_step"] = c.to_step
+    if c.to_label:
+        found["to_label"] = c.to_label
     return found
 
 

@@ -98,7 +98,7 @@ def definition_row(uow: UnitOfWork, version_id: int) -> ProcessDefinition:
 def change_out(change: Any) -> StepChangeOut:
     """A `workflows.engine.migration.StepChange` as the answer shows it."""
     return StepChangeOut(step=change.step, label=change.label, kind=change.kind, change=change.change,
-                         fields=list(change.fields), to_step=change.to_step)
+                         fields=list(change.fields), to_step=change.to_step, to_label=change.to_label)
 
 
 def changes_from_previous(app: App, uow: UnitOfWork, row: ProcessDefinition) -> tuple[int | None, list[StepChangeOut]]:

@@ -17,6 +17,7 @@ class StepChangeOut(Out):
     change: Literal["added", "removed", "changed"]
     fields: list[str] = []  # what changed, in words ("name", "lane", "outgoing flows", …)
     to_step: str | None = None  # the new version's id of a step whose id changed
+    to_label: str | None = None  # the new version's name of a step whose name changed
 
 
 class InstanceStepChangeOut(StepChangeOut):
