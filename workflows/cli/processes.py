@@ -131,6 +131,8 @@ def migrate(version: str = VersionArgument,
 
     if dry_run and rollback:
         raise CliError("--dry-run/--rollback: a rollback has no dry run, ask for one or the other")
+    if not dry_run and not (reason or "").strip():
+        raise CliError("--reason: say why (it is kept on the version's and the instances' history)")
     cxp = app_for(db)
     principal = principal_for_option(cxp, user)
     version_id = _version_id(cxp, principal, version)
