@@ -37,7 +37,7 @@ def test_an_administrator_deploys_and_migrates_from_the_command_line(small) -> N
                    "--reason", "All exchanges on version 2")
     assert moved["results"][0]["outcome"] == "moved"
     text = cli.run("instance", "show", str(prog.instance_id))
-    assert text.returncode == 0
+    assert text.returncode == 0 and "moved from v1 to v2 by admin: All exchanges on version 2" in text.stdout
     back = cli.run("processes", "migrate", "exchange:2", "--rollback", "--user", "admin", "--reason", "Undo")
     assert back.returncode == 0 and "1 of 1 rolled back" in back.stdout
     again = cli.run("processes", "migrate", "exchange:2", "--rollback", "--instance", str(prog.instance_id),

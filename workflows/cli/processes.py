@@ -78,9 +78,7 @@ def show(version: str = VersionArgument, user: str | None = ReaderOption, db: st
     if detail["previous_version"] is not None:
         typer.echo(f"changes from version {detail['previous_version']}:")
     for c in detail["changes"]:
-        fields = f" ({', '.join(c['fields'])})" if c["fields"] else ""
-        label = f"'{c['label']}'" + (f" -> '{c['to_label']}'" if c["to_label"] else "")
-        typer.echo(f"  {c['change']:<8} {c['step']}  {label}{fields}")
+        _print_change(c)
     typer.echo("history:")
     for h in detail["history"]:
         on = f" {h['subject_ref'] or h['instance_id']}" if h["instance_id"] else ""
@@ -108,7 +106,7 @@ def deploy(file: Path = typer.Argument(..., help="the BPMN 2.0 file of one proce
     if out.created:
         typer.echo(f"deployed {v.process}:{v.version} (id {v.id}); new instances start on it")
         for c in out.changes:
-            typer.echo(f"  {c.change:<8} {c.step}  '{c.label}'" + (f" ({', '.join(c.fields)})" if c.fields else ""))
+            _print_change(c.model_dump())
     else:
         typer.echo(f"{file.name} is {v.process}:{v.version} (id {v.id}), the current version already: nothing new")
     typer.echo(f"lint: {out.lint}")
@@ -147,6 +145,13 @@ def migrate(version: str = VersionArgument,
         _print_report(data)
     if not dry_run and data["cannot_move"]:
         raise typer.Exit(EXIT_NOT_OK)
+
+
+def _print_change(c: dict[str, Any]) -> None:
+    step = c["step"] + (f" -> {c['to_step']}" if c["to_step"] else "")
+    label = f"'{c['label']}'" + (f" -> '{c['to_label']}'" if c["to_label"] else "")
+    fields = f" ({', '.join(c['fields'])})" if c["fields"] else ""
+    typer.echo(f"  {c['change']:<8} {step}  {label}{fields}")
 
 
 def _print_report(data: dict[str, Any]) -> None:

@@ -29,6 +29,10 @@ def print_instance(view: dict[str, Any]) -> None:
         console.print("waiting for: " + ", ".join(view["waiting_for"]))
     if view["next_timer_at"]:
         console.print(f"next timer: {view['next_timer_at']}")
+    for v in view.get("versions", [])[1:]:  # moved between versions: each move, who and why
+        moved = "rolled back" if v["action"] == "rolled_back" else "moved"
+        console.print(f"{v['at'][:16]} {moved} from v{v['from_version']} to v{v['version']} by {v['by']}: "
+                      f"{v['reason'] or ''}")
     print_tasks(view["open_tasks"])
     table = Table("at", "actor", "action", "task")
     for e in view["history"]:
