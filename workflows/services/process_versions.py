@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from workflows.engine.library import LoadedDefinition
     from workflows.engine.migration import InstancePlan
 
-MAX_BPMN_BYTES = 2_000_000  # our largest process (exchange) is about 110 kB
+MAX_BPMN_BYTES = 1_000_000  # within the 1 MB of a form body (workflows/web/limits.py); exchange.bpmn is 110 kB
 MAX_REASON = 500
 
 

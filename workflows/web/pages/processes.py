@@ -11,11 +11,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from workflows.services import Conflict, Invalid, ServiceError
 from workflows.services.access import Principal
+from workflows.services.process_versions import MAX_BPMN_BYTES
 from workflows.web.deps import get_app
 from workflows.web.pages.common import PagePrincipal, flash, render
 
 router = APIRouter(include_in_schema=False)
-MAX_UPLOAD = 2_000_001
 
 
 def _list_page(request: Request, principal: Principal, errors: dict[str, list[str]] | None = None,
@@ -41,7 +41,7 @@ def deploy(request: Request, principal: PagePrincipal, file: Annotated[UploadFil
     """Deploy the uploaded file after its checks; each problem is shown next to its field (422)."""
     from workflows.services.process_versions import deploy_version
 
-    data = file.file.read(MAX_UPLOAD) if file is not None else b""
+    data = file.file.read(MAX_BPMN_BYTES + 1) if file is not None else b""
     if not data:
         return _list_page(request, principal, {"file": ["Choose the BPMN file of the new version."]}, reason, 422)
     try:
