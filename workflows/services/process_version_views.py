@@ -64,7 +64,7 @@ def _newest(uow: UnitOfWork) -> dict[str, int]:
                  .group_by(ProcessDefinition.process_id))
 
 
-def _running(uow: UnitOfWork) -> dict[int, int]:
+def running_counts(uow: UnitOfWork) -> dict[int, int]:
     """Unfinished instances per definition id."""
     return pairs(uow, select(ProcessInstance.definition_id, func.count(ProcessInstance.id))
                  .where(ProcessInstance.status != "completed").group_by(ProcessInstance.definition_id))
@@ -81,7 +81,7 @@ def list_versions(app: App, principal: Principal) -> list[ProcessVersionOut]:
     """Every deployed version, by process and newest first, with how many unfinished instances run it."""
     access.require_process_reader(app, None, principal, "list the process versions")
     with app.uow() as uow:
-        newest, running = _newest(uow), _running(uow)
+        newest, running = _newest(uow), running_counts(uow)
         rows = uow.session.scalars(select(ProcessDefinition).order_by(ProcessDefinition.process_id,
                                                                       ProcessDefinition.version.desc()))
         return [version_out(row, newest, running) for row in rows]
@@ -157,7 +157,7 @@ def version_detail(app: App, principal: Principal, version_id: int) -> ProcessVe
     access.require_process_reader(app, None, principal, "read the process versions")
     with app.uow() as uow:
         row = definition_row(uow, version_id)
-        base = version_out(row, _newest(uow), _running(uow))
+        base = version_out(row, _newest(uow), running_counts(uow))
         previous, changes = changes_from_previous(app, uow, row)
         return ProcessVersionDetail(**base.model_dump(), previous_version=previous, changes=changes,
                                     history=_history(uow, row), candidates=candidates(uow, row))

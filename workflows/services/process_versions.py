@@ -30,6 +30,7 @@ from workflows.services.process_version_views import (
     change_out,
     changes_from_previous,
     definition_row,
+    running_counts,
     subject_refs,
     version_out,
 )
@@ -129,7 +130,7 @@ def deploy_version(app: App, principal: Principal, content: bytes, filename: str
                       after={"process": row.process_id, "version": row.version, "sha256": row.sha256,
                              "filename": name, "reason": why, "checks": checks, "previous_version": previous,
                              "changes": [c.model_dump() for c in changes]})
-        out = DeployOut(created=created, version=version_out(row, {row.process_id: current.version}, {}),
+        out = DeployOut(created=created, version=version_out(row, {row.process_id: current.version}, running_counts(uow)),
                         lint=lint.note, changes=changes)
         uow.commit()
     return out
