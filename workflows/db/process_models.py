@@ -36,7 +36,7 @@ class ProcessDefinition(Base):
     bpmn_xml: Mapped[str] = mapped_column(Text)
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # who deployed it from the workspace, the API or `cxp processes deploy`, why, and what was checked
-    # (migration 0016; a version `cxp init` deployed from the package has none of them)
+    # (migration 0010; a version `cxp init` deployed from the package has none of them)
     deployed_by: Mapped[str | None] = mapped_column(String(80), default=None)
     reason: Mapped[str | None] = mapped_column(Text, default=None)
     checks: Mapped[dict[str, Any] | None] = mapped_column(default=None)

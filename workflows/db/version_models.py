@@ -1,4 +1,4 @@
-"""Moves of running instances between versions of their process (migration 0016): what each move
+"""Moves of running instances between versions of their process (migration 0010): what each move
 changed, and what a rollback puts back."""
 from __future__ import annotations
 

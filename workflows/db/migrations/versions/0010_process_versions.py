@@ -1,7 +1,7 @@
 """process versions deployed by a person (who, why, what was checked) and the moves of running
 instances between versions, kept so that each can be rolled back
 
-Revision ID: 0016_process_versions
+Revision ID: 0010_process_versions
 Revises: 0009_inbox_counts
 Create Date: 2027-01-20 10:00:00
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 from workflows.db.base import UTCDateTime
 
-revision = "0016_process_versions"
+revision = "0010_process_versions"
 down_revision = "0009_inbox_counts"
 branch_labels = None
 depends_on = None
