@@ -7,6 +7,7 @@ non-negative Decimal euros to the cent.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -73,3 +74,26 @@ def pay(state: BudgetState, amount: Decimal) -> BudgetState:
     if value > state.committed:
         raise RuleInputError("amount", f"cannot pay EUR {value}: only EUR {state.committed} is committed")
     return BudgetState(state.budget, state.committed - value, state.paid + value)
+
+
+def fitting(state: BudgetState, waiting: Sequence[Decimal]) -> list[int]:
+    """Which waiting grants the budget takes now, as their indexes in `waiting` (the order they
+    started waiting): each one that fits in what is left, in order; one that does not fit is skipped
+    and keeps its place. Committing them all keeps ``committed + paid <= budget``."""
+    left = state.remaining
+    chosen = []
+    for index, amount in enumerate(waiting):
+        value = to_money(f"waiting[{index}]", amount)
+        if value <= left:
+            chosen.append(index)
+            left -= value
+    return chosen
+
+
+def change_budget(state: BudgetState, budget: Decimal) -> BudgetState:
+    """The state with a new budget; refused below what is committed and paid."""
+    value = to_money("budget", budget)
+    if value < state.committed + state.paid:
+        raise RuleInputError("budget", f"EUR {value} is below what is committed (EUR {state.committed}) and paid "
+                                       f"(EUR {state.paid})")
+    return BudgetState(value, state.committed, state.paid)

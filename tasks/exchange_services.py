@@ -226,7 +226,23 @@ def close_without_grant(ctx: ServiceContext, data: Mapping[str, Any]) -> None:
 
 @service("commit_budget")
 def commit_budget(ctx: ServiceContext, data: Mapping[str, Any]) -> dict[str, Any]:
-    decision = ctx.programme.commit_budget(data["exchange_id"])
+    """R-BUDGET. A grant that starts to wait tells the administrators at once; one that waited and now
+    fits (the `budget_available` message brought it here) tells its applicant and its officers."""
+    exchange_id = data["exchange_id"]
+    decision = ctx.programme.commit_budget(exchange_id)
+    waited = data.get("budget_ok") is False  # this attempt follows a wait for budget
+    moment = str(ctx.now().timestamp())
+    if not decision.ok and not waited:
+        facts = ctx.programme.budget_summary(exchange_id)
+        ctx.notify("grant_waiting_budget", ctx.programme.admin_emails(),
+                   {**facts, "recipient_name": "Programme support office"},
+                   key=f"grant_waiting_budget:{exchange_id}:{moment}")
+    elif decision.ok and waited:
+        facts = ctx.programme.budget_summary(exchange_id)
+        ctx.notify("grant_committed", [facts["visitor_email"]], facts, key=f"grant_committed:{exchange_id}:{moment}")
+        ctx.notify("grant_committed", facts["officer_emails"],
+                   {**facts, "recipient_name": "Programme officers", "for_officers": True},
+                   key=f"grant_committed:{exchange_id}:officers:{moment}")
     return {"budget_ok": decision.ok, "budget_reasons": decision.codes}
 
 

@@ -125,6 +125,11 @@ class Programme:
         self._change("call_status", f"call:{call.code}", {"status": call.status}, {"status": status})
         call.status = status
 
+    def admin_emails(self) -> list[str]:
+        """The active administrators' addresses (the programme support office)."""
+        return list(self.s.scalars(select(User.email).where(User.role == "administrator", User.active)
+                                   .order_by(User.id))) or ["support@clusterxchange.local"]
+
     def _officer_emails(self, *partnership_ids: int | None) -> list[str]:
         ids = [p for p in partnership_ids if p is not None]
         return list(self.s.scalars(
@@ -227,8 +232,8 @@ class Programme:
         for a in self.s.scalars(select(Application).where(
                 Application.call_id == call_id, Application.role == "visitor",
                 Application.status == "awaiting_match").order_by(Application.id)):
-            if a.organisation_id in taken:  # one organisation is never proposed twice (R-ELIG)
-                continue
+            if a.organisation_id in taken or not a.organisation.active:  # one organisation is never
+                continue  # proposed twice (R-ELIG); a deactivated one never (workflows/services/partnerships.py)
             taken.add(a.organisation_id)
             visitors.append(VisitorCandidate(a.id, org_facts(a.organisation), frozenset(a.sectors or ()),
                                              frozenset(a.wished_countries or ()), a.date_from, a.date_to,
@@ -239,7 +244,7 @@ class Programme:
                 Application.call_id == call_id, Application.role == "host",
                 Application.status == "published").order_by(Application.id)):
             free = a.capacity - load.get(a.id, 0)
-            if free > 0:
+            if free > 0 and a.organisation.active:
                 hosts.append(HostOffer(a.id, org_facts(a.organisation), free, a.date_from, a.date_to,
                                        frozenset(a.sectors or ())))
         return visitors, hosts, self.rule_set(call.rule_set_version)
@@ -407,6 +412,14 @@ class Programme:
                      None, decision.to_dict())
         self.set_exchange_status(exchange_id, "committed" if decision.ok else "waiting_budget")
         return decision
+
+    def budget_summary(self, exchange_id: int) -> dict[str, Any]:
+        """What the emails about an exchange's grant and its call's budget say."""
+        claim = self._claim(exchange_id)
+        call = must_get(self.s, Call, claim.call_id)
+        state = self._budget_state(call)
+        return {**self.exchange_summary(exchange_id), "call_code": call.code, "budget": f"{call.budget:.2f}",
+                "remaining": f"{state.remaining:.2f}", "amount": f"{claim.amount:.2f}"}
 
     def claim_grant(self, exchange_id: int) -> tuple[GrantResult, dict[str, Any] | None]:
         claim = self._claim(exchange_id)

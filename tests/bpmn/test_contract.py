@@ -50,6 +50,7 @@ CONTRACT = {
             "cancellation_requested": ("cancellation_requested", "cancellation"),
             "payment_confirmed": ("payment_confirmed", "payment"),
             "payment_rejected": ("payment_rejected", "payment_rejection"),
+            "budget_available": ("budget_available", "budget_release"),
         },
         "timers": {
             "info_timeout": ("timeDate", "info_deadline", "interrupting"),
@@ -57,7 +58,6 @@ CONTRACT = {
             "visit_ended": ("timeDate", "visit_end", None),
             "evidence_reminder": ("timeDate", "evidence_reminder_at", "non-interrupting"),
             "evidence_overdue": ("timeDate", "evidence_due_at", "non-interrupting"),
-            "budget_retry": ("timeDuration", '"P7D"', None),
         },
         "ends": {
             "end_ineligible", "end_rejected", "end_withdrawn", "end_not_matched", "end_reminder_sent",

@@ -360,20 +360,36 @@ def test_zero_grant_closes_without_a_grant(clock):
     assert run.calls()[-2:] == ["compute_grant", "close_without_grant"]
 
 
-def test_exhausted_budget_is_retried_a_week_later(clock):
+def test_exhausted_budget_waits_until_budget_is_made_available(clock):
+    """No retry on a timer: the grant waits for the `budget_available` message (a budget change or a
+    released commitment sends it to the grants that fit), however long that takes."""
     run = start(clock, commit_budget=[{"budget_ok": False}, {"budget_ok": True}])
     reach_visit(run)
     end_visit(run, clock)
     submit(run)
     validate(run)
     assert run.offered == []
-    assert run.waiting_for == ["Wait a week"]
+    assert run.waiting_for == ["budget_available"]
 
-    run.wait(clock, days=6)
-    assert run.offered == []
-    run.wait(clock, days=2)
+    run.wait(clock, days=30)
+    assert run.offered == [] and run.waiting_for == ["budget_available"]
+    assert run.calls().count("commit_budget") == 1
+    run.send("budget_available", call_id=2, budget="31000.00")
     assert run.offered == ["approve_payment"]
     assert run.calls().count("commit_budget") == 2
+
+
+def test_a_grant_that_still_does_not_fit_waits_again(clock):
+    run = start(clock, commit_budget=[{"budget_ok": False}, {"budget_ok": False}, {"budget_ok": True}])
+    reach_visit(run)
+    end_visit(run, clock)
+    submit(run)
+    validate(run)
+    run.send("budget_available", call_id=2, budget="100.00")
+    assert run.offered == [] and run.waiting_for == ["budget_available"]
+    run.send("budget_available", call_id=2, budget="31000.00")
+    assert run.offered == ["approve_payment"]
+    assert run.calls().count("commit_budget") == 3
 
 
 def test_payment_returned_goes_back_to_validation(clock):

@@ -184,24 +184,42 @@ def test_a_migration_keeps_the_data_and_the_open_task_which_takes_its_new_name(p
     assert programme.instance().definition_id == version_id
 
 
+def call_waiting_a_week(prog: Programme) -> int:
+    """The call's process, its one exchange matched, at its "Wait a week" timer (a duration: "P7D");
+    its instance id. (The exchange's grants no longer wait on a timer but on a message.)"""
+    from datetime import datetime
+
+    from tests.workflows.builders import BRUSSELS, HOST, accept_match
+    from workflows.services.lifecycle import start
+
+    prog.submit_visitor_application().assessed()
+    with prog.app.uow() as uow:
+        call = start(prog.app, uow, "call", "call", prog.call_id, {"call_id": prog.call_id,
+                                                                  "partnership_id": prog.north_id})
+        uow.commit()
+        call_id = call.id
+    prog.complete("prepare_call", ADMIN, {"confirm": True}, instance_id=call_id)
+    prog.advance_to(datetime(2027, 3, 6, 9, 0, tzinfo=BRUSSELS))          # the call closed: a matching round
+    prog.complete("review_proposals", OFFICER, {"confirm": True, "drop_proposals": [], "comment": "ok"},
+                  instance_id=call_id)
+    prog.complete("visitor_accept_match", VISITOR, accept_match())
+    prog.complete("host_accept_match", HOST, accept_match())
+    prog.advance(timedelta(days=15))                                        # the next round finds nobody
+    assert prog.instance(call_id).next_timer_at is not None and prog.open_specs(call_id) == []
+    return call_id
+
+
 def test_a_migration_keeps_the_moment_a_waiting_timer_fires(programme: Programme) -> None:
     """Spiff's migration resets a WAITING timer, which would start "wait a week" again from now."""
-    from decimal import Decimal
-
-    from workflows.db.models import Call
-
-    awaiting_validation(programme)
-    with programme.app.uow() as uow:             # too little budget left: the grant waits a week (BUDGET_EXHAUSTED)
-        uow.session.get(Call, programme.call_id).budget = Decimal("10.00")
-        uow.commit()
-    programme.complete("validate_evidence", OFFICER, {"decision": "accept", "comment": "ok"})
-    waiting = programme.instance()
-    assert programme.open_specs() == [] and waiting.next_timer_at is not None
+    call_id = call_waiting_a_week(programme)
+    waiting = programme.instance(call_id)
     programme.advance(timedelta(days=2))
-    version_id = deploy_changed(programme)
-    migrate_instances(programme.app, programme.principal(ADMIN), version_id, [programme.instance_id], "move")
-    moved = programme.instance()
-    assert moved.definition_id == version_id
+    out = deploy_version(programme.app, programme.principal(ADMIN),
+                         changed("call.bpmn", relabel("prepare_call", "Prepare and check the call")), "call-v2.bpmn",
+                         "The preparation is renamed")
+    migrate_instances(programme.app, programme.principal(ADMIN), out.version.id, [call_id], "move")
+    moved = programme.instance(call_id)
+    assert moved.definition_id == out.version.id
     assert moved.next_timer_at == waiting.next_timer_at          # not a week from the migration
 
 

@@ -1,6 +1,8 @@
 """The demo's people at work: each open task is done at its moment (`hours.act_at`) by the person
 whose lane it is in, with the answer of its exchange's scenario (`actors.answer`); visitors ask for
-extensions and cancellations; the administrator raises a call's budget when grants wait for it."""
+extensions and cancellations; the administrator raises a call's budget when grants wait for it —
+only when the demo is driven to its end: a demo stopped on a day (`--until`) leaves waiting grants
+waiting for a person to raise the budget in the workspace."""
 from __future__ import annotations
 
 import random
@@ -29,7 +31,7 @@ from workflows.demo.actors import answer
 from workflows.demo.data import BRUSSELS, Scenario
 from workflows.demo.hours import act_at, next_working_day
 from workflows.services.access import Principal, principal_by_name
-from workflows.services.calls import raise_budget
+from workflows.services.calls import change_budget
 from workflows.services.exchanges import cancel_exchange, request_extension
 from workflows.services.inbox import complete_task
 
@@ -42,6 +44,7 @@ class People:
         self.acts: set[str] = set()
         self._moments: dict[int, datetime] = {}
         self._principals: dict[str, Principal] = {}
+        self.raises_budgets = True  # False while the demo runs to a stop day: a person raises them then
 
     def _as(self, username: str) -> Principal:
         """The demo person `username` as the principal the entry points resolve (once per person)."""
@@ -184,6 +187,8 @@ class People:
     def budget_office(self, today: date) -> None:
         """Grants waiting for budget some working days (1-3, from the seed): raise the call's budget
         by the shortfall, rounded up to EUR 100."""
+        if not self.raises_budgets:
+            return
         with self.app.uow() as uow:
             todo = []
             for call in uow.session.scalars(select(Call).order_by(Call.id)):
@@ -205,5 +210,5 @@ class People:
                 if new > call.budget:
                     todo.append((call.code, new))
         for code, new in todo:
-            raise_budget(self.app, code, self._as("admin"), f"{new:.2f}",
-                         "The partners confirmed their co-funding: the budget covers the waiting grants.")
+            change_budget(self.app, code, self._as("admin"), f"{new:.2f}",
+                          "The partners confirmed their co-funding: the budget covers the waiting grants.")

@@ -173,7 +173,9 @@ class Demo:
 
     def run(self, progress: Callable[[datetime], None] | None = None, until: datetime | None = None) -> None:
         """Drive the programme to its end — or only `until` that moment, leaving the work of that day
-        in everyone's inbox (a later run continues it)."""
+        in everyone's inbox (a later run continues it). Driven to a stop day, the demo's administrator
+        leaves the budgets alone: grants waiting for budget wait for a person in the workspace."""
+        self.people.raises_budgets = until is None
         while True:
             with self.app.uow() as uow:
                 now = uow.now()

@@ -465,3 +465,32 @@ def require_process_reader(app: App, uow: UnitOfWork | None, principal: Principa
     if principal.role not in PROCESS_READERS:
         refuse(app, uow, principal, f"{principal.username} is {principal.role} and may not {what}: only "
                                     "administrators and auditors read the process versions", **where)
+
+
+# --- programme administration (issue 22, part A): calls, budgets, rule sets, partnerships, organisations ---
+
+PROGRAMME_ADMINS = frozenset({"administrator", "system"})  # the system: the operator at the console (`cxp calls`)
+PROGRAMME_READERS = PROGRAMME_ADMINS | {"auditor"}
+ADMIN_REFUSED = "admin_change_refused"  # the audit action of a refused change
+
+
+def require_programme_admin(app: App, uow: UnitOfWork | None, principal: Principal, what: str,
+                            **where: Any) -> None:
+    """Only administrators change calls, budgets, rule sets, partnerships and organisations; anyone
+    else is refused (`what` completes "… may not {what}"), the refusal audited as `admin_change_refused`
+    with the subject it was about."""
+    if principal.role not in PROGRAMME_ADMINS:
+        refuse(app, uow, principal, f"{principal.username} is {principal.role} and may not {what}: only "
+                                    "administrators manage calls, budgets, rule sets, partnerships and "
+                                    "organisations", ADMIN_REFUSED, **where)
+
+
+def require_programme_reader(app: App, uow: UnitOfWork | None, principal: Principal, what: str,
+                             **where: Any) -> None:
+    """The administration's own reads (draft calls, a call's history, the organisations and
+    partnerships with their accounts) are for administrators and auditors; anyone else is refused and
+    the refusal audited (`access_refused`). Published calls are public (`GET /api/calls`) and every
+    signed-in person reads the rule sets."""
+    if principal.role not in PROGRAMME_READERS:
+        refuse(app, uow, principal, f"{principal.username} is {principal.role} and may not {what}: only "
+                                    "administrators and auditors read the programme's administration", **where)

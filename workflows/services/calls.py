@@ -1,48 +1,106 @@
-"""Calls as an administrator manages them: raising a call's budget (R-BUDGET).
+"""A call's budget (R-BUDGET, SPEC §14): raised or lowered by an administrator with a reason, never
+below what is committed and paid; the grants waiting for budget are then approved in their order as
+soon as they fit, in the same transaction.
 
-A grant that did not fit waits (`waiting_budget`, reason `BUDGET_EXHAUSTED`); its process retries
-the commitment every seven days, so raising the budget lets it through at the next retry."""
+A grant that did not fit waits (`waiting_budget`, reason `BUDGET_EXHAUSTED`) on the exchange
+process's `budget_available` message. `offer_budget` takes the call's waiting grants in the order
+they started waiting (their claim's creation, then id) and sends the message to each one that fits
+in what is left, skipping one that does not (it keeps its place for the next change); each then runs
+its own `commit_budget` step through the engine, under the lock this transaction holds on the call
+row, and tells its applicant and officers (tasks/exchange_services.py). A commitment released by a
+cancellation offers the budget the same way (workflows/services/exchanges.py)."""
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from workflows.app import App
-from workflows.db.models import Call
+from workflows.db.models import Call, Claim, ClaimStatus, Exchange
 from workflows.services import Invalid, NotFound, access
 from workflows.services.access import Principal
-from workflows.services.outputs import BudgetOut
+from workflows.services.admin_outputs import BudgetChangeOut, BudgetOut
+from workflows.services.call_inputs import budget_amount, check_reason
+from workflows.uow import UnitOfWork
+
+CENT = Decimal("0.01")
+BUDGET_AVAILABLE = "budget_available"  # the exchange process's message (bpmn/exchange.bpmn)
 
 
-def _amount(value: object) -> Decimal:
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise Invalid.field("budget", f"{value!r} is not an amount in euros") from None
-    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
-        raise Invalid.field("budget", f"{value} must be euros with at most two decimals")
-    return amount.quantize(Decimal("0.01"))
+def budget_of(uow: UnitOfWork, call: Call) -> BudgetOut:
+    """What the call's budget holds now: committed, paid, waiting and left."""
+    rows = dict(uow.session.execute(select(Claim.status, func.coalesce(func.sum(Claim.amount), 0)).where(
+        Claim.call_id == call.id).group_by(Claim.status)).all())
+    waiting_count = uow.session.scalar(select(func.count(Claim.id)).where(
+        Claim.call_id == call.id, Claim.status == ClaimStatus.WAITING_BUDGET)) or 0
+
+    def total(*statuses: str) -> Decimal:
+        return sum((Decimal(rows.get(s) or 0) for s in statuses), Decimal(0)).quantize(CENT)
+
+    committed, paid = total(*ClaimStatus.COMMITTING), total(ClaimStatus.PAID)
+    budget = call.budget.quantize(CENT)
+    return BudgetOut(budget=budget, committed=committed, paid=paid, waiting=total(ClaimStatus.WAITING_BUDGET),
+                     waiting_grants=int(waiting_count), left=budget - committed - paid)
 
 
-def raise_budget(app: App, code: str, principal: Principal, new_budget: object, reason: str) -> BudgetOut:
-    """Set a call's budget to `new_budget`, higher than today's; administrators only; audited."""
-    amount = _amount(new_budget)
-    if not reason.strip():
-        raise Invalid.field("reason", "raising a budget needs a reason")
+def waiting_grants(uow: UnitOfWork, call_id: int) -> list[tuple[Claim, str]]:
+    """The call's grants waiting for budget, in the order they started waiting, with their exchange."""
+    return [(claim, ref) for claim, ref in uow.session.execute(
+        select(Claim, Exchange.ref).join(Exchange, Exchange.id == Claim.exchange_id).where(
+            Claim.call_id == call_id, Claim.status == ClaimStatus.WAITING_BUDGET)
+        .order_by(Claim.created_at, Claim.id))]
+
+
+def offer_budget(app: App, uow: UnitOfWork, call: Call) -> list[str]:
+    """Send `budget_available` to each waiting grant that fits what is left (`rules.budget.fitting`),
+    in order, in this transaction; the references of the grants committed by it."""
+    from rules.budget import BudgetState, fitting
+    from workflows.services.lifecycle import deliver, instance_for
+
+    uow.session.execute(select(Call.id).where(Call.id == call.id).with_for_update())  # one offer at a time
+    now = budget_of(uow, call)
+    waiting = waiting_grants(uow, call.id)
+    chosen = fitting(BudgetState(now.budget, now.committed, now.paid), [claim.amount for claim, _ in waiting])
+    committed = []
+    for claim, ref in (waiting[i] for i in chosen):
+        try:
+            instance = instance_for(uow, "exchange", claim.exchange_id)
+        except NotFound:
+            continue  # a claim without a process (bulk-loaded data): nothing to tell
+        if BUDGET_AVAILABLE not in (instance.waiting_messages or []):
+            continue  # an instance of an earlier version retries on its own timer
+        deliver(app, uow, instance, BUDGET_AVAILABLE, {"call_id": call.id, "budget": f"{call.budget:.2f}"})
+        if claim.status != ClaimStatus.WAITING_BUDGET:
+            committed.append(ref)
+    return committed
+
+
+def change_budget(app: App, code: str, principal: Principal, new_budget: object, reason: str | None) -> BudgetChangeOut:
+    """Set a call's budget (higher or lower) with a reason; administrators only; never below what is
+    committed and paid. Audited with its reason; the waiting grants that now fit are approved."""
     with app.uow() as uow:
+        uow.write_lock()
+        access.require_programme_admin(app, uow, principal, f"change the budget of call {code}",
+                                       subject=f"call:{code}"[:60], after={"budget": str(new_budget)[:40]})
+        amount = budget_amount(new_budget)
+        text = check_reason(reason, "changing a call's budget")
         call = uow.session.scalars(select(Call).where(Call.code == code).with_for_update()).first()
         if call is None:
             raise NotFound(f"call: no call '{code}'")
-        if principal.role != "administrator":
-            access.refuse(app, uow, principal, f"{principal.username} is {principal.role}; only an administrator "
-                          "changes a call's budget", "call_budget_refused", subject=f"call:{code}",
-                          after={"budget": amount})
-        if amount <= call.budget:
-            raise Invalid.field("budget", f"EUR {amount} is not more than the call's budget of EUR {call.budget}")
-        before = call.budget
+        before = budget_of(uow, call)
+        if amount == before.budget:
+            raise Invalid.field("budget", f"the budget of {code} is EUR {before.budget} already")
+        floor = before.committed + before.paid
+        if amount < floor:
+            raise Invalid.field("budget", f"EUR {amount} is below what is committed (EUR {before.committed}) and "
+                                          f"paid (EUR {before.paid}): the budget must be at least EUR {floor}")
         call.budget = amount
-        uow.audit(principal.actor, "call_budget_raised", subject=f"call:{code}",
-                  before={"budget": before}, after={"budget": amount, "reason": reason.strip()})
+        uow.audit(principal.actor, "call_budget_raised" if amount > before.budget else "call_budget_lowered",
+                  subject=f"call:{code}", before={"budget": before.budget},
+                  after={"budget": amount, "reason": text, "committed": before.committed, "paid": before.paid})
+        approved = offer_budget(app, uow, call)
+        after = budget_of(uow, call)
         uow.commit()
-        return BudgetOut(call=code, budget_before=before.quantize(Decimal("0.01")), budget=amount)
+        return BudgetChangeOut(call=code, budget_before=before.budget, budget=amount, reason=text,
+                               approved=approved, after=after)
+

@@ -9,7 +9,8 @@ discontinue the visit, or cancel the exchange (`cxp exchange ...`).
   as SPEC §4 asks (the `cancellation_requested` message).
 - At any other stage an officer of the visitor's or the host's partnership (or an administrator)
   *cancels* the exchange: its process ends now as `end_cancelled`, its open tasks and timers with it,
-  any budget it committed is released and a match proposal waiting for its answers is withdrawn. An
+  any budget it committed is released (and offered to the grants waiting for budget, in their order)
+  and a match proposal waiting for its answers is withdrawn. An
   exchange whose payment is approved, batched or paid is not cancelled: the bank file may be out.
 
 Every refusal — who may not act, a conflict of interest declared with one of the organisations
@@ -118,10 +119,16 @@ def cancel_exchange(app: App, ref: str, principal: Principal, reason: str) -> Ca
             raise ServiceError(f"exchange {ref} cannot be cancelled: its payment is {claim.status}; "
                                "a payment on its way to the bank is stopped with the bank, not here")
         stage = exchange.status
+        freed = claim is not None and claim.status == ClaimStatus.COMMITTED
         _release(uow, exchange, claim, reason)
         uow.audit(principal.actor, "exchange_cancelled", subject=ref, instance_id=instance.id,
                   after={"reason": reason, "stage": stage})
         _settle(app, uow, app.engine.terminate(uow, instance, "end_cancelled", principal.actor, reason))
+        if freed:  # the released commitment goes to the grants waiting for budget, in their order
+            from workflows.db.models import Call
+            from workflows.services.calls import offer_budget
+
+            offer_budget(app, uow, must_get(uow.session, Call, exchange.call_id))
         uow.commit()
         return CancellationOut(exchange=ref, action="cancelled", stage=stage, status=exchange.status)
 
