@@ -215,6 +215,51 @@ def rule_set_from_dict(document: Mapping[str, Any]) -> RuleSet:
     return RuleSet(**dict(document))
 
 
+PROGRAMME_CAP = Decimal("1100.00")  # (programme) at most EUR 1,100 per visiting organisation
+
+
+def rule_set_digest(rs: RuleSet) -> str:
+    """The SHA-256 of a rule set's values, its version's name left out: two versions with the same
+    values have the same digest, so a new version is stored once by its content."""
+    import hashlib
+    import json
+
+    body = {k: v for k, v in rule_set_to_dict(rs).items() if k != "version"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def programme_problems(rs: RuleSet) -> list[tuple[str, str]]:
+    """What a new rule-set version may not do under the programme's rules, as (field, message): a
+    cap above EUR 1,100; a threshold (or the default) that is not positive or above the cap; a
+    threshold for a country that is not eligible; an eligible country with no price (no threshold
+    of its own and no default threshold). Empty when the version may be stored."""
+    problems: list[tuple[str, str]] = []
+    if rs.cap > PROGRAMME_CAP:
+        problems.append(("cap", f"EUR {rs.cap} is above the programme's cap of EUR {PROGRAMME_CAP} per "
+                                "visiting organisation"))
+    if rs.cap <= 0:
+        problems.append(("cap", "must be a positive amount"))
+    for country, amount in rs.thresholds.items():
+        field = f"thresholds.{country}"
+        if amount <= 0:
+            problems.append((field, f"EUR {amount} is not a positive amount"))
+        elif amount > rs.cap:
+            problems.append((field, f"EUR {amount} is above the rule set's cap of EUR {rs.cap}"))
+        if country not in rs.eligible_countries:
+            problems.append((field, f"{country} is priced but is not an eligible country of this rule set"))
+    if rs.default_threshold > rs.cap:
+        problems.append(("default_threshold", f"EUR {rs.default_threshold} is above the rule set's cap of "
+                                              f"EUR {rs.cap}"))
+    if rs.default_threshold <= 0:
+        unpriced = sorted(c for c in rs.eligible_countries if c not in rs.thresholds)
+        if unpriced:
+            problems.append(("eligible_countries", f"{', '.join(unpriced)} {'is' if len(unpriced) == 1 else 'are'} "
+                                                   "eligible but not priced: give a threshold for each, or a "
+                                                   "positive default_threshold"))
+    return problems
+
+
 def threshold(rs: RuleSet, host_country: str) -> Decimal:
     """The lump-sum threshold for a host in `host_country` (an eligible country of the rule set)."""
     code = normalise_country("host_country", host_country)

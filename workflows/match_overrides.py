@@ -33,6 +33,7 @@ MESSAGES = {
     "NOT_A_HOST_OFFER": "there is no published host offer with this id in the call",
     "HOST_FULL": "the host offer has no free place left in this round",
     "NOT_WAITING": "there is no visitor application with this id waiting for a match in the call",
+    "ORGANISATION_INACTIVE": "the visitor's or the host's organisation is deactivated: it cannot be matched",
 }
 
 
@@ -86,6 +87,8 @@ def _problems(programme: Programme, call_id: int, visitor: Application | None, h
         problems.append("NOT_A_HOST_OFFER")
     elif load.get(host.id, 0) >= host.capacity and not (proposal and proposal.host_application_id == host.id):
         problems.append("HOST_FULL")
+    if any(a is not None and not a.organisation.active for a in (visitor, host)):
+        problems.append("ORGANISATION_INACTIVE")
     return problems
 
 

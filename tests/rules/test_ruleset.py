@@ -13,9 +13,12 @@ from rules.grant import compute_grant
 from rules.ruleset import (
     DEFAULT_ELIGIBLE_COUNTRIES,
     DEFAULT_VERSION,
+    SHIPPED,
     RuleSet,
     derive_rule_set,
     get_rule_set,
+    programme_problems,
+    rule_set_digest,
     rule_set_from_dict,
     rule_set_to_dict,
     threshold,
@@ -157,3 +160,27 @@ def test_a_derived_rule_set_round_trips_exactly(cap, high, days, km):
     document = json.loads(json.dumps(rule_set_to_dict(rs)))
     assert rule_set_from_dict(document) == rs
     assert rule_set_to_dict(rule_set_from_dict(document)) == rule_set_to_dict(rs)
+
+
+# --- a new version under the programme's rules, stored once by content (workflows/services/rule_sets.py) ---
+
+def test_the_shipped_versions_pass_the_programme_checks_and_differ_by_content():
+    assert [programme_problems(SHIPPED[v]) for v in SHIPPED] == [[], []]
+    assert rule_set_digest(SHIPPED["2025.1"]) != rule_set_digest(SHIPPED["2026.1"])
+
+
+def test_the_digest_is_the_values_without_the_versions_name():
+    same = derive_rule_set(SHIPPED["2026.1"], "2027.1", {})
+    other = derive_rule_set(SHIPPED["2026.1"], "2027.1", {"thresholds": {"PL": "800.00"}})
+    assert rule_set_digest(same) == rule_set_digest(SHIPPED["2026.1"]) != rule_set_digest(other)
+
+
+def test_a_cap_above_the_programme_an_unpriced_country_and_inconsistent_thresholds_are_named():
+    rs = derive_rule_set(SHIPPED["2026.1"], "2027.x", {
+        "cap": "1200.00", "default_threshold": "0.00", "thresholds": {"AT": "1300.00", "CH": "900.00"},
+        "eligible_countries": ["AT", "BE", "PL"]})
+    problems = dict(programme_problems(rs))
+    assert problems["cap"] == "EUR 1200.00 is above the programme's cap of EUR 1100.00 per visiting organisation"
+    assert problems["thresholds.AT"] == "EUR 1300.00 is above the rule set's cap of EUR 1200.00"
+    assert problems["thresholds.CH"] == "CH is priced but is not an eligible country of this rule set"
+    assert problems["eligible_countries"].startswith("PL is eligible but not priced")

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -92,16 +93,24 @@ class Organisation(Base):
     bic: Mapped[str | None] = mapped_column(String(11))
     account_holder: Mapped[str | None] = mapped_column(String(140))
     partnership_id: Mapped[int | None] = mapped_column(ForeignKey("partnerships.id"))
+    # a deactivated organisation can neither apply nor be matched; its records and history stay
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    deactivated_reason: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class RuleSetRecord(Base):
-    """A stored rule-set version (the data of `rules.ruleset.RuleSet`)."""
+    """A stored rule-set version (the data of `rules.ruleset.RuleSet`), kept once by its content:
+    `sha256` is `rules.ruleset.rule_set_digest` (the values without the version's name)."""
 
     __tablename__ = "rule_sets"
 
     version: Mapped[str] = mapped_column(String(40), primary_key=True)
     data: Mapped[dict[str, Any]] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+    created_by: Mapped[str | None] = mapped_column(String(80), default=None)
 
 
 call_partnerships = Table(
@@ -127,6 +136,9 @@ class Call(Base):
     rule_set_version: Mapped[str] = mapped_column(ForeignKey("rule_sets.version"))
     formats: Mapped[list[Any]] = mapped_column(default=list)
     status: Mapped[str] = mapped_column(String(20), default="draft")
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    closed_reason: Mapped[str | None] = mapped_column(Text, default=None)
     partnerships: Mapped[list[Partnership]] = relationship(secondary=call_partnerships)
     events: Mapped[list[CallEvent]] = relationship(back_populates="call", order_by="CallEvent.starts_on")
 

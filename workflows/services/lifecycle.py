@@ -23,6 +23,7 @@ FINAL_EXCHANGE_STATUS = {
     "end_ineligible": "ineligible", "end_rejected": "rejected", "end_withdrawn": "withdrawn",
     "end_not_matched": "not_matched", "end_closed_without_grant": "closed_without_grant",
     "end_closed": "closed", "end_cancelled": "cancelled",
+    "end_call_closed": "not_matched",  # the call closed early before a match (workflows/services/call_admin.py)
 }
 
 
@@ -145,7 +146,15 @@ def advance_clock(app: App, delta: timedelta, step: timedelta = timedelta(days=1
 
 
 def submit_application(app: App, uow: UnitOfWork, application: Application, actor: Actor = SYSTEM) -> ProcessInstance:
-    """A submitted application starts its process: `exchange` for visitors, `hosting` for hosts."""
+    """A submitted application starts its process: `exchange` for visitors, `hosting` for hosts. An
+    organisation the administrators deactivated cannot apply (nothing is written)."""
+    from workflows.db.models import Organisation
+    from workflows.services import Invalid
+
+    organisation = must_get(uow.session, Organisation, application.organisation_id)
+    if not organisation.active:
+        raise Invalid.field("organisation", f"{organisation.legal_name} ({organisation.legal_id}) is deactivated "
+                                            f"and cannot apply: {organisation.deactivated_reason or 'no reason given'}")
     if application.role == "host":
         return start(app, uow, "hosting", "application", application.id, {
             "task_deadlines": task_deadlines(uow, must_get(uow.session, Call, application.call_id)),

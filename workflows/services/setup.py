@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from rules.ruleset import SHIPPED as KNOWN_VERSIONS
-from rules.ruleset import get_rule_set, rule_set_to_dict
+from rules.ruleset import get_rule_set, rule_set_digest, rule_set_to_dict
 from workflows.app import App
 from workflows.audit import SYSTEM
 from workflows.db.models import RuleSetRecord
@@ -17,8 +17,10 @@ def init_database(app: App) -> dict[str, Any]:
         loaded = []
         for version in KNOWN_VERSIONS:
             if uow.session.get(RuleSetRecord, version) is None:
-                data = rule_set_to_dict(get_rule_set(version))
-                uow.session.add(RuleSetRecord(version=version, data=data, created_at=uow.now()))
+                shipped = get_rule_set(version)
+                data = rule_set_to_dict(shipped)
+                uow.session.add(RuleSetRecord(version=version, data=data, created_at=uow.now(),
+                                              sha256=rule_set_digest(shipped), note="shipped with the product"))
                 uow.audit(SYSTEM, "rule_set_loaded", subject=f"rule_set:{version}", after=data)
                 loaded.append(version)
         deployed = app.library.deploy(uow.session, uow.now())
