@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -43,18 +44,23 @@ def budget_amount(value: Any, field: str = "budget") -> Decimal:
         raise Invalid.field(field, f"{str(value)[:40]!r} is not an amount in euros")
     if amount <= 0:
         raise Invalid.field(field, f"EUR {amount} is not a positive amount")
-    if amount != amount.quantize(Decimal("0.01")):
-        raise Invalid.field(field, f"{amount} has more than two decimals: euros and cents only")
     if amount > MAX_MONEY:
         raise Invalid.field(field, f"EUR {amount} is more than any call's budget can be")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise Invalid.field(field, f"{amount} has more than two decimals: euros and cents only")
     return amount.quantize(Decimal("0.01"))
+
+
+def _wrong(message: str) -> PydanticCustomError:
+    """A validator's refusal whose message is the sentence itself (no "Value error, " before it)."""
+    return PydanticCustomError("call", "{message}", {"message": message})
 
 
 def _budget(value: Any) -> Decimal:
     try:
         return budget_amount(value)
     except Invalid as err:
-        raise ValueError(err.fields[0].msg) from None
+        raise _wrong(err.fields[0].msg) from None
 
 
 class EventIn(BaseModel):
@@ -81,7 +87,7 @@ class _CallFields(BaseModel):
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
-            raise ValueError("needs a time zone, e.g. 2027-05-28T18:00:00+02:00")
+            raise _wrong("needs a time zone, e.g. 2027-05-28T18:00:00+02:00")
         return value
 
     @field_validator("formats", check_fields=False)
@@ -89,16 +95,16 @@ class _CallFields(BaseModel):
     def _formats(cls, value: list[str] | None) -> list[str] | None:
         if value is not None:
             if not value:
-                raise ValueError("choose at least one format")
+                raise _wrong("choose at least one format")
             if len(set(value)) != len(value):
-                raise ValueError("a format is named twice")
+                raise _wrong("a format is named twice")
         return value
 
     @field_validator("partnerships", check_fields=False)
     @classmethod
     def _codes(cls, value: list[str] | None) -> list[str] | None:
         if value is not None and len({v.upper() for v in value}) != len(value):
-            raise ValueError("a partnership is named twice")
+            raise _wrong("a partnership is named twice")
         return value
 
 
@@ -123,7 +129,7 @@ class CallIn(_CallFields):
     def _code(cls, value: str) -> str:
         code = value.upper()
         if not CODE.match(code):
-            raise ValueError("use upper-case letters, digits and hyphens only (e.g. CXP-2028-01)")
+            raise _wrong("use upper-case letters, digits and hyphens only (e.g. CXP-2028-01)")
         return code
 
 

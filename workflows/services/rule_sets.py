@@ -7,7 +7,8 @@ with `base` naming a stored version to start from instead). It must hold as a ru
 (`RuleSet.__post_init__`) and under the programme's rules (`programme_problems`: no cap above
 EUR 1,100, every eligible country priced, thresholds consistent). Its values are stored once: the
 same values under another name answer the version that has them (not a duplicate); a name already
-used for other values is a conflict. A draft call picks a version; a published call keeps its own."""
+used for other values is a conflict. A `note` in the document is kept with the version. A draft call
+picks a version; a published call keeps its own."""
 from __future__ import annotations
 
 import json
@@ -127,7 +128,10 @@ def add_rule_set(app: App, principal: Principal, content: bytes | str | Mapping[
     with app.uow() as uow:
         uow.write_lock()
         access.require_programme_admin(app, uow, principal, "add a rule set version", subject="rule_set:new")
-        rule_set = _rule_set(uow, read_document(content))
+        document = read_document(content)
+        kept = document.pop("note", None)  # a note in the document itself, as in a file
+        note = note if note is not None else (kept if isinstance(kept, str) else None)
+        rule_set = _rule_set(uow, document)
         problems = programme_problems(rule_set)
         if problems:
             fields = [FieldError(tuple(f.split(".")), m) for f, m in problems]
