@@ -302,7 +302,7 @@ def test_anyone_but_an_administrator_gets_the_403_page_and_the_refusal_is_audite
 
     answer = client.get("/admin")
 
-    assert answer.status_code == 403 and "Not allowed" in answer.text and "may not list the calls" in answer.text
+    assert answer.status_code == 403 and "Not allowed" in answer.text and "may not list the partnerships" in answer.text
     with app.uow() as uow:
         assert username in uow.session.scalars(select(AuditEvent.actor).where(
             AuditEvent.action == "access_refused")).all()

@@ -1,11 +1,11 @@
-"""What the administration pages read: the calls, the partnerships and the deployed process versions.
+"""What the administration pages read: the partnerships (as choices) and the deployed process versions.
 
 Read-only, for administrators only (a refusal is audited by `access.require_role`); managing users is
-`workflows.services.accounts`, raising a call's budget `workflows.services.calls`."""
+`workflows.services.accounts`; calls, budgets, rule sets, partnerships and organisations are
+`workflows.services.call_admin`, `calls`, `call_views`, `rule_sets` and `partnerships`."""
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -14,19 +14,6 @@ from workflows.app import App
 from workflows.services.access import Principal, require_role
 
 ADMINS = frozenset({"administrator"})
-
-
-class CallRow(BaseModel):
-    code: str
-    title: str
-    opens_on: date
-    closes_on: date
-    matching_deadline: datetime
-    budget: Decimal
-    status: str
-    rule_set: str
-    lead_partnership: str
-    partnerships: list[str]
 
 
 class PartnershipRow(BaseModel):
@@ -41,19 +28,6 @@ class ProcessVersionRow(BaseModel):
     sha256: str
     filename: str
     deployed_at: datetime
-
-
-def list_calls(app: App, principal: Principal) -> list[CallRow]:
-    """Every call, newest opening first, with its lead and participating partnerships."""
-    from workflows.db.models import Call
-
-    require_role(app, None, principal, ADMINS, "list the calls")
-    with app.uow() as uow:
-        calls = uow.session.scalars(select(Call).order_by(Call.opens_on.desc(), Call.code)).all()
-        return [CallRow(code=c.code, title=c.title, opens_on=c.opens_on, closes_on=c.closes_on,
-                        matching_deadline=c.matching_deadline, budget=c.budget.quantize(Decimal("0.01")),
-                        status=c.status, rule_set=c.rule_set_version, lead_partnership=c.lead_partnership.code,
-                        partnerships=sorted(p.code for p in c.partnerships)) for c in calls]
 
 
 def list_partnerships(app: App, principal: Principal) -> list[PartnershipRow]:

@@ -30,7 +30,7 @@ from workflows.db.process_models import HumanTask, ProcessInstance
 from workflows.services import Conflict, Invalid, access
 from workflows.services.access import Principal
 from workflows.services.admin_outputs import CallClosedOut, CallDetailOut
-from workflows.services.call_inputs import CallIn, CallPatch, check_call, check_reason, parse
+from workflows.services.call_inputs import CallIn, CallPatch, check_call, check_reason, validate_call
 from workflows.services.call_views import call_instance, detail_of, find_call
 from workflows.uow import UnitOfWork
 
@@ -64,9 +64,7 @@ def create_call(app: App, principal: Principal, data: Any) -> CallDetailOut:
     with app.uow() as uow:
         uow.write_lock()
         access.require_programme_admin(app, uow, principal, "create a call", subject="call:new")
-        given: CallIn = parse(CallIn, data)
-        values = given.model_dump(exclude={"code"})
-        checked = check_call(uow.session, values, _today(uow), new_code=given.code)
+        given, checked, values = validate_call(uow.session, CallIn, data, _today(uow))
         members = [uow.session.get(Partnership, i) for i in [checked.lead_id, *checked.partnership_ids]]
         call = Call(code=given.code, title=given.title, lead_partnership_id=checked.lead_id, opens_on=given.opens_on,
                     closes_on=given.closes_on, matching_deadline=given.matching_deadline, budget=given.budget,
@@ -86,15 +84,14 @@ def update_call(app: App, principal: Principal, code: str, data: Any) -> CallDet
     with app.uow() as uow:
         uow.write_lock()
         access.require_programme_admin(app, uow, principal, f"change call {code}", subject=f"call:{code}"[:60])
-        patch = {k: v for k, v in parse(CallPatch, data).model_dump(exclude_unset=True).items() if v is not None}
-        if not patch:
-            raise Invalid.field("body", "give at least one field of the call to change")
         call = find_call(uow, code, lock=True)
         if call.status != "draft":
             raise Conflict(f"call {call.code} is {call.status}: " + FROZEN.format(code=call.code))
         before = _values(call)
+        _, checked, patch = validate_call(uow.session, CallPatch, data, _today(uow), base=before)
+        if not patch:
+            raise Invalid.field("body", "give at least one field of the call to change")
         merged = {**before, **patch}
-        checked = check_call(uow.session, merged, _today(uow))
         changes = sorted(k for k in patch if jsonable(merged[k]) != jsonable(before[k]))
         if not changes:
             raise Invalid.field("body", "nothing changes: every field given already has that value")

@@ -178,8 +178,9 @@ class CheckedCall:
 
 
 def check_call(session: Session, values: Mapping[str, Any], today: date, new_code: str | None = None) -> CheckedCall:
-    """The database and cross-field checks of a call's complete `values` (a `CallIn`'s fields, or a
-    draft's merged with a patch); `Invalid` naming each field that is wrong."""
+    """The database and cross-field checks of a call's `values` (a `CallIn`'s fields, or a draft's
+    merged with a patch); `Invalid` naming each field that is wrong. A check whose values are missing
+    (a field already refused by its own check) is left out."""
     from workflows.db.models import Call, Partnership, RuleSetRecord
 
     errors: list[FieldError] = []
@@ -190,39 +191,73 @@ def check_call(session: Session, values: Mapping[str, Any], today: date, new_cod
     if new_code is not None and session.scalar(select(Call.id).where(Call.code == new_code)) is not None:
         wrong(("code",), f"{new_code} is already the code of another call")
     codes = {p.code: p.id for p in session.scalars(select(Partnership))}
-    lead = str(values["lead_partnership"]).upper()
+    lead = str(values.get("lead_partnership") or "").upper()
     if lead not in codes:
         wrong(("lead_partnership",), f"{values['lead_partnership']!r} is no partnership (known: "
-                                     f"{', '.join(sorted(codes)) or 'none yet'})")
+                                     f"{', '.join(sorted(codes)) or 'none yet'})" if lead else "is required")
     others = []
     for i, code in enumerate(values.get("partnerships") or []):
         if code.upper() not in codes:
             wrong(("partnerships", i), f"{code!r} is no partnership (known: {', '.join(sorted(codes)) or 'none'})")
         elif code.upper() != lead:
             others.append(codes[code.upper()])
-    if session.get(RuleSetRecord, values["rule_set_version"]) is None:
+    if "rule_set_version" in values and session.get(RuleSetRecord, values["rule_set_version"]) is None:
         known = ", ".join(sorted(session.scalars(select(RuleSetRecord.version))))
         wrong(("rule_set_version",), f"{values['rule_set_version']!r} is no rule set version (known: {known})")
-    opens, closes, deadline = values["opens_on"], values["closes_on"], values["matching_deadline"]
-    if closes <= opens:
-        wrong(("closes_on",), f"{closes} is not after the opening on {opens}: the window must be in order")
-    if closes < today:
-        wrong(("closes_on",), f"{closes} is in the past (today is {today})")
-    deadline_day = deadline.astimezone(_brussels()).date()
-    if deadline_day <= closes:
+    opens, closes, deadline = values.get("opens_on"), values.get("closes_on"), values.get("matching_deadline")
+    if closes is not None:
+        if opens is not None and closes <= opens:
+            wrong(("closes_on",), f"{closes} is not after the opening on {opens}: the window must be in order")
+        if closes < today:
+            wrong(("closes_on",), f"{closes} is in the past (today is {today})")
+    deadline_day = deadline.astimezone(_brussels()).date() if deadline is not None else None
+    if deadline_day is not None and closes is not None and deadline_day <= closes:
         wrong(("matching_deadline",), f"{deadline_day} is not after the call closes on {closes}: matching "
                                       "ends after the close")
     for i, event in enumerate(values.get("events") or []):
         starts, ends = _get(event, "starts_on"), _get(event, "ends_on")
         if ends < starts:
             wrong(("events", i, "ends_on"), f"{ends} is before the event starts on {starts}")
-        if starts < opens:
+        if opens is not None and starts < opens:
             wrong(("events", i, "starts_on"), f"{starts} is before the call opens on {opens}")
-        if ends > deadline_day:
+        if deadline_day is not None and ends > deadline_day:
             wrong(("events", i, "ends_on"), f"{ends} is after the matching deadline ({deadline_day})")
     if errors:
         raise Invalid("; ".join(f"{e.field}: {e.msg}" for e in errors), errors)
     return CheckedCall(dict(values), codes[lead], others)
+
+
+def validate_call(session: Session, model: type[CallIn] | type[CallPatch], data: Any, today: date,
+                  base: Mapping[str, Any] | None = None) -> tuple[Any, CheckedCall, dict[str, Any]]:
+    """`data` as `model` (a new call, or a patch merged onto the draft's `base`) with every check:
+    (the model, the checked call, the fields given). Each wrong field is named at once, the fields'
+    own checks and those between fields and against the database together."""
+    errors: list[FieldError] = []
+    bad: set[str | int] = set()
+    given: Any = None
+    try:
+        given = parse(model, data)
+    except Invalid as err:
+        errors, bad = list(err.fields), {f.loc[0] for f in err.fields}
+    if given is not None:
+        fields = given.model_dump(exclude_unset=base is not None, exclude={"code"})
+    else:  # what did pass its own check still meets the others
+        rest = {k: v for k, v in data.items() if k not in bad and k != "code"} if isinstance(data, Mapping) else {}
+        try:
+            fields = CallPatch.model_validate(rest).model_dump(exclude_unset=True)
+        except ValidationError:
+            fields = {}
+    fields = {k: v for k, v in fields.items() if v is not None}
+    code = None
+    if model is CallIn and "code" not in bad:
+        code = given.code if given is not None else str((data or {}).get("code", "")).upper() or None
+    try:
+        checked = check_call(session, {**(base or {}), **fields}, today, new_code=code)
+    except Invalid as err:
+        errors += [f for f in err.fields if f.loc[0] not in bad]
+    if errors:
+        raise Invalid("; ".join(f"{e.field}: {e.msg}" for e in errors), errors)
+    return given, checked, fields
 
 
 def _get(event: Any, name: str) -> Any:

@@ -7,9 +7,23 @@ from fastapi import APIRouter
 
 def routes() -> list[APIRouter]:
     """Every router of the pages."""
-    from workflows.web.pages import admin, audit, auth, exchanges, instances, payments, reports, tasks, work_task
+    from workflows.web.pages import (
+        admin,
+        admin_call_actions,
+        admin_calls,
+        admin_programme,
+        audit,
+        auth,
+        exchanges,
+        instances,
+        payments,
+        reports,
+        tasks,
+        work_task,
+    )
     from workflows.web.pages import processes as processes_pages
 
     return [auth.router, tasks.router, work_task.router, instances.router, exchanges.router, payments.router,
             audit.router, reports.router, admin.router,
-            processes_pages.router]
+            processes_pages.router,
+            admin_calls.router, admin_call_actions.router, admin_programme.router]

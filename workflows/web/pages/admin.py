@@ -1,5 +1,6 @@
-"""Administration (`/admin`): the calls, the users (add one, disable one) and the deployed process
-versions. Every read and change is the use cases' (administrators only; a refusal is audited and
+"""Administration (`/admin`): the programme at a glance (calls and budgets, exchanges per stage,
+incidents, failed emails, the last batch and anchor), the users (add one, disable one) and the deployed
+process versions. Every read and change is the use cases' (administrators only; a refusal is audited and
 answered by the 403 page)."""
 from __future__ import annotations
 
@@ -37,15 +38,16 @@ def user_schema(partnerships: list[str]) -> dict[str, Any]:
 def _page(request: Request, principal: Principal, values: dict[str, Any] | None = None,
           errors: list[dict[str, Any]] | None = None, status_code: int = 200) -> Response:
     from workflows.services.accounts import list_users
-    from workflows.services.admin_views import list_calls, list_partnerships, list_process_versions
+    from workflows.services.admin_views import list_partnerships, list_process_versions
+    from workflows.services.programme_glance import programme_glance
     from workflows.web.forms import build_form
 
     cxp = get_app(request)
-    calls = list_calls(cxp, principal)
-    partnerships = list_partnerships(cxp, principal)
+    partnerships = list_partnerships(cxp, principal)  # the page is an administrator's (its users): checked first
+    glance = programme_glance(cxp, principal)
     form = build_form(user_schema([p.code for p in partnerships]), values or {}, errors or [])
     password_error = next((e["msg"] for e in errors or [] if list(e["loc"])[-1:] == ["password"]), "")
-    return render(request, "admin.html", principal, status_code=status_code, nav_active="admin", calls=calls,
+    return render(request, "admin.html", principal, status_code=status_code, nav_active="admin", glance=glance,
                   users=list_users(cxp, principal), versions=list_process_versions(cxp, principal),
                   partnerships=partnerships, form=form, password_error=password_error)
 
