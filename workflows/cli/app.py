@@ -9,6 +9,7 @@ import sys
 
 import typer
 
+from workflows.cli import calls as calls_cli
 from workflows.cli import doctor as doctor_cli
 from workflows.cli import exchanges as exchanges_cli
 from workflows.cli import flows as flows_cli
@@ -31,6 +32,7 @@ app.add_typer(exchanges_cli.app, name="exchange", help="Cancel a running exchang
 app.add_typer(reports_cli.app, name="reports", help="KPI report, publication extract, FSTP report.")
 app.add_typer(users_cli.app, name="users", help="Accounts: add users, set passwords, issue and revoke API tokens.")
 app.add_typer(processes_cli.app, name="processes", help="Process versions: list, deploy, migrate running instances.")
+app.add_typer(calls_cli.app, name="calls", help="Calls: list, show, create a draft from JSON, publish, budget, close.")
 task_app = typer.Typer(no_args_is_help=True, help="Claim, release and complete one human task.")
 instance_app = typer.Typer(no_args_is_help=True, help="Process instances: state, open tasks, history.")
 clock_app = typer.Typer(no_args_is_help=True, help="Simulated time (demo and tests): fires due timers.")
