@@ -77,7 +77,7 @@ def errors_by_field(fields: Iterable[FieldError], data: Mapping[str, Any]) -> di
         key = "-".join(loc) if loc[:1] == ["events"] else (loc[0] if loc else "")
         if loc[:1] in (["partnerships"], ["formats"]):
             key = loc[0]
-        out[key] = f"{out[key]} {f.msg}".strip() if key in out else f.msg
+        out[key] = f"{out[key]}; {f.msg}" if key in out else f.msg
     return out
 
 
