@@ -51,6 +51,9 @@ TEMPLATES = (
     "task_reminder",
     "task_overdue",
     "kpi_report",
+    "grant_waiting_budget",
+    "grant_committed",
+    "call_closed_early",
 )
 
 

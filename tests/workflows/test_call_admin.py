@@ -181,6 +181,11 @@ def test_closing_early_ends_the_applications_not_yet_matched_and_the_matched_one
     assert programme.exchange().status == "matched" and programme.open_specs() == ["agree_commitment"]
     told = {m.recipients[0] for m in programme.emails("call_closed_early")}
     assert told == {"contact@orbit.example", "o1@cx.local"}
+    from workflows.mail import render_email
+
+    texts = [render_email(m.template, m.context)[1] for m in programme.emails("call_closed_early")]
+    assert all("The programme's funding ended." in t for t in texts)
+    assert any(f"go on to their own end (matched or beyond): {programme.exchange_ref}" in t for t in texts)
     with pytest.raises(Conflict, match="closed already"):
         close_call(programme.app, programme.principal(ADMIN), "CXP-TEST-01", "again")
 

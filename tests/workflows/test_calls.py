@@ -182,6 +182,11 @@ def test_a_waiting_grant_tells_the_administrators_and_a_raise_approves_it_in_the
     told = {tuple(m.recipients) for m in programme.emails("grant_committed")}
     assert told == {("contact@nova.example",), ("o1@cx.local", "o2@cx.local")}
     assert len(programme.emails("grant_waiting_budget")) == 1  # told once, when it started to wait
+    from workflows.mail import render_email
+
+    for message in programme.emails("grant_waiting_budget") + programme.emails("grant_committed"):
+        subject, text, _ = render_email(message.template, message.context)
+        assert programme.exchange_ref in subject and "EUR 1,100.00" in text
 
 
 def test_waiting_grants_are_approved_in_the_order_they_started_waiting(programme: Programme) -> None:  # noqa: F811

@@ -272,6 +272,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "task_overdue": {"recipient_name": "Programme officers", "task_name": "Accept or decline the match",
                      "subject": "EX-000123", "lane": "Visitor", "due_date": date(2025, 6, 16), "days_overdue": 2,
                      "waiting_for": "Nova Cluster Brussels"},
+    "grant_waiting_budget": {"recipient_name": "Programme support office", "exchange_ref": "EX-000123",
+                             "organisation": "Łódź Textile Cluster", "call_code": "CXP-2027-02", "call_title": CALL,
+                             "amount": "1100.00", "budget": "500.00", "remaining": "50.00"},
+    "grant_committed": {**PERSON, "exchange_ref": "EX-000123", "call_code": "CXP-2027-02", "call_title": CALL,
+                        "amount": "1100.00"},
+    "call_closed_early": {**PERSON, "call_code": "CXP-2027-02", "call_title": CALL, "reason": "Funding ended.",
+                          "closed_on": date(2027, 6, 1), "reference": "EX-000123"},
 }
 
 
