@@ -32,6 +32,7 @@ from workflows.services.access import Principal
 from workflows.services.admin_outputs import CallClosedOut, CallDetailOut
 from workflows.services.call_inputs import CallIn, CallPatch, check_call, check_reason, validate_call
 from workflows.services.call_views import call_instance, detail_of, find_call
+from workflows.services.calls import lost_race_is_conflict
 from workflows.uow import UnitOfWork
 
 FROZEN = "its windows, formats, rule set and events no longer change (its budget does: POST /api/calls/{code}/budget)"
@@ -110,6 +111,7 @@ def update_call(app: App, principal: Principal, code: str, data: Any) -> CallDet
         return _committed(uow, call)
 
 
+@lost_race_is_conflict
 def publish_call(app: App, principal: Principal, code: str, note: str | None = None) -> CallDetailOut:
     """Publish a draft: its `call` process starts (or goes on from `prepare_call`), the officers are
     emailed, and its windows, formats and rule set are frozen."""
@@ -150,6 +152,7 @@ def _committed(uow: UnitOfWork, call: Call) -> CallDetailOut:
     return out
 
 
+@lost_race_is_conflict
 def close_call(app: App, principal: Principal, code: str, reason: str | None) -> CallClosedOut:
     """Close a call early, with a reason (see the module's docstring for what ends and what goes on)."""
     from workflows.programme import VISITED, Programme

@@ -11,19 +11,39 @@ row, and tells its applicant and officers (tasks/exchange_services.py). A commit
 cancellation offers the budget the same way (workflows/services/exchanges.py)."""
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
 
 from workflows.app import App
 from workflows.db.models import Call, Claim, ClaimStatus, Exchange
-from workflows.services import Invalid, NotFound, access
+from workflows.services import Conflict, Invalid, NotFound, access
 from workflows.services.access import Principal
 from workflows.services.admin_outputs import BudgetChangeOut, BudgetOut
 from workflows.services.call_inputs import budget_amount, check_reason
 from workflows.uow import UnitOfWork
 
 CENT = Decimal("0.01")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def lost_race_is_conflict(fn: F) -> F:
+    """A step of a process the use case advances that someone else advanced meanwhile (its instance's
+    optimistic lock) is a `Conflict`: nothing was written, the person may look again and retry."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from workflows.engine.runner import TaskNoLongerOpen
+
+        try:
+            return fn(*args, **kwargs)
+        except (TaskNoLongerOpen, StaleDataError) as err:
+            raise Conflict("a process this change moves on was changed by someone else meanwhile; nothing was "
+                           "written, look again and retry") from err
+    return wrapper  # type: ignore[return-value]
 BUDGET_AVAILABLE = "budget_available"  # the exchange process's message (bpmn/exchange.bpmn)
 
 
@@ -75,6 +95,7 @@ def offer_budget(app: App, uow: UnitOfWork, call: Call) -> list[str]:
     return committed
 
 
+@lost_race_is_conflict
 def change_budget(app: App, code: str, principal: Principal, new_budget: object, reason: str | None) -> BudgetChangeOut:
     """Set a call's budget (higher or lower) with a reason; administrators only; never below what is
     committed and paid. Audited with its reason; the waiting grants that now fit are approved."""
