@@ -7,9 +7,9 @@ from fastapi import APIRouter
 
 def routes() -> list[APIRouter]:
     """Every router of the API, in the order the OpenAPI document lists them."""
-    from workflows.web.api import audit, auth, evidence, exchanges, health, instances, payments, reports, tasks
+    from workflows.web.api import audit, auth, evidence, exchanges, health, instances, payments, reports, tasks, users
     from workflows.web.api import process_versions as versions_api
 
     return [health.router, auth.router, tasks.router, instances.router, exchanges.router, evidence.router,
             payments.router, audit.router, reports.router,
-            versions_api.router]
+            versions_api.router, users.router]
