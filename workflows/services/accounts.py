@@ -235,6 +235,7 @@ def set_password(app: App, actor: Principal, username: str, password: str, revok
     theirs ends, the count of failed sign-ins of the username starts again, and unless `revoke_tokens`
     is false their API tokens are revoked too (a changed password is what one does after a leak)."""
     with app.uow() as uow:
+        uow.write_lock()  # SQLite: it reads, then writes the user, their sessions and tokens
         require_self_or_account_admin(app, uow, actor, username, "change the password", subject=_subject(username))
         check_password(app.settings, password)
         user = _user(uow, username)
@@ -253,6 +254,7 @@ def disable_user(app: App, actor: Principal, username: str) -> UserOut:
     """The user may no longer sign in or act (administrator only); their web sessions end and their
     API tokens are revoked. Nothing is deleted: the records they made keep naming them."""
     with app.uow() as uow:
+        uow.write_lock()
         require_account_admin(app, uow, actor, "disable users", subject=_subject(username))
         user = _user(uow, username)
         was = user.active
@@ -319,6 +321,7 @@ def authenticate(app: App, username: str, password: str, source: str) -> Princip
 def _audit_failed(app: App, username: str, after: dict[str, Any]) -> None:
     """Audit a failed sign-in of `username` (`login_failed`, by the anonymous actor)."""
     with app.uow() as uow:
+        uow.write_lock()  # SQLite: the chain's head is read then written; wait for the lock first
         uow.audit(ANONYMOUS, "login_failed", subject=_subject(username), after={"username": username, **after})
         uow.commit()
 

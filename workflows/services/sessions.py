@@ -138,6 +138,7 @@ def end_sessions(app: App, actor: Principal, username: str) -> SessionsEnded:
     revoked, at once (the user themself, or an administrator for someone else). Audited as
     `sessions_ended` with the counts."""
     with app.uow() as uow:
+        uow.write_lock()  # SQLite: it reads the user, then writes; pages touching sessions meanwhile
         require_self_or_account_admin(app, uow, actor, username, "end the sessions", subject=_subject(username))
         user = uow.session.scalars(select(User).where(User.username == username)).first()
         if user is None:

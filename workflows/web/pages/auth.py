@@ -44,8 +44,11 @@ def login(request: Request, username: Annotated[str, Form(max_length=80)] = "",
         principal = authenticate(cxp, username.strip(), password, source=source)
     except Unauthenticated as err:
         status = 429 if err.retry_after else 401
-        return render(request, "sign_in.html", None, status_code=status, next=safe_next(next),
-                      username=username, error=str(err))
+        answer = render(request, "sign_in.html", None, status_code=status, next=safe_next(next),
+                        username=username, error=str(err))
+        if err.retry_after:
+            answer.headers["Retry-After"] = str(err.retry_after)
+        return answer
     try:
         secret = open_session(cxp, principal)
     except Unauthenticated as err:  # disabled in the instant since the password was checked
