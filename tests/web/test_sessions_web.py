@@ -196,3 +196,11 @@ def test_a_real_account_and_a_made_up_one_get_the_same_answers_from_the_api_and_
     assert real_page == made_up_page
     assert [(status, wait) for status, _, wait in real_page] == [
         (401, None), (401, None), (401, None), (429, "1"), (429, "1")]
+
+
+def test_the_browser_keeps_the_cookie_as_long_as_the_session_may_last(tmp_path: Any) -> None:
+    from workflows.settings import Settings
+    from workflows.web.security import session_middleware_kwargs
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/cxp.db", files_dir=tmp_path, session_hours=2)
+    assert session_middleware_kwargs(settings)["max_age"] == 2 * 3600

@@ -107,7 +107,10 @@ def reserve(app: App, username: str) -> Checked | Waiting:
         uow.commit()
     if refused == 0:
         return Checked(failures, refused_before)
+    longest = pause(settings, failures)  # an attempt that read the clock just before the one that blocked
     wait = max(1, math.ceil((blocked_until - now).total_seconds()))
+    if longest is not None:
+        wait = min(wait, math.ceil(longest.total_seconds()))
     reason: Literal["throttled", "locked"] = "locked" if failures >= settings.login_lockout_after else "throttled"
     return Waiting(reason, wait, refused, failures)
 
