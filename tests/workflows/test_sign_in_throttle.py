@@ -182,3 +182,20 @@ def test_a_token_expires_on_real_time_wherever_the_programme_clock_goes(accounts
     clock(accounts).advance(hours=12)
     with pytest.raises(Unauthenticated):
         principal_for_token(accounts, issued.token)
+
+
+def test_the_pauses_double_up_to_the_lock_and_a_long_count_neither_overflows_nor_unlocks(accounts: App) -> None:
+    from workflows.db.account_models import SignInAttempt
+    from workflows.services.throttle import Checked, Waiting, pause, reserve
+
+    accounts.settings = accounts.settings.model_copy(update={"login_slowdown_after": 1, "login_lockout_after": 1000})
+    seconds = [None if p is None else p.total_seconds() for p in (pause(accounts.settings, n) for n in range(6))]
+    assert seconds == [None, 1, 2, 4, 8, 16]
+    assert pause(accounts.settings, 500) == pause(accounts.settings, 999) == timedelta(minutes=15)
+    now = clock(accounts).moment
+    with accounts.uow() as uow:
+        uow.session.add(SignInAttempt(username="visitor", failures=500, refused=0, refused_before=0,
+                                      blocked_until=now, last_attempt_at=now))
+        uow.commit()
+    assert reserve(accounts, "visitor") == Checked(501, 0)
+    assert reserve(accounts, "visitor") == Waiting("throttled", 900, 1, 501)

@@ -56,11 +56,11 @@ class Waiting:
 
 def pause(settings: Settings, failures: int) -> timedelta | None:
     """How long a username waits after its `failures`-th failure: none, a pause, or the lock."""
-    lock = timedelta(minutes=settings.login_lockout_minutes)
+    lock = settings.login_lockout_minutes * 60
     if failures >= settings.login_lockout_after:
-        return lock
+        return timedelta(seconds=lock)
     if failures >= settings.login_slowdown_after:
-        return min(timedelta(seconds=2 ** min(failures - settings.login_slowdown_after, 62)), lock)
+        return timedelta(seconds=min(2 ** (failures - settings.login_slowdown_after), lock))
     return None
 
 
