@@ -204,3 +204,11 @@ def test_the_browser_keeps_the_cookie_as_long_as_the_session_may_last(tmp_path: 
 
     settings = Settings(database_url=f"sqlite:///{tmp_path}/cxp.db", files_dir=tmp_path, session_hours=2)
     assert session_middleware_kwargs(settings)["max_age"] == 2 * 3600
+
+
+def test_a_username_with_a_nul_byte_is_a_401_not_a_500(web: TestClient) -> None:
+    answer = web.post("/api/auth/token", data={"username": "ann\x00", "password": "x"})
+    assert (answer.status_code, answer.json()["detail"]) == (401, "wrong username or password")
+    browser = TestClient(web.app)
+    page = browser.post("/login", data={"username": "ann\x00", "password": "x", "csrf_token": csrf(browser.get("/").text)})
+    assert page.status_code == 401 and "wrong username or password" in page.text

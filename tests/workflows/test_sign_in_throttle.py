@@ -199,3 +199,8 @@ def test_the_pauses_double_up_to_the_lock_and_a_long_count_neither_overflows_nor
         uow.commit()
     assert reserve(accounts, "visitor") == Checked(501, 0)
     assert reserve(accounts, "visitor") == Waiting("throttled", 900, 1, 501)
+
+
+def test_a_username_with_a_nul_byte_is_answered_like_any_unknown_one(accounts: App) -> None:
+    assert attempt(accounts, "admin\x00") == (WRONG, None)  # PostgreSQL cannot store nor compare a NUL
+    assert audited(accounts, "admin\ufffd", "unknown_user") == 1

@@ -286,7 +286,9 @@ def authenticate(app: App, username: str, password: str, source: str) -> Princip
     The attempt is counted before the password is verified (`throttle.reserve`, one atomic statement),
     so that guesses sent in parallel meet the limit of guesses sent one by one; the verification runs
     outside any transaction."""
-    username, source = (username or "").strip()[:80], str(source)[:200]
+    # no username holds a NUL (USERNAME), and PostgreSQL cannot even compare one: counted as another
+    username = (username or "").replace("\x00", "\ufffd").strip()[:80]
+    source = str(source)[:200]
     attempt = reserve(app, username)
     if isinstance(attempt, Waiting):
         if attempt.refusals == 1:  # the first refusal of this wait is audited; the others are counted
