@@ -391,9 +391,9 @@ def test_migration_0007_keeps_existing_users_without_a_password(database_url: st
         engine.dispose()
 
 
-def test_migration_0010_moves_the_sign_in_counts_off_users_and_can_be_undone(database_url: str,
+def test_migration_0011_moves_the_sign_in_counts_off_users_and_can_be_undone(database_url: str,
                                                                           tmp_path: Path) -> None:
-    """A user locked (on the simulated clock, far ahead) before 0010 can sign in after it: the counts
+    """A user locked (on the simulated clock, far ahead) before 0011 can sign in after it: the counts
     start again on the wall clock; the users table keeps its rows and what refers to them (tokens)."""
     from importlib.resources import as_file
 

@@ -1,6 +1,6 @@
 """web sessions kept on the server, and sign-in attempts counted per username before the password check
 
-Revision ID: 0010_web_sessions
+Revision ID: 0011_web_sessions
 Revises: 0010_process_versions
 Create Date: 2027-01-25 10:00:00
 
@@ -17,7 +17,7 @@ from alembic import op
 
 from workflows.db.base import UTCDateTime
 
-revision = "0010_web_sessions"
+revision = "0011_web_sessions"
 down_revision = "0010_process_versions"
 branch_labels = None
 depends_on = None
