@@ -204,3 +204,33 @@ def test_the_pauses_double_up_to_the_lock_and_a_long_count_neither_overflows_nor
 def test_a_username_with_a_nul_byte_is_answered_like_any_unknown_one(accounts: App) -> None:
     assert attempt(accounts, "admin\x00") == (WRONG, None)  # PostgreSQL cannot store nor compare a NUL
     assert audited(accounts, "admin\ufffd", "unknown_user") == 1
+
+
+# --- the counts do not pile up -----------------------------------------------------------------------
+
+def test_counts_of_usernames_not_tried_for_a_day_are_swept_and_their_untold_refusals_audited(accounts: App) -> None:
+    from workflows.db.account_models import SignInAttempt
+    from workflows.services.throttle import FORGOTTEN_AFTER, sweep_attempts
+
+    for n in range(5):  # made-up usernames: one guess each
+        attempt(accounts, f"nobody{n}")
+    lock_out(accounts, "admin")
+    for _ in range(7):  # refused while locked; no later attempt reports them
+        attempt(accounts, "admin")
+    assert sweep_attempts(accounts).removed == 0  # tried just now: kept
+    clock(accounts).advance(FORGOTTEN_AFTER, seconds=1)
+    swept = sweep_attempts(accounts)
+    assert (swept.removed, swept.refusals_reported) == (6, 7)
+    with accounts.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(SignInAttempt)) == 0
+        told = list(uow.session.scalars(select(AuditEvent.data_after).where(AuditEvent.action == "login_refusals")))
+    assert [t["refused"] for t in told] == [7] and told[0]["username"] == "admin"
+    assert sweep_attempts(accounts).removed == 0  # nothing left, nothing audited twice
+
+
+def test_a_username_still_waiting_is_not_swept(accounts: App) -> None:
+    from workflows.services.throttle import sweep_attempts
+
+    lock_out(accounts, "admin")
+    assert sweep_attempts(accounts, older_than=timedelta(0)).removed == 0  # locked for 15 minutes yet
+    assert attempt(accounts, "admin", PASSWORD)[1] is not None

@@ -118,3 +118,41 @@ def reserve(app: App, username: str) -> Checked | Waiting:
 def forget(connection: Connection, username: str) -> None:
     """Clear the count of `username` (a success, a new password), in the caller's transaction."""
     connection.execute(delete(_A).where(_A.c.username == username))
+
+
+# A username's row is kept while it can still matter: while it waits, and for a day after its last
+# attempt (a username that fails again within the day keeps its count). Rows older than that are
+# swept by the timers job, so that made-up usernames cannot grow the table for ever.
+FORGOTTEN_AFTER = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class AttemptsSwept:
+    removed: int
+    refusals_reported: int  # refusals of a last window no later attempt reported, now on the trail
+
+
+def sweep_attempts(app: App, older_than: timedelta = FORGOTTEN_AFTER) -> AttemptsSwept:
+    """Remove the counts of usernames not tried for `older_than` whose wait is over; a window whose
+    refusals no checked attempt reported (`refused`) is audited once as `login_refusals` first."""
+    from sqlalchemy import select
+
+    from workflows.audit import Actor
+
+    now = app.wall_clock()
+    stale = (_A.c.last_attempt_at < literal(now - older_than, UTCDateTime())) & or_(
+        _A.c.blocked_until.is_(None), _A.c.blocked_until <= literal(now, UTCDateTime()))
+    with app.uow() as uow:
+        uow.write_lock()
+        rows = uow.connection.execute(select(_A.c.username, _A.c.refused, _A.c.last_attempt_at).where(stale)
+                                      .order_by(_A.c.username).with_for_update(skip_locked=True)).all()
+        reported = 0
+        for username, refused, last in rows:
+            if refused:
+                reported += refused
+                uow.audit(Actor(None, "anonymous", "anonymous"), "login_refusals", subject=f"user:{username}"[:60],
+                          after={"username": username, "refused": refused, "last_attempt_at": last.isoformat()})
+        if rows:
+            uow.connection.execute(delete(_A).where(_A.c.username.in_([r[0] for r in rows])))
+        uow.commit()
+    return AttemptsSwept(removed=len(rows), refusals_reported=reported)
