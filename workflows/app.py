@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from workflows.db.base import make_engine, make_session_factory
@@ -41,13 +42,24 @@ class built_once(Generic[T]):
         return found
 
 
+def wall_now() -> datetime:
+    """The wall clock: what account protection runs on (see `App.wall_clock`)."""
+    return datetime.now(UTC)
+
+
 class App:
     """`database_url` overrides the settings' (their files folder follows it unless set explicitly);
     with `create=False` a SQLite file that does not exist is refused (`DatabaseUnavailable`) rather
     than created — only `cxp init` and `cxp demo` make a database.
 
     One App may serve several threads at once (the HTTP API's thread pool): its library and engine
-    are built once and safe to share; every use case opens a unit of work of its own (`uow`)."""
+    are built once and safe to share; every use case opens a unit of work of its own (`uow`).
+
+    Two clocks: the programme's (`uow.now()`, simulated in the demo and the tests: deadlines, timers,
+    the audit trail's timestamps) and `wall_clock`, the real time, on which account protection runs —
+    sign-in throttles and locks, web sessions and API tokens — so that moving the programme's clock
+    can neither lock anyone out for good nor stretch a session. A test replaces `wall_clock` with a
+    clock of its own (a callable giving a timezone-aware datetime)."""
 
     def __init__(self, settings: Settings | None = None, database_url: str | None = None,
                  create: bool = True) -> None:
@@ -57,6 +69,7 @@ class App:
         self._build_lock = threading.RLock()  # the engine is built with the library: the same thread asks twice
         self.db = make_engine(self.settings.database_url, create=create)
         self.sessions = make_session_factory(self.db)
+        self.wall_clock: Callable[[], datetime] = wall_now
         install(self.sessions)  # the audit trail of a unit of work follows its session's transactions
 
     @built_once

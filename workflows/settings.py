@@ -48,6 +48,9 @@ class Settings(BaseSettings):
                                                            "waits 2**(failures - this) seconds")
     login_lockout_after: int = Field(10, ge=1, description="failed sign-ins that lock the account")
     login_lockout_minutes: int = Field(15, ge=1, description="how long a locked account stays locked")
+    session_hours: int = Field(8, ge=1, le=24 * 31, description="absolute lifetime of a web session, from sign-in "
+                                                               "(never extended)")
+    session_idle_minutes: int = Field(60, ge=1, description="a web session unused this long ends")
 
     @field_validator("mode")
     @classmethod

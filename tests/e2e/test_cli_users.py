@@ -1,5 +1,6 @@
 """`cxp users ...` as the operator on the server runs it: add users, set passwords, issue and revoke
-API tokens, disable and list users; errors in one line with the exit codes of the CLI."""
+API tokens, end every session of a user, disable and list users; errors in one line with the exit
+codes of the CLI."""
 from __future__ import annotations
 
 import json
@@ -112,6 +113,38 @@ def test_a_token_is_printed_once_listed_and_revoked_and_dies_with_its_disabled_u
         assert ok(server, "disable", "boss")["active"] is False
         with pytest.raises(Unauthenticated):
             principal_for_token(app, secret)
+    finally:
+        app.close()
+
+
+def test_the_operator_ends_every_session_and_token_of_a_user_at_once(server: Cli) -> None:
+    from workflows.services import Unauthenticated
+    from workflows.services.accounts import authenticate, open_session, principal_for_session, principal_for_token
+
+    ok(server, "add", "boss", "--role", "administrator", "--name", "The Boss", "--email", "boss@cx.local",
+       "--password-stdin", stdin="a long password\n")
+    ok(server, "add", "ada", "--role", "auditor", "--name", "Ada", "--email", "ada@cx.local",
+       "--password-stdin", stdin="another password\n")
+    token = ok(server, "token", "ada")["token"]
+    app = server.app()
+    try:
+        sessions = [open_session(app, authenticate(app, "ada", "another password", "test")) for _ in range(2)]
+        assert "--as: no active user 'nobody'" in error(server, "end-sessions", "ada", "--as", "nobody", code=2)
+        assert "refused: ada may not end the sessions of boss" in error(
+            server, "end-sessions", "boss", "--as", "ada", code=3)
+        assert "user: no user 'ghost'" in error(server, "end-sessions", "ghost", code=2)
+        plain = run(server, "end-sessions", "ada", "--as", "boss")
+        assert plain.returncode == 0, plain.stderr
+        assert plain.stdout == "sessions of ada ended: 2 web session(s), 1 API token(s) revoked\n"
+        for secret in sessions:
+            with pytest.raises(Unauthenticated):
+                principal_for_session(app, secret)
+        with pytest.raises(Unauthenticated):
+            principal_for_token(app, token)
+        assert ok(server, "end-sessions", "ada") == {"username": "ada", "sessions_ended": 0, "tokens_revoked": 0}
+        with app.uow() as uow:
+            actors = list(uow.session.scalars(select(AuditEvent.actor).where(AuditEvent.action == "sessions_ended")))
+        assert actors == ["boss", "system"]
     finally:
         app.close()
 

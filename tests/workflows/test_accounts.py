@@ -1,7 +1,9 @@
-"""Accounts: users with argon2 passwords, sign-ins that slow down and lock, API tokens, web sessions.
+"""Accounts: users with argon2 passwords, sign-ins that slow down and lock, API tokens.
 
-On a real database (SQLite file, and PostgreSQL when it answers) upgraded by the migrations, with
-the simulated clock: a lock that lasts fifteen minutes is waited for by moving the clock."""
+On a real database (SQLite file, and PostgreSQL when it answers) upgraded by the migrations. Account
+protection runs on the wall clock, here a `WallClock` the test moves (a lock of fifteen minutes is
+waited for by moving it), while the programme's simulated clock stands at START. Web sessions:
+test_sessions.py; parallel sign-ins and the throttle's audit: test_sign_in_throttle.py."""
 from __future__ import annotations
 
 import hashlib
@@ -13,9 +15,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text, update
 
+from tests.wall_clock import WALL_START, WallClock
 from tests.workflows.builders import START, _org
 from workflows.app import App
-from workflows.db.account_models import ApiToken
+from workflows.db.account_models import ApiToken, SignInAttempt
 from workflows.db.models import Partnership, User
 from workflows.db.process_models import AuditEvent
 from workflows.db.schema import upgrade
@@ -27,10 +30,8 @@ from workflows.services.accounts import (
     disable_user,
     issue_token,
     list_users,
-    principal_for_session,
     principal_for_token,
     revoke_token,
-    session_issued_at,
     set_password,
 )
 from workflows.settings import DEV_AUDIT_KEY, DEV_SECRET, Settings, SettingsError, check_serving, get_settings
@@ -44,6 +45,7 @@ def _settings(database_url: str, folder: Path, **values: Any) -> Settings:
 
 
 def _populate(app: App) -> None:
+    app.wall_clock = WallClock()
     """A partnership, an organisation, and three users with PASSWORD: admin, an officer, an applicant."""
     with app.uow() as uow:
         uow.clock.set(START)
@@ -73,9 +75,14 @@ def accounts(database_url: str, tmp_path: Path) -> Iterator[App]:
 
 
 def wait(app: App, seconds: float) -> None:
+    """Real time passes (the wall clock); the programme's clock stays where it is."""
+    app.wall_clock.advance(seconds=seconds)  # type: ignore[attr-defined]
+
+
+def counted(app: App, username: str) -> int:
+    """The failed sign-ins of `username` counted since its last success (0 without a row)."""
     with app.uow() as uow:
-        uow.clock.advance(timedelta(seconds=seconds))
-        uow.commit()
+        return uow.session.scalar(select(SignInAttempt.failures).where(SignInAttempt.username == username)) or 0
 
 
 def events(app: App, action: str) -> list[AuditEvent]:
@@ -114,7 +121,8 @@ def test_the_right_password_signs_in_as_the_user_and_is_audited(accounts: App) -
     assert (principal.username, principal.role, principal.partnership_id) == ("officer1.north", "officer", 1)
     login = events(accounts, "login")[-1]
     assert (login.actor, login.data_after) == ("officer1.north", {"source": "127.0.0.1"})
-    assert row(accounts, "officer1.north").last_login_at == START
+    assert row(accounts, "officer1.north").last_login_at == WALL_START  # the wall clock's moment
+    assert login.occurred_at == START  # the audit trail keeps the programme's
 
 
 def test_a_wrong_password_and_an_unknown_user_get_the_same_answer_and_are_both_audited(accounts: App) -> None:
@@ -142,7 +150,7 @@ def test_repeated_failures_slow_down_then_lock_the_account_until_the_lock_expire
     for failures, pause in ((4, 1), (5, 2), (6, 4), (7, 8), (8, 16), (9, 32)):
         wait(accounts, pause)
         fails(accounts, "officer1.north", "guess")
-        assert row(accounts, "officer1.north").failed_logins == failures
+        assert counted(accounts, "officer1.north") == failures
         assert fails(accounts, "officer1.north", PASSWORD).retry_after == 2 ** (failures - 3)
     wait(accounts, 64)
     fails(accounts, "officer1.north", "guess")  # the tenth: locked for 15 minutes
@@ -152,9 +160,11 @@ def test_repeated_failures_slow_down_then_lock_the_account_until_the_lock_expire
     assert fails(accounts, "officer1.north", PASSWORD).retry_after == 60
     wait(accounts, 60)
     assert authenticate(accounts, "officer1.north", PASSWORD, "test").username == "officer1.north"
-    assert row(accounts, "officer1.north").failed_logins == 0
+    assert counted(accounts, "officer1.north") == 0
     reasons = [e.data_after["reason"] for e in events(accounts, "login_failed")]
-    assert reasons.count("wrong_password") == 10 and reasons.count("throttled") == 7 and reasons.count("locked") == 2
+    # one refusal audited per wait; the second refusal of the lock is counted, and recorded once
+    assert reasons.count("wrong_password") == 10 and reasons.count("throttled") == 7 and reasons.count("locked") == 1
+    assert events(accounts, "login")[-1].data_after == {"source": "test", "refused_meanwhile": 2}
 
 
 def test_a_success_resets_the_count_of_failures(accounts: App) -> None:
@@ -168,7 +178,8 @@ def test_a_success_resets_the_count_of_failures(accounts: App) -> None:
 
 def test_failures_past_the_limit_lock_again_after_the_lock_expired(accounts: App) -> None:
     with accounts.uow() as uow:
-        uow.session.execute(text("UPDATE users SET failed_logins = 10 WHERE username = 'visitor'"))
+        uow.session.add(SignInAttempt(username="visitor", failures=10, refused=0, refused_before=0,
+                                      blocked_until=WALL_START, last_attempt_at=WALL_START))
         uow.commit()
     fails(accounts, "visitor", "guess")
     assert fails(accounts, "visitor", PASSWORD).retry_after == 900
@@ -248,7 +259,7 @@ def test_a_token_is_shown_once_and_stored_as_its_sha256_only(accounts: App) -> N
     visitor = authenticate(accounts, "visitor", PASSWORD, "test")
     issued = issue_token(accounts, visitor, "visitor", name="api")
     assert issued.token.startswith("cxp_") and len(issued.token) == 4 + 43
-    assert issued.expires_at == START + timedelta(hours=12)
+    assert issued.expires_at == WALL_START + timedelta(hours=12)  # 12 real hours
     with accounts.uow() as uow:
         stored = uow.session.scalars(select(ApiToken)).one()
         assert stored.token_hash == hashlib.sha256(issued.token.encode()).hexdigest()
@@ -267,7 +278,7 @@ def test_a_token_stops_working_when_it_expires_is_revoked_or_its_user_is_disable
     for secret in (short.token, "cxp_not-a-token", "Bearer something", ""):
         with pytest.raises(Unauthenticated, match="unknown, expired or revoked"):
             principal_for_token(accounts, secret)
-    assert revoke_token(accounts, officer, by_id.id).revoked_at == START + timedelta(hours=1)
+    assert revoke_token(accounts, officer, by_id.id).revoked_at == WALL_START + timedelta(hours=1)
     revoke_token(accounts, officer, by_secret.token)
     for secret in (by_id.token, by_secret.token):
         with pytest.raises(Unauthenticated):
@@ -277,7 +288,8 @@ def test_a_token_stops_working_when_it_expires_is_revoked_or_its_user_is_disable
     with pytest.raises(Unauthenticated):
         principal_for_token(accounts, kept.token)
     assert [e.data_after["token_id"] for e in events(accounts, "token_revoked")] == [by_id.id, by_secret.id]
-    assert events(accounts, "user_disabled")[-1].data_after == {"active": False, "tokens_revoked": 1}
+    assert events(accounts, "user_disabled")[-1].data_after == {"active": False, "sessions_ended": 0,
+                                                                "tokens_revoked": 1}
 
 
 def test_tokens_are_issued_and_revoked_by_their_user_or_an_administrator_only(accounts: App) -> None:
@@ -301,13 +313,13 @@ def test_a_token_records_its_use_at_most_once_a_minute(accounts: App) -> None:
             return uow.session.get(ApiToken, issued.id).last_used_at
 
     principal_for_token(accounts, issued.token)
-    assert last_used() == START
+    assert last_used() == WALL_START
     wait(accounts, 59)
     principal_for_token(accounts, issued.token)
-    assert last_used() == START
+    assert last_used() == WALL_START
     wait(accounts, 1)
     principal_for_token(accounts, issued.token)
-    assert last_used() == START + timedelta(minutes=1)
+    assert last_used() == WALL_START + timedelta(minutes=1)
 
 
 def test_a_password_change_revokes_the_users_tokens_unless_asked_to_keep_them(accounts: App) -> None:
@@ -318,26 +330,6 @@ def test_a_password_change_revokes_the_users_tokens_unless_asked_to_keep_them(ac
     for token in (first, second):
         with pytest.raises(Unauthenticated):
             principal_for_token(accounts, token.token)
-
-
-# --- web sessions ----------------------------------------------------------------------------------
-
-def test_a_session_ends_when_the_password_changes_or_the_user_is_disabled(accounts: App) -> None:
-    principal = authenticate(accounts, "visitor", PASSWORD, "test")
-    issued_at = session_issued_at(accounts)
-    assert issued_at == START  # the product's (simulated) clock
-    assert principal_for_session(accounts, principal.user_id, issued_at) == principal
-    wait(accounts, 60)
-    set_password(accounts, SYSTEM, "visitor", "a brand new one")
-    with pytest.raises(Unauthenticated, match="sign in again"):
-        principal_for_session(accounts, principal.user_id, issued_at)
-    later = session_issued_at(accounts)
-    assert principal_for_session(accounts, principal.user_id, later).username == "visitor"
-    disable_user(accounts, SYSTEM, "visitor")
-    with pytest.raises(Unauthenticated):
-        principal_for_session(accounts, principal.user_id, later)
-    with pytest.raises(Unauthenticated):
-        principal_for_session(accounts, 999, later)
 
 
 # --- settings --------------------------------------------------------------------------------------
@@ -388,7 +380,7 @@ def test_migration_0007_keeps_existing_users_without_a_password(database_url: st
         app = App(_settings(database_url, tmp_path))
         try:
             old = row(app, "old")
-            assert (old.password_hash, old.failed_logins, old.locked_until) == (None, 0, None)
+            assert (old.password_hash, counted(app, "old")) == (None, 0)
             assert str(fails(app, "old", "anything at all")) == WRONG
             set_password(app, SYSTEM, "old", "now with a password")
             assert authenticate(app, "old", "now with a password", "test").username == "old"
@@ -397,6 +389,46 @@ def test_migration_0007_keeps_existing_users_without_a_password(database_url: st
             app.close()
     finally:
         engine.dispose()
+
+
+def test_migration_0011_moves_the_sign_in_counts_off_users_and_can_be_undone(database_url: str,
+                                                                          tmp_path: Path) -> None:
+    """A user locked (on the simulated clock, far ahead) before 0011 can sign in after it: the counts
+    start again on the wall clock; the users table keeps its rows and what refers to them (tokens)."""
+    from importlib.resources import as_file
+
+    from alembic import command
+
+    from workflows.db.base import make_engine
+    from workflows.db.schema import MIGRATIONS, alembic_config
+
+    app = App(_settings(database_url, tmp_path))
+    upgrade(app.db)
+    _populate(app)
+    issued = issue_token(app, SYSTEM, "visitor", ttl_hours=24)
+    app.close()
+    engine = make_engine(database_url)
+    try:
+        with as_file(MIGRATIONS) as folder, engine.begin() as connection:
+            config = alembic_config(database_url, str(folder))
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0010_process_versions")
+            assert {"web_sessions", "sign_in_attempts"}.isdisjoint(
+                __import__("sqlalchemy").inspect(connection).get_table_names())
+            connection.execute(text("UPDATE users SET failed_logins = 12, "
+                                    "locked_until = '2099-01-01 00:00:00' WHERE username = 'visitor'"))
+            command.upgrade(config, "head")
+            columns = {c["name"] for c in __import__("sqlalchemy").inspect(connection).get_columns("users")}
+            assert {"failed_logins", "locked_until", "last_failed_login_at"}.isdisjoint(columns)
+    finally:
+        engine.dispose()
+    app = App(_settings(database_url, tmp_path))
+    try:
+        app.wall_clock = WallClock()
+        assert authenticate(app, "visitor", PASSWORD, "test").username == "visitor"
+        assert principal_for_token(app, issued.token).username == "visitor"
+    finally:
+        app.close()
 
 
 # --- the demo --------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ def test_migration_0015_gives_stored_rule_sets_their_digest_and_keeps_organisati
         with as_file(MIGRATIONS) as folder, engine.begin() as connection:
             config = alembic_config(database_url, str(folder))
             config.attributes["connection"] = connection
-            command.upgrade(config, "0010_process_versions")
+            command.upgrade(config, "0011_web_sessions")
             connection.execute(text("INSERT INTO rule_sets (version, data, created_at) VALUES (:v, :d, :t)"),
                                {"v": "2026.1", "d": json.dumps(rule_set_to_dict(SHIPPED["2026.1"])),
                                 "t": "2027-01-01 00:00:00"})

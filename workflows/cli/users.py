@@ -6,6 +6,7 @@
     cxp users token USERNAME [--name N] [--days D] [--json]    prints a new token's secret, once
     cxp users token USERNAME --list | --revoke ID
     cxp users disable USERNAME
+    cxp users end-sessions USERNAME [--json]   every web session ends, every API token is revoked
     cxp users list [--json]
     cxp users signins [--json]                 a few demo users to sign in as, per role
 
@@ -95,7 +96,8 @@ def add(username: str = UserArgument, role: str = typer.Option(..., "--role", he
 def passwd(username: str = UserArgument, password_stdin: bool = StdinOption,
            keep_tokens: bool = typer.Option(False, "--keep-tokens", help="leave the user's API tokens valid"),
            acting: str | None = AsOption, db: str | None = DbOption, json_out: bool = JsonOption) -> None:
-    """Set a user's password: their web sessions end and, unless --keep-tokens, their API tokens too."""
+    """Set a user's password: every web session of theirs ends and, unless --keep-tokens, their API
+    tokens are revoked too."""
     from workflows.services.accounts import set_password
 
     cxp = app_for(db)
@@ -153,6 +155,22 @@ def disable(username: str = UserArgument, acting: str | None = AsOption, db: str
     cxp = app_for(db)
     user = disable_user(cxp, _actor(cxp, acting), username)
     echo_json(user.model_dump()) if json_out else typer.echo(f"user {user.username} disabled")
+
+
+@app.command("end-sessions")
+@handle_errors
+def end_sessions(username: str = UserArgument, acting: str | None = AsOption, db: str | None = DbOption,
+                 json_out: bool = JsonOption) -> None:
+    """End every web session of the user and revoke their API tokens, at once (they may sign in again)."""
+    from workflows.services.accounts import end_sessions as end
+
+    cxp = app_for(db)
+    done = end(cxp, _actor(cxp, acting), username)
+    if json_out:
+        echo_json(done.model_dump())
+    else:
+        typer.echo(f"sessions of {done.username} ended: {done.sessions_ended} web session(s), "
+                   f"{done.tokens_revoked} API token(s) revoked")
 
 
 @app.command("list")

@@ -51,10 +51,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # sign-in (workflows/services/accounts.py): no password hash, no sign-in
     password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
+    # on the wall clock (App.wall_clock); failed sign-ins are counted per username in sign_in_attempts
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    last_failed_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     partnership: Mapped[Partnership | None] = relationship()
     organisation: Mapped[Organisation | None] = relationship()

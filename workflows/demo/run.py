@@ -62,7 +62,8 @@ class Demo:
             for org in orgs:
                 org.partnership_id = org._demo_partnership.id  # type: ignore[attr-defined]
             calls = data.calls(parts)
-            uow.session.add_all([*with_passwords(self.app.settings, data.users(parts, orgs), uow.now()), *calls])
+            uow.session.add_all([*with_passwords(self.app.settings, data.users(parts, orgs), self.app.wall_clock()),
+                                 *calls])
             uow.session.flush()
             uow.audit(SYSTEM, "demo_generated", subject=f"call:{calls[0].code}",
                       after={"partnerships": len(parts), "organisations": len(orgs), "seed": self.seed,

@@ -88,10 +88,18 @@ def chase_tasks() -> dict[str, int]:
     return chase(current_app())
 
 
+@task(name="sweep-sign-in-counts", retries=2, retry_delay_seconds=10, cache_policy=NO_CACHE)
+def sweep_sign_in_counts() -> int:
+    """Forget the sign-in counts of usernames not tried for a day (their untold refusals audited)."""
+    from workflows.services.throttle import sweep_attempts
+
+    return sweep_attempts(current_app()).removed
+
+
 @flow(name="timers", description="Fire the BPMN timers that are due; remind and escalate tasks past their "
                                  "follow-up and due dates (SPEC §6).")
 def timers_flow() -> dict[str, Any]:
-    return {"timers_fired": fire_due_timers(), **chase_tasks()}
+    return {"timers_fired": fire_due_timers(), **chase_tasks(), "sign_in_counts_removed": sweep_sign_in_counts()}
 
 
 @task(name="deliver-outbox", cache_policy=NO_CACHE)

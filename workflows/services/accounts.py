@@ -2,31 +2,31 @@
 
 - `add_user`, `set_password`, `disable_user`, `list_users`: managed by an administrator (or the system:
   the operator on the server's command line); a user may change their own password.
-- `authenticate`: a username and password to a `Principal`, audited (`login`, `login_failed`) in a
-  transaction of its own. It never says which of the two was wrong, and an unknown username costs
-  the same argon2 verification as a known one. Repeated failures are slowed down — after
-  `login_slowdown_after` failures, an attempt within 2**(failures - login_slowdown_after) seconds of
-  the last one is refused unchecked — and then locked for `login_lockout_minutes` once
-  `login_lockout_after` failures are reached; each failure past it locks again. A success resets.
-- API tokens and web sessions: `workflows.services.tokens` (re-exported here).
+- `authenticate`: a username and password to a `Principal`, audited (`login`, `login_failed`). It
+  never says which of the two was wrong, and an unknown username costs the same argon2 verification
+  as a known one. Every attempt is first counted for its username, known or not, atomically in the
+  database (`workflows.services.throttle`): after `login_slowdown_after` failures each further
+  attempt waits 2**(failures - login_slowdown_after) seconds, and from `login_lockout_after` failures
+  the username is locked for `login_lockout_minutes`; an attempt made before then is refused
+  unchecked, and only the first refusal of each wait is audited. A success resets the count.
+- A new password, a disabled user, and `end_sessions` ("sign out everywhere") end every web session
+  of the user (`workflows.services.sessions`) and revoke their API tokens (`workflows.services.tokens`).
 
+Account protection runs on the wall clock (`App.wall_clock`); the audit trail keeps the programme's.
 Passwords are hashed with argon2id (pwdlib's recommended hasher) and rehashed at sign-in when its
-parameters changed. No password, hash or token secret is ever written to the audit trail.
+parameters changed. No password, hash, token or session secret is ever written to the audit trail.
 """
 from __future__ import annotations
 
-import math
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import case, literal, select, update
+from sqlalchemy import select, update
 
 from workflows.audit import Actor
-from workflows.db.account_models import ApiToken
-from workflows.db.base import UTCDateTime, rows_matched
 from workflows.db.models import Organisation, Partnership, User
 from workflows.services import FieldError, Invalid, NotFound, Unauthenticated
 from workflows.services.access import (
@@ -35,15 +35,23 @@ from workflows.services.access import (
     require_account_admin,
     require_self_or_account_admin,
 )
-from workflows.services.tokens import (  # noqa: F401  (the accounts API in one place)
+from workflows.services.sessions import (  # noqa: F401  (the accounts API in one place)
+    SessionsEnded,
+    end_all,
+    end_session,
+    end_sessions,
+    open_session,
+    principal_for_session,
+)
+from workflows.services.throttle import Waiting, forget, reserve
+from workflows.services.tokens import (  # noqa: F401
     TokenInfo,
     TokenOut,
     issue_token,
     list_tokens,
-    principal_for_session,
     principal_for_token,
+    revoke_all,
     revoke_token,
-    session_issued_at,
 )
 
 if TYPE_CHECKING:
@@ -184,13 +192,12 @@ def add_user(app: App, actor: Principal, username: str, display_name: str, email
         if password is not None:
             check_password(app.settings, password)
         user = User(username=new.username, display_name=new.display_name, email=new.email, role=new.role,
-                    active=True, failed_logins=0)
+                    active=True)
         _place(uow, user, new)
         if uow.session.scalar(select(User.id).where(User.username == new.username)) is not None:
             raise Invalid.field("username", f"'{new.username}' is taken")
-        now = uow.now()
         if password is not None:
-            user.password_hash, user.password_changed_at = hash_password(password), now
+            user.password_hash, user.password_changed_at = hash_password(password), app.wall_clock()
         uow.session.add(user)
         uow.session.flush()
         out = _out(uow, user)
@@ -224,44 +231,41 @@ def _place(uow: UnitOfWork, user: User, new: NewUser) -> None:
 
 
 def set_password(app: App, actor: Principal, username: str, password: str, revoke_tokens: bool = True) -> UserOut:
-    """Give `username` a new password (the user themself or an administrator). Web sessions issued
-    before it end (`principal_for_session`), the sign-in counters reset, and unless `revoke_tokens`
-    is false the user's API tokens are revoked too (a changed password is what one does after a leak)."""
+    """Give `username` a new password (the user themself or an administrator). Every web session of
+    theirs ends, the count of failed sign-ins of the username starts again, and unless `revoke_tokens`
+    is false their API tokens are revoked too (a changed password is what one does after a leak)."""
     with app.uow() as uow:
+        uow.write_lock()  # SQLite: it reads, then writes the user, their sessions and tokens
         require_self_or_account_admin(app, uow, actor, username, "change the password", subject=_subject(username))
         check_password(app.settings, password)
         user = _user(uow, username)
-        now = uow.now()
-        user.password_hash, user.password_changed_at = hash_password(password), now
-        user.failed_logins, user.locked_until = 0, None
-        revoked = _revoke_all(uow, user.id, now) if revoke_tokens else 0
+        user.password_hash, user.password_changed_at = hash_password(password), app.wall_clock()
+        forget(uow.connection, username)
+        ended = end_all(uow, app, user.id, "password_changed")
+        revoked = revoke_all(uow, app, user.id) if revoke_tokens else 0
         uow.audit(actor.actor, "password_changed", subject=_subject(username),
-                  after={"username": username, "tokens_revoked": revoked})
+                  after={"username": username, "sessions_ended": ended, "tokens_revoked": revoked})
         out = _out(uow, user)
         uow.commit()
     return out
 
 
 def disable_user(app: App, actor: Principal, username: str) -> UserOut:
-    """The user may no longer sign in or act (administrator only); their API tokens are revoked and
-    their web sessions end. Nothing is deleted: the records they made keep naming them."""
+    """The user may no longer sign in or act (administrator only); their web sessions end and their
+    API tokens are revoked. Nothing is deleted: the records they made keep naming them."""
     with app.uow() as uow:
+        uow.write_lock()
         require_account_admin(app, uow, actor, "disable users", subject=_subject(username))
         user = _user(uow, username)
-        now = uow.now()
         was = user.active
         user.active = False
-        revoked = _revoke_all(uow, user.id, now)
-        uow.audit(actor.actor, "user_disabled", subject=_subject(username),
-                  before={"active": was}, after={"active": False, "tokens_revoked": revoked})
+        ended = end_all(uow, app, user.id, "user_disabled")
+        revoked = revoke_all(uow, app, user.id)
+        uow.audit(actor.actor, "user_disabled", subject=_subject(username), before={"active": was},
+                  after={"active": False, "sessions_ended": ended, "tokens_revoked": revoked})
         out = _out(uow, user)
         uow.commit()
     return out
-
-
-def _revoke_all(uow: UnitOfWork, user_id: int, now: datetime) -> int:
-    return rows_matched(uow.session.execute(update(ApiToken).where(
-        ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)))
 
 
 def list_users(app: App, actor: Principal) -> list[UserOut]:
@@ -273,71 +277,58 @@ def list_users(app: App, actor: Principal) -> list[UserOut]:
 
 # --- signing in ------------------------------------------------------------------------------------
 
-def _wait(settings: Settings, user: User, now: datetime) -> tuple[str, int] | None:
-    """(why, seconds) when a sign-in of `user` is refused unchecked now: locked, or too soon."""
-    if user.locked_until is not None and now < user.locked_until:
-        return "locked", math.ceil((user.locked_until - now).total_seconds())
-    over = user.failed_logins - settings.login_slowdown_after
-    if over >= 0 and user.last_failed_login_at is not None:
-        pause = min(2 ** over, settings.login_lockout_minutes * 60)
-        until = user.last_failed_login_at + timedelta(seconds=pause)
-        if now < until:
-            return "throttled", math.ceil((until - now).total_seconds())
-    return None
-
-
 def authenticate(app: App, username: str, password: str, source: str) -> Principal:
-    """The active user whose password this is, as a principal; else `Unauthenticated` (audited as
-    `login_failed`: "wrong username or password" whatever was wrong, or "too many failed sign-ins:
-    try again in N s" with `retry_after` N). `source` says where the attempt came from (the client's
-    address, "cli"…) and is kept in the audit event."""
-    username, source = (username or "").strip()[:80], str(source)[:200]
+    """The active user whose password this is, as a principal; else `Unauthenticated`: "wrong username
+    or password" whatever was wrong, or "too many failed sign-ins: try again in N s" with
+    `retry_after` N — for a username that exists or not, alike. `source` says where the attempt came
+    from (the client's address, "cli"…) and is kept in the audit event.
+
+    The attempt is counted before the password is verified (`throttle.reserve`, one atomic statement),
+    so that guesses sent in parallel meet the limit of guesses sent one by one; the verification runs
+    outside any transaction."""
+    # no username holds a NUL (USERNAME), and PostgreSQL cannot even compare one: counted as another
+    username = (username or "").replace("\x00", "\ufffd").strip()[:80]
+    source = str(source)[:200]
+    attempt = reserve(app, username)
+    if isinstance(attempt, Waiting):
+        if attempt.refusals == 1:  # the first refusal of this wait is audited; the others are counted
+            _audit_failed(app, username, {"reason": attempt.reason, "source": source,
+                                          "failures": attempt.failures, "retry_after": attempt.retry_after})
+        raise Unauthenticated(f"too many failed sign-ins: try again in {attempt.retry_after} s",
+                              retry_after=attempt.retry_after)
     with app.uow() as uow:
         user = uow.session.scalars(select(User).where(User.username == username)).first()
-        waiting = _wait(app.settings, user, uow.now()) if user is not None else None
         if user is not None:
             uow.session.expunge(user)
-    if waiting is not None:
-        _failed(app, user, username, waiting[0], source, count=False)
-        raise Unauthenticated(f"too many failed sign-ins: try again in {waiting[1]} s", retry_after=waiting[1])
+    meanwhile = {"refused_meanwhile": attempt.refused_before} if attempt.refused_before else {}
     # the slow part, outside any transaction
     ok, rehashed = _verify(password or "", user.password_hash if user is not None else None)
     if user is None or not user.active or not ok:
         reason = ("unknown_user" if user is None else "disabled" if not user.active
                   else "no_password" if user.password_hash is None else "wrong_password")
-        _failed(app, user, username, reason, source, count=reason == "wrong_password")
+        _audit_failed(app, username, {"reason": reason, "source": source, "failures": attempt.failures, **meanwhile})
         raise Unauthenticated(WRONG)
     with app.uow() as uow:
-        now = uow.now()
-        values: dict[str, Any] = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
+        values: dict[str, Any] = {"last_login_at": app.wall_clock()}
         if rehashed is not None:
             values["password_hash"] = rehashed  # the same password: not a change (sessions stay)
         uow.session.execute(update(User).where(User.id == user.id).values(**values))
+        forget(uow.connection, username)  # a success: the count starts again
         principal = principal_of(user)
-        uow.audit(principal.actor, "login", subject=_subject(username), after={"source": source})
+        uow.audit(principal.actor, "login", subject=_subject(username), after={"source": source, **meanwhile})
         uow.commit()
     return principal
 
 
-def _failed(app: App, user: User | None, username: str, reason: str, source: str, count: bool) -> None:
-    """Audit a failed sign-in; with `count`, one more consecutive failure (locking at the limit)."""
-    settings = app.settings
+def _audit_failed(app: App, username: str, after: dict[str, Any]) -> None:
+    """Audit a failed sign-in of `username` (`login_failed`, by the anonymous actor)."""
     with app.uow() as uow:
-        now = uow.now()
-        if count and user is not None:
-            failures = User.failed_logins + 1
-            uow.session.execute(update(User).where(User.id == user.id).values(
-                failed_logins=failures, last_failed_login_at=now,
-                locked_until=case((failures >= settings.login_lockout_after,
-                                   literal(now + timedelta(minutes=settings.login_lockout_minutes), UTCDateTime())),
-                                  else_=User.locked_until)))
-        after: dict[str, Any] = {"username": username, "reason": reason, "source": source}
-        if user is not None:
-            after["failures"] = user.failed_logins + (1 if count else 0)
-        uow.audit(ANONYMOUS, "login_failed", subject=_subject(username), after=after)
+        uow.write_lock()  # SQLite: the chain's head is read then written; wait for the lock first
+        uow.audit(ANONYMOUS, "login_failed", subject=_subject(username), after={"username": username, **after})
         uow.commit()
 
 
-__all__ = ["NewUser", "TokenInfo", "TokenOut", "UserOut", "add_user", "authenticate", "check_password",
-           "disable_user", "hash_password", "issue_token", "list_tokens", "list_users", "principal_for_session",
-           "principal_for_token", "revoke_token", "session_issued_at", "set_password"]
+__all__ = ["NewUser", "SessionsEnded", "TokenInfo", "TokenOut", "UserOut", "add_user", "authenticate",
+           "check_password", "disable_user", "end_session", "end_sessions", "hash_password", "issue_token",
+           "list_tokens", "list_users", "open_session", "principal_for_session", "principal_for_token",
+           "revoke_token", "set_password"]

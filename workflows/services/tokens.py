@@ -1,21 +1,21 @@
-"""API tokens (the HTTP API's bearer tokens) and web sessions: who a request comes from.
+"""API tokens (the HTTP API's bearer tokens): who an API request comes from.
 
 A token's secret is `cxp_<43 url-safe characters>` (32 random bytes), shown once by `issue_token`;
 the database keeps its SHA-256 (hex) only, so a leaked table signs nobody in. `principal_for_token`
-runs on every API request: one prepared SELECT on the unique `token_hash` index, joined to the user
-and reading the simulated clock in the same statement, with no ORM session; it writes only to move
-`last_used_at`, at most once a minute per token, in a transaction of its own that may give up (a
-busy database never fails a request over it).
+runs on every API request: one prepared SELECT on the unique `token_hash` index, joined to the user,
+with no ORM session; it writes only to move `last_used_at`, at most once a minute per token, in a
+transaction of its own that may give up (a busy database never fails a request over it).
 
-The web session cookie (signed by the web layer) carries the user id and the moment it was issued,
-`session_issued_at` — the product's clock, simulated in the demo, as the password change times are.
+A token's moments — issued, expires, revoked, last used — are the wall clock's (`App.wall_clock`),
+never the programme's simulated one: a token of 12 hours lasts 12 real hours however far the demo's
+clock moves. Web sessions are `workflows.services.sessions`.
 """
 from __future__ import annotations
 
 import hashlib
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
@@ -23,10 +23,9 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import OperationalError
 
 from workflows.db.account_models import ApiToken
-from workflows.db.base import table_of
+from workflows.db.base import rows_matched, table_of
 from workflows.db.models import User
 from workflows.db.prepared import Prepared
-from workflows.db.process_models import ClockState
 from workflows.services import Invalid, NotFound, Unauthenticated
 from workflows.services.access import Principal, require_self_or_account_admin
 
@@ -38,19 +37,14 @@ PREFIX = "cxp_"
 MAX_TTL_HOURS = 366 * 24
 TOUCH_EVERY = timedelta(minutes=1)
 INVALID_TOKEN = "the API token is unknown, expired or revoked"
-INVALID_SESSION = "the session has ended: sign in again"
 
-_T, _U, _C = table_of(ApiToken), table_of(User), table_of(ClockState)
-_NOW = select(_C.c.now).where(_C.c.id == 1).scalar_subquery()  # the simulated clock, NULL when none
+_T, _U = table_of(ApiToken), table_of(User)
 _BY_TOKEN = Prepared(
     select(_T.c.id, _T.c.expires_at, _T.c.revoked_at, _T.c.last_used_at, _U.c.id, _U.c.username, _U.c.role,
-           _U.c.partnership_id, _U.c.organisation_id, _U.c.display_name, _U.c.active, _NOW)
+           _U.c.partnership_id, _U.c.organisation_id, _U.c.display_name, _U.c.active)
     .join_from(_T, _U, _U.c.id == _T.c.user_id).where(_T.c.token_hash == bindparam("token_hash")))
 _TOUCH = Prepared(update(_T).where(_T.c.id == bindparam("token_id"), or_(
     _T.c.last_used_at.is_(None), _T.c.last_used_at <= bindparam("stale"))).values(last_used_at=bindparam("now")))
-_BY_USER = Prepared(
-    select(_U.c.username, _U.c.role, _U.c.partnership_id, _U.c.organisation_id, _U.c.display_name, _U.c.active,
-           _U.c.password_changed_at).where(_U.c.id == bindparam("user_id")))
 
 
 class TokenOut(BaseModel):
@@ -104,7 +98,7 @@ def issue_token(app: App, actor: Principal, username: str, name: str = "cli",
         if user is None or not user.active:
             raise NotFound(f"user: no active user '{username}'")
         secret = PREFIX + secrets.token_urlsafe(32)
-        now = uow.now()
+        now = app.wall_clock()
         token = ApiToken(user_id=user.id, name=name, token_hash=token_hash(secret), created_at=now,
                          expires_at=now + timedelta(hours=ttl))
         uow.session.add(token)
@@ -140,7 +134,7 @@ def revoke_token(app: App, actor: Principal, token: int | str, username: str | N
         username = owner
         require_self_or_account_admin(app, uow, actor, username, "revoke the API tokens", subject=_subject(username))
         if row.revoked_at is None:
-            row.revoked_at = uow.now()
+            row.revoked_at = app.wall_clock()
             uow.audit(actor.actor, "token_revoked", subject=_subject(username),
                       after={"token_id": row.id, "name": row.name, "username": username})
             uow.commit()
@@ -175,8 +169,8 @@ def token_principal(app: App, secret: str) -> tuple[Principal, Callable[[], None
         row = _BY_TOKEN.first(uow.connection, token_hash=token_hash(secret))
     if row is None:
         raise Unauthenticated(INVALID_TOKEN)
-    token_id, expires_at, revoked_at, last_used_at, user_id, username, role, part, org, name, active, now = row
-    now = now or datetime.now(UTC)
+    token_id, expires_at, revoked_at, last_used_at, user_id, username, role, part, org, name, active = row
+    now = app.wall_clock()
     if revoked_at is not None or expires_at <= now or not active:
         raise Unauthenticated(INVALID_TOKEN)
     principal = Principal(user_id, username, role, part, org, name)
@@ -198,26 +192,11 @@ def _touch(app: App, token_id: int, now: datetime) -> None:
         pass
 
 
-def session_issued_at(app: App) -> datetime:
-    """The moment to stamp a new web session with: the product's clock (simulated in the demo)."""
-    with app.uow() as uow:
-        return uow.now()
+def revoke_all(uow: UnitOfWork, app: App, user_id: int) -> int:
+    """Revoke every API token of the user not revoked yet, in the caller's transaction; how many."""
+    return rows_matched(uow.session.execute(update(ApiToken).where(
+        ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None)).values(revoked_at=app.wall_clock())))
 
 
-def principal_for_session(app: App, user_id: int, issued_at: datetime) -> Principal:
-    """The principal of a web session cookie (its user id and `session_issued_at` when signing in);
-    `Unauthenticated` when the user is unknown or disabled, or changed their password after."""
-    if issued_at.tzinfo is None:
-        issued_at = issued_at.replace(tzinfo=UTC)
-    with app.uow() as uow:
-        row = _BY_USER.first(uow.connection, user_id=user_id)
-    if row is None:
-        raise Unauthenticated(INVALID_SESSION)
-    username, role, part, org, name, active, changed_at = row
-    if not active or (changed_at is not None and changed_at > issued_at):
-        raise Unauthenticated(INVALID_SESSION)
-    return Principal(user_id, username, role, part, org, name)
-
-
-__all__ = ["INVALID_SESSION", "INVALID_TOKEN", "TokenInfo", "TokenOut", "issue_token", "list_tokens",
-           "principal_for_session", "principal_for_token", "revoke_token", "session_issued_at", "token_hash"]
+__all__ = ["INVALID_TOKEN", "TokenInfo", "TokenOut", "issue_token", "list_tokens", "principal_for_token",
+           "revoke_all", "revoke_token", "token_hash"]

@@ -8,8 +8,9 @@ with 401. Which routes need a principal is read from the routes themselves (thos
 `page_principal` or `get_principal`), so that a new route cannot be forgotten and a public one
 (sign-in, registration) needs no list.
 
-The check is only that the request carries a session with a user, or a bearer token: whether they
-are still valid is the route's own check, after the body — which `BodyLimit` bounds meanwhile.
+The check is only that the request carries a signed-in session (the secret of a server-side session),
+or a bearer token: whether they are still valid is the route's own check, after the body — which
+`BodyLimit` bounds meanwhile.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from starlette.routing import BaseRoute
 
 from workflows.web.deps import NOT_SIGNED_IN, get_principal
 from workflows.web.limits import ASGIApp, Receive, Scope, Send
-from workflows.web.pages.common import SESSION_USER, page_principal, sign_in_url
+from workflows.web.pages.common import SESSION_ID, page_principal, sign_in_url
 from workflows.web.security import UNSAFE_METHODS
 
 Needs = Literal["session", "bearer"] | None
@@ -66,7 +67,7 @@ class SignInGate:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] in UNSAFE_METHODS:
             required = self.required(scope["method"], scope["path"])
-            if required == "session" and not scope["session"].get(SESSION_USER):
+            if required == "session" and not scope["session"].get(SESSION_ID):
                 query = scope.get("query_string", b"").decode("latin-1")
                 target = scope["path"] + (f"?{query}" if query else "")
                 await RedirectResponse(sign_in_url(target), status_code=303)(scope, receive, send)

@@ -4,7 +4,8 @@
   every response, ``Cache-Control: no-store`` to HTML, API answers and downloads, and HSTS in
   production.
 - The session is Starlette's ``SessionMiddleware`` (a cookie signed with itsdangerous, HttpOnly,
-  SameSite=lax, Secure in production) configured by :func:`session_middleware_kwargs`.
+  SameSite=lax, Secure in production) configured by :func:`session_middleware_kwargs`. It carries the
+  secret of a server-side session (workflows/services/sessions.py) and the CSRF token.
 - CSRF: a synchronizer token kept in the session (:func:`csrf_token` puts it in forms, and base.html
   in ``<meta name="csrf-token">`` for htmx); :class:`CSRFMiddleware` (or the :func:`check_csrf`
   dependency) refuses a POST/PUT/PATCH/DELETE to the pages whose form field ``csrf_token`` or header
@@ -62,7 +63,6 @@ SECURITY_HEADERS: dict[str, str] = {
 HSTS = "max-age=31536000; includeSubDomains"  # a year; production only (development runs on plain HTTP)
 
 SESSION_COOKIE = "cxp_session"
-SESSION_MAX_AGE = 8 * 3600  # a working day; signing in again after it
 CSRF_SESSION_KEY = "csrf_token"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -117,7 +117,9 @@ def session_middleware_kwargs(settings: Settings) -> dict[str, Any]:
     return {
         "secret_key": session_secret(settings),
         "session_cookie": SESSION_COOKIE,
-        "max_age": SESSION_MAX_AGE,
+        # the browser forgets the cookie with the session's absolute lifetime; the server ends the
+        # session itself (workflows/services/sessions.py), whatever a saved copy of the cookie says
+        "max_age": settings.session_hours * 3600,
         "same_site": "lax",
         "https_only": not settings.development,
         "path": "/",

@@ -45,11 +45,9 @@ def test_without_a_valid_token_every_call_is_401_with_a_bearer_challenge(client:
 def test_an_expired_token_is_401(client: Any, world: World) -> None:
     secret = issue_token(world.app, SYSTEM, "auditor", name="soon expired").token
     assert client.get("/api/auth/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
-    with world.app.uow() as uow:
-        now = uow.now()
     from datetime import timedelta
 
-    _token_row(world, secret, expires_at=now - timedelta(seconds=1))
+    _token_row(world, secret, expires_at=world.app.wall_clock() - timedelta(seconds=1))  # tokens: real time
     _refused_unauthenticated(client.get("/api/auth/me", headers={"Authorization": f"Bearer {secret}"}))
 
 

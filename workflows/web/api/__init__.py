@@ -8,12 +8,12 @@ from fastapi import APIRouter
 def routes() -> list[APIRouter]:
     """Every router of the API, in the order the OpenAPI document lists them."""
     from workflows.web.api import admin as admin_api
-    from workflows.web.api import audit, auth, evidence, exchanges, health, instances, payments, reports, tasks
+    from workflows.web.api import audit, auth, evidence, exchanges, health, instances, payments, reports, tasks, users
     from workflows.web.api import calls as calls_api
     from workflows.web.api import process_versions as versions_api
     from workflows.web.api import rule_sets as rule_sets_api
 
     return [health.router, auth.router, tasks.router, instances.router, exchanges.router, evidence.router,
             payments.router, audit.router, reports.router,
-            versions_api.router,
+            versions_api.router, users.router,
             calls_api.router, admin_api.router, rule_sets_api.router]

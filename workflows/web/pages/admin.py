@@ -1,6 +1,7 @@
 """Administration (`/admin`): the programme at a glance (calls and budgets, exchanges per stage,
-incidents, failed emails, the last batch and anchor), the users (add one, disable one) and the deployed
-process versions. Every read and change is the use cases' (administrators only; a refusal is audited and
+incidents, failed emails, the last batch and anchor), the users (add one, disable one, end all their
+sessions) and the deployed process versions. Every read and change is the use cases' (administrators
+only; a refusal is audited and
 answered by the 403 page)."""
 from __future__ import annotations
 
@@ -90,4 +91,19 @@ def disable(request: Request, principal: PagePrincipal, username: str) -> Respon
         flash(request, "error", str(err))
     else:
         flash(request, "success", f"User {out.username} is disabled: they can no longer sign in.")
+    return RedirectResponse("/admin#users", status_code=303)
+
+
+@router.post("/admin/users/{username}/end-sessions")
+def end_sessions(request: Request, principal: PagePrincipal, username: str) -> Response:
+    """Every web session of the user ends and their API tokens are revoked; they may sign in again."""
+    from workflows.services.accounts import end_sessions as end
+
+    try:
+        done = end(get_app(request), principal, username)
+    except NotFound as err:
+        flash(request, "error", str(err))
+    else:
+        flash(request, "success", f"Every session of {done.username} has ended ({done.sessions_ended} session(s), "
+                                  f"{done.tokens_revoked} API token(s) revoked).")
     return RedirectResponse("/admin#users", status_code=303)

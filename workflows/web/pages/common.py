@@ -1,7 +1,10 @@
-"""What every page needs: the templates, the signed-in principal from the session cookie, rendering."""
+"""What every page needs: the templates, the signed-in principal from the session cookie, rendering.
+
+The signed session cookie carries the secret of a server-side session (`SESSION_ID`: see
+workflows/services/sessions.py) and the CSRF token (and the messages to show once): never who the
+user is, so that ending the session on the server ends it for every copy of the cookie."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from functools import lru_cache
 from importlib.resources import files
 from typing import Annotated, Any
@@ -16,7 +19,7 @@ from workflows.services.access import Principal
 from workflows.web.deps import get_app
 from workflows.web.security import csrf_token
 
-SESSION_USER, SESSION_ISSUED = "uid", "iat"
+SESSION_ID = "sid"  # the session's secret; a cookie without it is not signed in (gate.py keys on it)
 
 
 class SignInRequired(Exception):
@@ -37,24 +40,30 @@ def templates(tz: str) -> Jinja2Templates:
     return found
 
 
-def sign_in(request: Request, principal: Principal, issued_at: datetime) -> None:
-    """Start a session for `principal` (a fresh session: a new CSRF token too)."""
+def sign_in(request: Request, secret: str) -> None:
+    """Carry the secret of a session just opened (`open_session`) in a fresh cookie: a new CSRF token
+    too."""
     request.session.clear()
-    request.session[SESSION_USER] = principal.user_id
-    request.session[SESSION_ISSUED] = issued_at.astimezone(UTC).isoformat()
+    request.session[SESSION_ID] = secret
+
+
+def session_secret(request: Request) -> str | None:
+    """The secret of the server-side session this request's cookie carries, if any."""
+    secret = request.session.get(SESSION_ID)
+    return secret if isinstance(secret, str) and secret else None
 
 
 def session_principal(request: Request) -> Principal | None:
-    """The principal of the session cookie, or None (no session, a disabled user, a password changed
-    since the session began)."""
-    from workflows.services.tokens import principal_for_session
+    """The principal of the session cookie, or None (no session; one ended, expired or idle; a
+    disabled user) — the cookie is then emptied."""
+    from workflows.services.sessions import principal_for_session
 
-    user_id, issued = request.session.get(SESSION_USER), request.session.get(SESSION_ISSUED)
-    if not isinstance(user_id, int) or not isinstance(issued, str):
+    secret = session_secret(request)
+    if secret is None:
         return None
     try:
-        return principal_for_session(get_app(request), user_id, datetime.fromisoformat(issued))
-    except (Unauthenticated, ValueError):
+        return principal_for_session(get_app(request), secret)
+    except Unauthenticated:
         request.session.clear()
         return None
 

@@ -2,7 +2,7 @@
 deactivated with a reason (their history kept), rule-set versions stored once by content
 
 Revision ID: 0015_programme_admin
-Revises: 0010_process_versions
+Revises: 0011_web_sessions
 Create Date: 2027-01-25 10:00:00
 """
 import hashlib
@@ -14,7 +14,7 @@ from alembic import op
 from workflows.db.base import UTCDateTime
 
 revision = "0015_programme_admin"
-down_revision = "0010_process_versions"
+down_revision = "0011_web_sessions"
 branch_labels = None
 depends_on = None
 
