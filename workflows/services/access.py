@@ -474,12 +474,18 @@ PROGRAMME_READERS = PROGRAMME_ADMINS | {"auditor"}
 ADMIN_REFUSED = "admin_change_refused"  # the audit action of a refused change
 
 
+def manages_programme(principal: Principal) -> bool:
+    """Whether the principal changes calls, budgets, rule sets, partnerships and organisations (the
+    pages show their forms only then)."""
+    return principal.role in PROGRAMME_ADMINS
+
+
 def require_programme_admin(app: App, uow: UnitOfWork | None, principal: Principal, what: str,
                             **where: Any) -> None:
     """Only administrators change calls, budgets, rule sets, partnerships and organisations; anyone
     else is refused (`what` completes "… may not {what}"), the refusal audited as `admin_change_refused`
     with the subject it was about."""
-    if principal.role not in PROGRAMME_ADMINS:
+    if not manages_programme(principal):
         refuse(app, uow, principal, f"{principal.username} is {principal.role} and may not {what}: only "
                                     "administrators manage calls, budgets, rule sets, partnerships and "
                                     "organisations", ADMIN_REFUSED, **where)

@@ -89,6 +89,14 @@ class CallDetailOut(Out):
     exchanges_by_status: dict[str, int]
     instance_id: int | None  # the call's process, once published (or imported)
     history: list[HistoryEntryOut]
+    may_change: bool = False  # the caller manages calls (an administrator): the pages show the forms
+
+
+class CallFormChoicesOut(Out):
+    """What a call's form offers to choose from."""
+
+    partnerships: list[str]
+    rule_set_versions: list[str]
 
 
 class CallClosedOut(Out):

@@ -4,6 +4,7 @@ why (the audit events about the call and those of its process)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -15,6 +16,7 @@ from workflows.services import NotFound, access
 from workflows.services.access import Principal
 from workflows.services.admin_outputs import (
     CallDetailOut,
+    CallFormChoicesOut,
     CallOut,
     CallRowOut,
     EventOut,
@@ -31,7 +33,7 @@ def call_out(call: Call) -> CallOut:
     return CallOut(
         code=call.code, title=call.title, status=call.status, lead_partnership=lead, partnerships=[lead, *others],
         opens_on=call.opens_on, closes_on=call.closes_on, matching_deadline=call.matching_deadline,
-        budget=call.budget.quantize(call.budget.__class__("0.01")), formats=list(call.formats or []),
+        budget=call.budget.quantize(Decimal("0.01")), formats=list(call.formats or []),
         rule_set_version=call.rule_set_version,
         events=[EventOut(kind=e.kind, title=e.title, starts_on=e.starts_on, ends_on=e.ends_on, place=e.place)
                 for e in call.events],
@@ -66,7 +68,20 @@ def call_detail(app: App, principal: Principal, code: str) -> CallDetailOut:
     access.require_programme_reader(app, None, principal, f"read call {code} with its history",
                                     subject=f"call:{code}"[:60])
     with app.uow() as uow:
-        return detail_of(uow, find_call(uow, code))
+        detail = detail_of(uow, find_call(uow, code))
+    return detail.model_copy(update={"may_change": access.manages_programme(principal)})
+
+
+def call_form_choices(app: App, principal: Principal) -> CallFormChoicesOut:
+    """The partnerships and rule-set versions a call's form offers (for whoever may create a call)."""
+    from workflows.db.models import Partnership, RuleSetRecord
+
+    access.require_programme_admin(app, None, principal, "create or change a call", subject="call:form")
+    with app.uow() as uow:
+        return CallFormChoicesOut(
+            partnerships=list(uow.session.scalars(select(Partnership.code).order_by(Partnership.code))),
+            rule_set_versions=list(uow.session.scalars(select(RuleSetRecord.version).order_by(
+                RuleSetRecord.created_at.desc(), RuleSetRecord.version.desc()))))
 
 
 def detail_of(uow: UnitOfWork, call: Call) -> CallDetailOut:

@@ -20,12 +20,10 @@ router = APIRouter(include_in_schema=False)
 
 
 def _choices(request: Request, principal: Principal) -> dict[str, Any]:
-    from workflows.services.partnerships import list_partnerships
-    from workflows.services.rule_sets import list_rule_sets
+    from workflows.services.call_views import call_form_choices
 
-    cxp = get_app(request)
-    return {"partnership_codes": [p.code for p in list_partnerships(cxp, principal)],
-            "rule_set_versions": [v.version for v in list_rule_sets(cxp, principal).versions], **OPTIONS}
+    choices = call_form_choices(get_app(request), principal)
+    return {"partnership_codes": choices.partnerships, "rule_set_versions": choices.rule_set_versions, **OPTIONS}
 
 
 @router.get("/admin/calls", response_class=HTMLResponse)
@@ -43,9 +41,6 @@ def _new_page(request: Request, principal: Principal, values: dict[str, Any], er
 
 @router.get("/admin/calls/new", response_class=HTMLResponse)
 def new(request: Request, principal: PagePrincipal) -> Response:
-    from workflows.services import access
-
-    access.require_programme_admin(get_app(request), None, principal, "create a call", subject="call:new")
     return _new_page(request, principal, shown({"formats": ["exchange_visit"], "rule_set_version": "2026.1"}), {})
 
 
@@ -72,7 +67,7 @@ def call_page(request: Request, principal: Principal, code: str, status_code: in
     from workflows.services.call_views import call_detail
 
     detail = call_detail(get_app(request), principal, code)
-    choices = _choices(request, principal) if detail.call.editable and principal.role != "auditor" else {}
+    choices = _choices(request, principal) if detail.call.editable and detail.may_change else {}
     values = context.pop("form", None) or shown(detail.call.model_dump() | {
         "partnerships": detail.call.partnerships[1:]}, extra_rows=1)
     return render(request, "admin_call.html", principal, status_code=status_code, nav_active="admin", d=detail,
