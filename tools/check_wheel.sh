@@ -30,6 +30,8 @@ names = set(zipfile.ZipFile(sys.argv[1]).namelist())
 needed = [
     "workflows/web/templates/base.html",
     "workflows/web/templates/macros/form.html",
+    "workflows/web/templates/partials/oversight_macros.html",
+    "workflows/web/templates/partials/admin_glance.html",
     "workflows/web/static/app.css",
     "workflows/web/static/app.js",
     "workflows/web/static/diagram.js",
