@@ -1,4 +1,4 @@
-"""Migration 0015 on SQLite and PostgreSQL, over a database written before it: the rule sets already
+"""Migration 0012 on SQLite and PostgreSQL, over a database written before it: the rule sets already
 stored get the digest of their values (so that a new version with the same values is answered, not
 stored twice), the organisations stay active, the calls keep their values."""
 from __future__ import annotations
@@ -16,7 +16,7 @@ from workflows.services.rule_sets import add_rule_set
 from workflows.settings import Settings
 
 
-def test_migration_0015_gives_stored_rule_sets_their_digest_and_keeps_organisations_active(
+def test_migration_0012_gives_stored_rule_sets_their_digest_and_keeps_organisations_active(
         database_url: str, tmp_path: Path) -> None:
     from importlib.resources import as_file
 

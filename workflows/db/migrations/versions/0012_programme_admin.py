@@ -1,7 +1,7 @@
 """programme administration: a call's publication and early closing (when, why), organisations
 deactivated with a reason (their history kept), rule-set versions stored once by content
 
-Revision ID: 0015_programme_admin
+Revision ID: 0012_programme_admin
 Revises: 0011_web_sessions
 Create Date: 2027-01-25 10:00:00
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 from workflows.db.base import UTCDateTime
 
-revision = "0015_programme_admin"
+revision = "0012_programme_admin"
 down_revision = "0011_web_sessions"
 branch_labels = None
 depends_on = None
