@@ -27,18 +27,19 @@ def _content_sha256(data: dict) -> str:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("calls") as batch:
-        batch.add_column(sa.Column("published_at", UTCDateTime(timezone=True), nullable=True))
-        batch.add_column(sa.Column("closed_at", UTCDateTime(timezone=True), nullable=True))
-        batch.add_column(sa.Column("closed_reason", sa.Text(), nullable=True))
-    with op.batch_alter_table("organisations") as batch:
-        batch.add_column(sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()))
-        batch.add_column(sa.Column("deactivated_at", UTCDateTime(timezone=True), nullable=True))
-        batch.add_column(sa.Column("deactivated_reason", sa.Text(), nullable=True))
-    with op.batch_alter_table("rule_sets") as batch:
-        batch.add_column(sa.Column("sha256", sa.String(length=64), nullable=True))
-        batch.add_column(sa.Column("note", sa.Text(), nullable=True))
-        batch.add_column(sa.Column("created_by", sa.String(length=80), nullable=True))
+    # Plain ADD COLUMN, never a batch operation: on SQLite a batch would copy and drop the calls and
+    # organisations tables, which other tables' rows refer to, and SQLite refuses that while foreign keys
+    # are enforced (a populated database could not be upgraded).
+    op.add_column("calls", sa.Column("published_at", UTCDateTime(timezone=True), nullable=True))
+    op.add_column("calls", sa.Column("closed_at", UTCDateTime(timezone=True), nullable=True))
+    op.add_column("calls", sa.Column("closed_reason", sa.Text(), nullable=True))
+    op.add_column("organisations",
+                  sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()))
+    op.add_column("organisations", sa.Column("deactivated_at", UTCDateTime(timezone=True), nullable=True))
+    op.add_column("organisations", sa.Column("deactivated_reason", sa.Text(), nullable=True))
+    op.add_column("rule_sets", sa.Column("sha256", sa.String(length=64), nullable=True))
+    op.add_column("rule_sets", sa.Column("note", sa.Text(), nullable=True))
+    op.add_column("rule_sets", sa.Column("created_by", sa.String(length=80), nullable=True))
     rule_sets = sa.table("rule_sets", sa.column("version", sa.String), sa.column("data", sa.JSON),
                          sa.column("sha256", sa.String))
     connection = op.get_bind()
@@ -50,16 +51,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Plain DROP COLUMN (SQLite 3.35+ does it natively), for the reason given in upgrade.
     op.drop_index(op.f("ix_rule_sets_sha256"), table_name="rule_sets")
-    with op.batch_alter_table("rule_sets") as batch:
-        batch.drop_column("created_by")
-        batch.drop_column("note")
-        batch.drop_column("sha256")
-    with op.batch_alter_table("organisations") as batch:
-        batch.drop_column("deactivated_reason")
-        batch.drop_column("deactivated_at")
-        batch.drop_column("active")
-    with op.batch_alter_table("calls") as batch:
-        batch.drop_column("closed_reason")
-        batch.drop_column("closed_at")
-        batch.drop_column("published_at")
+    for name in ("created_by", "note", "sha256"):
+        op.drop_column("rule_sets", name)
+    for name in ("deactivated_reason", "deactivated_at", "active"):
+        op.drop_column("organisations", name)
+    for name in ("closed_reason", "closed_at", "published_at"):
+        op.drop_column("calls", name)
