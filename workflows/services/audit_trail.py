@@ -238,8 +238,8 @@ def _own_event_problem(app: App, log: AnchorLog, result: audit.VerifyResult) -> 
     for n in range(1, len(log.macs) + 1):
         if log.macs[n - 1] and n not in result.anchor_events:
             return (f"anchor {n} of {app.settings.anchor_path} has no audit_anchored event on the trail: "
-                    "the event that recorded it was removed (or the database was restored from a backup "
-                    "taken in the moment between that line and its event)")
+                    "the event that recorded it was removed (or the server stopped, or a backup was taken, "
+                    "in the moment between writing that line and committing its event)")
     return None
 
 
