@@ -33,7 +33,7 @@ DEMO_UNTIL ?= 2027-05-03
 PORT ?= 8000
 run: install
 	rm -f var/demo.db var/demo.db-wal var/demo.db-shm
-	rm -rf var/files
+	rm -rf var/demo.files
 	$(CXP) init --db $(DEMO_DB)
 	$(CXP) demo --db $(DEMO_DB) --until $(DEMO_UNTIL)
 	$(CXP) audit verify --db $(DEMO_DB)

@@ -7,20 +7,13 @@ line; then a total row. Deterministic: the same transfers give the same bytes.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from decimal import Decimal
 
 from reports.sepa import NAME_MAX, REMITTANCE_MAX, CreditTransfer, to_sepa_charset
+from reports.xlsx import csv_bytes
 
 HEADER = ("batch_ref", "end_to_end_id", "creditor_name", "iban", "bic", "amount_eur", "remittance")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(text: str) -> str:
-    """Neutralise text a spreadsheet would run as a formula (OWASP CSV injection)."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def summary_csv(transfers: Sequence[CreditTransfer], batch_ref: str) -> bytes:
@@ -29,23 +22,13 @@ def summary_csv(transfers: Sequence[CreditTransfer], batch_ref: str) -> bytes:
     Columns: batch_ref, end_to_end_id, creditor_name, iban, bic, amount_eur, remittance;
     the last row is "TOTAL" with the number of transfers and the exact Decimal sum.
     """
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(HEADER)
     total = Decimal(0)
     ordered = sorted(transfers, key=lambda t: t.end_to_end_id)
+    rows: list[tuple[str, ...]] = []
     for t in ordered:
         total += t.amount
-        writer.writerow(
-            (
-                _cell(batch_ref),
-                _cell(t.end_to_end_id),
-                _cell(to_sepa_charset(t.creditor_name, NAME_MAX)),
-                "".join(t.iban.split()).upper(),
-                "".join((t.bic or "").split()).upper(),
-                f"{t.amount:.2f}",
-                _cell(to_sepa_charset(t.remittance, REMITTANCE_MAX) or t.end_to_end_id),
-            )
-        )
-    writer.writerow((_cell(batch_ref), "TOTAL", f"{len(ordered)} transfers", "", "", f"{total:.2f}", ""))
-    return out.getvalue().encode("utf-8")
+        rows.append((batch_ref, t.end_to_end_id, to_sepa_charset(t.creditor_name, NAME_MAX),
+                     "".join(t.iban.split()).upper(), "".join((t.bic or "").split()).upper(), f"{t.amount:.2f}",
+                     to_sepa_charset(t.remittance, REMITTANCE_MAX) or t.end_to_end_id))
+    rows.append((batch_ref, "TOTAL", f"{len(ordered)} transfers", "", "", f"{total:.2f}", ""))
+    return csv_bytes(HEADER, rows, lineterminator="\r\n")  # the one writer neutralises formula-like cells

@@ -1,14 +1,24 @@
-"""Spreadsheets and CSV files of report tables: one sheet per table, native Excel charts, fixed
-timestamps, so that the same tables give the same bytes."""
+"""The one writer of every spreadsheet and CSV file the product makes (report tables, the publication
+extract, the FSTP report, the KPI files, the payment batch's summary): one sheet per table, native
+Excel charts, fixed timestamps, so that the same tables give the same bytes.
+
+Formula injection (OWASP "CSV injection"): a text cell that starts with `=`, `+`, `-`, `@`, a tab or a
+carriage return would be run by a spreadsheet as a formula (`=HYPERLINK(…)` a live link), so such text
+is written with a leading `'`; numbers (and decimal text such as "-12.50") stay numbers. In the XLSX
+every text cell is written as a string (`write_string`), never parsed as a formula, number or URL."""
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?\Z")
 
 
 @dataclass(frozen=True)
@@ -20,13 +30,26 @@ class Sheet:
     chart: tuple[str, str, str | None] | None = None  # (category column, value column, series column)
 
 
-def csv_bytes(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow(["" if v is None else _text(v) for v in row])
-    return out.getvalue().encode("utf-8")
+def safe_text(text: str) -> str:
+    """`text` as a spreadsheet shows it and never runs it: a leading `'` before a formula's first
+    character; a plain number ("-12.50") is left as it is."""
+    if text.startswith(FORMULA_START) and not _NUMBER.match(text):
+        return "'" + text
+    return text
+
+
+def csv_bytes(columns: Sequence[str], rows: Sequence[Sequence[Any]], lineterminator: str = "\n") -> bytes:
+    """The table as UTF-8 CSV: a header, then one line per row, every text cell neutralised. Each line
+    is written with a CRLF writer (so that a field holding a carriage return or a line feed is quoted,
+    and `'\r=1+1` cannot start a line of its own) and then ended by `lineterminator`."""
+    lines = [[safe_text(str(c)) for c in columns],
+             *(["" if v is None else safe_text(_text(v)) for v in row] for row in rows)]
+    out = []
+    for line in lines:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\r\n").writerow(line)
+        out.append(buffer.getvalue()[:-2] + lineterminator)
+    return "".join(out).encode("utf-8")
 
 
 def _text(value: Any) -> str:
@@ -44,20 +67,34 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def _write_row(ws: Any, row: int, col: int, values: Sequence[Any], fmt: Any = None) -> None:
+    """Numbers as numbers, everything else as neutralised text (`write_string`: never a formula)."""
+    for offset, raw in enumerate(values):
+        value = _cell(raw)
+        if value is None:
+            ws.write_blank(row, col + offset, None, fmt)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            ws.write_number(row, col + offset, value, fmt)
+        else:
+            text = value.isoformat() if isinstance(value, date | datetime) else _text(value)
+            ws.write_string(row, col + offset, safe_text(text), fmt)
+
+
 def workbook_bytes(sheets: Sequence[Sheet], created: datetime, title: str) -> bytes:
     """An XLSX workbook: a sheet per table (header, rows, a native bar chart where the table has one)."""
     import xlsxwriter
 
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
+                                        "strings_to_urls": False, "strings_to_numbers": False})
     book.set_properties({"title": title, "author": "ClusterXchange", "created": created.replace(tzinfo=None)})
     bold = book.add_format({"bold": True})
     for sheet in sheets:
         ws = book.add_worksheet(sheet.name[:31])
-        ws.write(0, 0, sheet.title, bold)
-        ws.write_row(2, 0, list(sheet.columns), bold)
+        ws.write_string(0, 0, safe_text(sheet.title), bold)
+        _write_row(ws, 2, 0, list(sheet.columns), bold)
         for r, row in enumerate(sheet.rows, start=3):
-            ws.write_row(r, 0, [_cell(v) for v in row])
+            _write_row(ws, r, 0, row)
         ws.set_column(0, max(len(sheet.columns) - 1, 0), 18)
         if sheet.chart and sheet.rows:
             _chart(book, ws, sheet)
@@ -75,9 +112,9 @@ def _chart(book: Any, ws: Any, sheet: Sheet) -> None:
     series = sorted({r[colour] for r in records}) if colour else [value]
     grid = {(r[x], r[colour] if colour else value): r[value] for r in records}
     left = len(sheet.columns) + 1
-    ws.write_row(2, left, [x, *series])
+    _write_row(ws, 2, left, [x, *series])
     for i, category in enumerate(categories, start=3):
-        ws.write_row(i, left, [category, *[grid.get((category, s), 0) for s in series]])
+        _write_row(ws, i, left, [category, *[grid.get((category, s), 0) for s in series]])
     chart = book.add_chart({"type": "bar", "subtype": "stacked" if colour else None} if colour else {"type": "bar"})
     last = 2 + len(categories)
     for j, _name in enumerate(series, start=1):

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable, Hashable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -262,6 +262,7 @@ class VerifyResult:
     chains: dict[str, tuple[int, str]] | None = None  # chain -> (events, last hash), when ok
     plain: int = 0  # the global chain's events hashed without the key, as its head row says
     last_anchor_event: tuple[int, Any] | None = None  # (id, data) of the newest `audit_anchored` event
+    anchor_events: dict[int, int] = field(default_factory=dict)  # anchor number -> id of the event recording it
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"ok": self.ok, "events": self.events}
@@ -305,6 +306,7 @@ def verify(session: Session, key: str | bytes | None = None, anchored: Anchored 
     walks: dict[str, _Walk] = {}
     count = 0
     last_anchor: tuple[int, Any] | None = None
+    anchor_events: dict[int, int] = {}
     for row in _stream(session):
         count += 1
         event_id, chain, event_hash = row[0], row[1], row[-1]
@@ -330,11 +332,14 @@ def verify(session: Session, key: str | bytes | None = None, anchored: Anchored 
                                 f"{mark[2]} recorded it: it or one before it on that chain was changed", plain=plain)
         if values["action"] == ANCHORED and chain == GLOBAL:
             last_anchor = (event_id, values["data_after"])
+            number = values["data_after"].get("n") if isinstance(values["data_after"], dict) else None
+            if isinstance(number, int):
+                anchor_events.setdefault(number, event_id)
     problem = _ends(walks, heads, anchored)
     if problem is not None:
         return VerifyResult(False, count, problem[0], problem[1], plain=plain)
     return VerifyResult(True, count, chains={c: (w.count, w.head) for c, w in walks.items()}, plain=plain,
-                        last_anchor_event=last_anchor)
+                        last_anchor_event=last_anchor, anchor_events=anchor_events)
 
 
 def _ends(walks: dict[str, _Walk], heads: Mapping[str, tuple[int, str, int]],

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -123,21 +124,27 @@ class Settings(BaseSettings):
 
 
 def default_files_dir(database_url: str) -> Path:
-    """`<folder of the SQLite file>/files` for a SQLite database on disk (`make run`: var/files next to
-    var/demo.db); else `$XDG_DATA_HOME/clusterxchange/files` (default `~/.local/share/...`)."""
+    """Each database its own files folder (its evidence, payment files, reports and audit anchors), so
+    that two databases never share an anchor file: `<stem>.files` beside a SQLite file (`make run`:
+    var/demo.files beside var/demo.db); for a server database `$XDG_DATA_HOME/clusterxchange/<host>-<port>-<database>`
+    (default `~/.local/share/...`). An explicit `CXP_FILES_DIR` wins."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
     from workflows.db.base import sqlite_file
 
     try:
-        path = sqlite_file(make_url(database_url))
+        url = make_url(database_url)
+        path = sqlite_file(url)
     except ArgumentError:  # a malformed URL is named when an engine is made for it
-        path = None
+        url, path = None, None
     if path is not None:
-        return path.expanduser().resolve().parent / "files"
+        path = path.expanduser().resolve()
+        return path.parent / f"{path.stem}.files"
     data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(data_home).expanduser().resolve() / "clusterxchange" / "files"
+    name = "files" if url is None else "-".join(
+        str(part) for part in (url.host or "local", url.port or "default", url.database or "default"))
+    return Path(data_home).expanduser().resolve() / "clusterxchange" / re.sub(r"[^A-Za-z0-9._-]", "_", name)
 
 
 @lru_cache(maxsize=1)

@@ -130,8 +130,8 @@ def test_finance_lists_releases_and_exports_a_batch_and_imports_the_bank_answers
     status = cli.folder / "psr.xml"
     status.write_bytes(make_pain002(batch, {refs[0]: "AC04", refs[1]: None, refs[2]: None}, "PSR-1", AT))
     assert cli.fails("payments", "import-status", str(status), "--user", "approver.cxp-north", code=3) == (
-        "error: refused: approver.cxp-north is officer: only a finance officer or an administrator imports bank "
-        "files; nothing was imported\n")
+        "error: refused: approver.cxp-north is officer: only a finance officer imports bank files; nothing was "
+        "imported\n")
     answered = cli.ok("payments", "import-status", str(status), "--user", "finance.cxp-north")
     assert (answered["accepted"], answered["rejected"]) == (2, 1)
     assert (answered["version"], answered["imported_by"]) == ("pain.002.001.03", "finance.cxp-north")

@@ -306,3 +306,17 @@ def test_anyone_but_an_administrator_gets_the_403_page_and_the_refusal_is_audite
     with app.uow() as uow:
         assert username in uow.session.scalars(select(AuditEvent.actor).where(
             AuditEvent.action == "access_refused")).all()
+
+
+def test_an_administrator_sees_no_bank_upload_and_an_import_they_post_is_refused(app, batch):
+    """Bank-file import is finance's lane (issue 18, point 5): the page hides the form from an
+    administrator, and a post anyway is refused (403, audited), nothing imported."""
+    assert "Import the bank's answer" in signed_in(app, FINANCE).get(f"/payments/{batch}").text
+    client = signed_in(app, ADMIN)
+    for page in ("/payments", f"/payments/{batch}"):
+        answer = client.get(page)
+        assert answer.status_code == 200 and "Import the bank's answer" not in answer.text
+    refused = post(client, "/payments/bank-files", "/payments", data={"batch": batch},
+                   files={"file": ("status.xml", b"<Document/>", "application/xml")})
+    assert refused.status_code == 403 and "only a finance officer imports bank files" in text_of(refused.text)
+    assert "Import the bank's answer" not in refused.text

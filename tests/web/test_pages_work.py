@@ -270,3 +270,22 @@ def test_a_long_inbox_is_paged_with_previous_and_next_links(web: TestClient, pro
     assert "Page 1 of 2" in first.text and 'rel="next"' in first.text and 'rel="prev"' not in first.text
     second = client.get("/tasks?role=applicant&page_size=1&page=2")
     assert "Page 2 of 2" in second.text and 'rel="prev"' in second.text and 'rel="next"' not in second.text
+
+
+def test_an_administrator_reads_the_officers_lane_without_claim_buttons(web: TestClient, programme: Programme) -> None:
+    """Issue 18, point 5: an administrator does not claim an officer's task, so neither the inbox row
+    nor the task page offers it; the officer's do."""
+    from tests.workflows.builders import ADMIN
+
+    accounts.set_password(programme.app, access.SYSTEM, ADMIN, PASSWORD)
+    programme.submit_visitor_application()
+    task = programme.open_task("assess_application")
+    admin = sign_in(web, ADMIN)
+    inbox = admin.get("/tasks?role=officer")
+    assert f'href="/tasks/{task.id}"' in inbox.text and f'action="/tasks/{task.id}/claim"' not in inbox.text
+    page = admin.get(f"/tasks/{task.id}")
+    assert "Claim this task" not in page.text and "belongs to the Officer lane" in page.text
+    assert "Reassign to a colleague" in page.text  # reassigning is administration
+    officer = sign_in(TestClient(web.app), OFFICER)
+    assert f'action="/tasks/{task.id}/claim"' in officer.get("/tasks").text
+    assert "Claim this task" in officer.get(f"/tasks/{task.id}").text

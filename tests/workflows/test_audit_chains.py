@@ -176,7 +176,7 @@ def test_the_cli_prints_the_check_as_json_and_fails_on_a_bad_trail(tmp_path: Pat
     ok = cxp("audit", "verify", "--json")
     document = json.loads(ok.stdout)
     assert ok.returncode == 0 and document["ok"] is True and document["anchors_checked"] == 0
-    assert set(document) == {"ok", "events", "first_bad_event", "anchors_checked", "problem", "anchor"}
+    assert set(document) == {"ok", "case", "events", "first_bad_event", "anchors_checked", "problem", "anchor"}
     assert (tmp_path / "files" / "audit" / "anchors.jsonl").exists()
     app = App(Settings(database_url=db, files_dir=tmp_path / "files"))
     drop_append_only_guard(app)

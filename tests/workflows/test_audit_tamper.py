@@ -61,8 +61,8 @@ def assert_named(app: App, event_id: int | None, problem: str) -> dict[str, Any]
 def test_a_passing_check_writes_an_anchor_and_the_next_check_checks_it(worked: Programme) -> None:
     app = worked.app
     first = verify_trail(app)
-    assert first == {"ok": True, "events": first["events"], "first_bad_event": None, "anchors_checked": 0,
-                     "problem": None, "anchor": 1}
+    assert first == {"ok": True, "case": "intact", "events": first["events"], "first_bad_event": None,
+                     "anchors_checked": 0, "problem": None, "anchor": 1}
     line = json.loads(app.settings.anchor_path.read_text().splitlines()[0])
     assert line["n"] == 1 and line["events"] == first["events"] and line["reason"] == "verify"
     assert line["chains"][instance_chain(worked)][0] == len(chain_rows(app, instance_chain(worked)))
@@ -205,6 +205,23 @@ def test_a_removed_last_anchor_line_is_named_by_the_event_that_recorded_it(worke
     result = verify_trail(app)
     assert not result["ok"] and result["problem"] == (
         f"anchor 3 (recorded by event {recorded}) is missing from {app.settings.anchor_path}")
+
+
+def test_removing_the_last_anchors_own_event_and_moving_the_head_back_is_named(worked: Programme) -> None:
+    """The event recording an anchor comes after the line (no anchor covers it yet): without the check
+    that every line's own event is on the trail, cutting it off the global chain went unnoticed."""
+    app = worked.app
+    anchored_thrice(app)
+    rows = chain_rows(app, audit.GLOBAL)
+    assert (rows[-1]["action"], rows[-1]["subject"]) == (audit.ANCHORED, "anchor:3")
+    drop_append_only_guard(app)
+    with app.db.begin() as conn:
+        conn.execute(delete(AuditEvent).where(AuditEvent.id == rows[-1]["id"]))
+        conn.execute(update(AuditChain).where(AuditChain.chain == audit.GLOBAL).values(
+            events=len(rows) - 1, last_hash=rows[-2]["hash"]))
+    result = assert_named(app, None, f"anchor 3 of {app.settings.anchor_path} has no audit_anchored event on "
+                                     "the trail: the event that recorded it was removed")
+    assert result["case"] == "changed"
 
 
 def test_an_anchor_from_elsewhere_is_refused(worked: Programme) -> None:

@@ -73,14 +73,18 @@ def elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def test_the_files_folder_of_a_sqlite_database_is_next_to_its_file_and_absolute(elsewhere: Path) -> None:
-    assert Settings(database_url="sqlite:///var/demo.db").files_dir == elsewhere / "cwd" / "var" / "files"
-    assert Settings(database_url=f"sqlite:///{elsewhere}/db/cxp.db").files_dir == elsewhere / "db" / "files"
+def test_the_files_folder_of_a_sqlite_database_is_next_to_its_file_named_after_it(elsewhere: Path) -> None:
+    assert Settings(database_url="sqlite:///var/demo.db").files_dir == elsewhere / "cwd" / "var" / "demo.files"
+    assert Settings(database_url=f"sqlite:///{elsewhere}/db/cxp.db").files_dir == elsewhere / "db" / "cxp.files"
+    # two databases in one folder: two files folders, two anchor files (issue 18, point 9)
+    assert Settings(database_url=f"sqlite:///{elsewhere}/db/other.db").files_dir == elsewhere / "db" / "other.files"
 
 
-def test_the_files_folder_of_a_server_database_is_under_xdg_data_home(elsewhere: Path) -> None:
+def test_the_files_folder_of_a_server_database_is_under_xdg_data_home_named_after_it(elsewhere: Path) -> None:
     settings = Settings(database_url="postgresql+psycopg://u@db.example/cxp")
-    assert settings.files_dir == elsewhere / "data-home" / "clusterxchange" / "files"
+    assert settings.files_dir == elsewhere / "data-home" / "clusterxchange" / "db.example-default-cxp"
+    other = Settings(database_url="postgresql+psycopg://u@db.example:5433/cxp_test")
+    assert other.files_dir == elsewhere / "data-home" / "clusterxchange" / "db.example-5433-cxp_test"
 
 
 def test_an_explicit_files_folder_is_made_absolute_once(elsewhere: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -95,10 +99,10 @@ def test_a_default_files_folder_follows_the_database_given_to_the_app(elsewhere:
     base = Settings(database_url=f"sqlite:///{elsewhere}/a/cxp.db")
     app = App(base, database_url=f"sqlite:///{elsewhere}/b/cxp.db")
     try:
-        assert app.settings.files_dir == elsewhere / "b" / "files"
+        assert app.settings.files_dir == elsewhere / "b" / "cxp.files"
     finally:
         app.close()
-    assert base.files_dir == elsewhere / "a" / "files"
+    assert base.files_dir == elsewhere / "a" / "cxp.files"
 
 
 def test_an_unknown_mode_is_refused() -> None:

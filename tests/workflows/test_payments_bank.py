@@ -208,7 +208,7 @@ def test_the_import_is_attributed_to_its_user_and_recorded_in_the_exchange_histo
     notice = camt054(batch, prog.exchange_ref, Decimal("1100.00"), version=notice_version)
 
     accepted = import_status(prog.app, report, "PSR-1.xml", as_user(prog.app, FINANCE))
-    paid = import_status(prog.app, notice, "NTF-1.xml", as_user(prog.app, ADMIN))
+    paid = import_status(prog.app, notice, "NTF-1.xml", as_user(prog.app, FINANCE))
 
     assert (accepted.version, accepted.imported_by) == (status_version, FINANCE)
     assert (paid.version, paid.paid) == (notice_version, [prog.exchange_ref])
@@ -216,10 +216,10 @@ def test_the_import_is_attributed_to_its_user_and_recorded_in_the_exchange_histo
         events = {e.action: (e.actor, e.actor_role) for e in uow.session.scalars(select(AuditEvent).where(
             AuditEvent.action.in_(["bank_file_imported", "payment_executed", "batch_settled"])))}
         history = instance_view(uow, SYSTEM, prog.instance_id).model_dump()["history"]
-    assert events == {action: (ADMIN, "administrator")
+    assert events == {action: (FINANCE, "finance")
                       for action in ("bank_file_imported", "payment_executed", "batch_settled")}
     recorded = [h for h in history if h["action"] == "bank_status_recorded"]
-    assert [(h["actor"], h["role"]) for h in recorded] == [(FINANCE, "finance"), (ADMIN, "administrator")]
+    assert [(h["actor"], h["role"]) for h in recorded] == [(FINANCE, "finance"), (FINANCE, "finance")]
     assert recorded[0]["after"] == {
         "status": "accepted", "reason_code": None, "reason": None, "amount": None, "file": status_version,
         "message_id": "PSR-1", "sha256": hashlib.sha256(report).hexdigest()}
@@ -249,20 +249,20 @@ def audited_refusals(app: App) -> list[tuple[str, str, str]]:
             select(AuditEvent).where(AuditEvent.action == "bank_import_refused").order_by(AuditEvent.id))]
 
 
-@pytest.mark.parametrize("who", [OFFICER, VISITOR])
-def test_an_officer_or_applicant_is_refused_and_the_refusal_is_audited(programme, who: str) -> None:  # noqa: F811
+@pytest.mark.parametrize("who", [OFFICER, VISITOR, ADMIN])
+def test_an_officer_applicant_or_administrator_is_refused_and_the_refusal_is_audited(programme, who: str) -> None:  # noqa: F811
     prog = approved(programme)
     batch = released_batch(prog)["batch"]
     before = snapshot(prog.app)
 
-    with pytest.raises(PermissionDenied, match=f"{who} is (officer|applicant): only a finance officer or an "
-                                               "administrator imports bank files; nothing was imported"):
+    with pytest.raises(PermissionDenied, match=f"{who} is (officer|applicant|administrator): only a finance "
+                                               "officer imports bank files; nothing was imported"):
         import_status(prog.app, pain002(batch, prog.exchange_ref, None), "PSR-1.xml", as_user(prog.app, who))
 
     after = snapshot(prog.app)
     assert after[:4] == before[:4] and after[5] == before[5] and after[4] == before[4] + 1  # one audit event
     (actor, role, reason), = audited_refusals(prog.app)
-    assert actor == who and role in ("officer", "applicant") and "only a finance officer" in reason
+    assert actor == who and role in ("officer", "applicant", "administrator") and "only a finance officer" in reason
 
 
 def test_a_finance_officer_of_another_partnership_is_refused(programme):  # noqa: F811

@@ -14,7 +14,9 @@ The use case asks this module:
 
 Who sees what (SPEC §10): an officer or finance user the records of their own partnership; an
 applicant their own organisation's tasks and exchanges; an auditor everything, changing nothing; an
-administrator everything, and manages calls, users, rule sets and process versions."""
+administrator everything, and manages calls, users, rule sets and process versions — and acts in no
+one else's lane: no officer's, finance's or applicant's task, no bank-file import (reassigning a task
+and retrying an incident are administration, and stay theirs)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -297,8 +299,11 @@ def _completed_by(uow: UnitOfWork, instance_id: int, task_spec: str) -> frozense
 
 
 def lane_problem(principal: Principal, task: HumanTask | Any) -> str | None:
-    """Why the principal is not in the task's lane (role, organisation, partnership), or None."""
-    if principal.role != task.role and principal.role != "administrator":
+    """Why the principal is not in the task's lane (role, organisation, partnership), or None. An
+    administrator is in the administrator lane only: they never claim or complete an officer's, finance's
+    or applicant's task (the second signature of R-4EYES is an officer's); they may reassign and release
+    one (`reassign_problem`, `task_release_problem`), which is administration."""
+    if principal.role != task.role:
         return f"task {task.id} belongs to the {task.lane} lane ({task.role}); {principal.username} is {principal.role}"
     if principal.role == "applicant" and principal.organisation_id != task.organisation_id:
         return f"task {task.id} belongs to another organisation"
@@ -343,7 +348,9 @@ def task_action_problem(uow: UnitOfWork, principal: Principal, task: HumanTask,
 def task_release_problem(principal: Principal, task: HumanTask) -> str | None:
     """Why the principal may not give the open `task` back to its team: someone else's claim (an
     administrator may release anyone's), or not in the task's lane."""
-    if principal.role != "administrator" and task.assignee_id not in (None, principal.user_id):
+    if principal.role == "administrator":
+        return None
+    if task.assignee_id not in (None, principal.user_id):
         return f"task {task.id} is claimed by someone else"
     return lane_problem(principal, task)
 
@@ -414,17 +421,21 @@ def release_problem(uow: UnitOfWork, principal: Principal, batch: PaymentBatch) 
     return None if decision.ok else " ".join(r.message for r in decision.reasons)
 
 
-BANK_IMPORTERS = ("finance", "administrator")
+BANK_IMPORTERS = frozenset({"finance"})
+
+
+def imports_bank_files(principal: Principal) -> bool:
+    """Whether the principal's role imports bank files (the pages show the upload form only then)."""
+    return principal.role in BANK_IMPORTERS
 
 
 def bank_import_problem(principal: Principal, batch: PaymentBatch | None = None,
                         partnership_code: str = "") -> str | None:
-    """Only a finance user (of the partnership whose batch the file answers) or an administrator
-    imports a bank file."""
-    if principal.role not in BANK_IMPORTERS:
-        return (f"{principal.username} is {principal.role}: only a finance officer or an administrator "
-                "imports bank files")
-    if batch is not None and principal.role == "finance" and batch.partnership_id != principal.partnership_id:
+    """Only a finance user of the partnership whose batch the file answers imports a bank file (not an
+    administrator: that is finance's lane)."""
+    if not imports_bank_files(principal):
+        return f"{principal.username} is {principal.role}: only a finance officer imports bank files"
+    if batch is not None and batch.partnership_id != principal.partnership_id:
         return (f"{principal.username} is not a finance officer of partnership {partnership_code}, whose batch "
                 f"{batch.msg_id} the file answers")
     return None

@@ -7,7 +7,7 @@ administrators (the programme, or any partnership). Refusals are audited by `acc
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -21,6 +21,9 @@ VERIFY_ANCHOR_INTERVAL = timedelta(minutes=15)  # a check through the web anchor
 
 class VerifyOut(BaseModel):
     ok: bool
+    # which case verify met: the trail intact, changed, checked against another database's anchors, a
+    # database older than its anchors (a restored backup), or its anchors kept elsewhere
+    case: Literal["intact", "changed", "another_database", "older_database", "anchors_elsewhere"]
     events: int
     first_bad_event: int | None
     anchors_checked: int

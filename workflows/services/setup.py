@@ -9,6 +9,7 @@ from workflows.app import App
 from workflows.audit import SYSTEM
 from workflows.db.models import RuleSetRecord
 from workflows.db.schema import upgrade
+from workflows.services.audit_trail import identify_database
 
 
 def init_database(app: App) -> dict[str, Any]:
@@ -23,6 +24,7 @@ def init_database(app: App) -> dict[str, Any]:
                                               sha256=rule_set_digest(shipped), note="shipped with the product"))
                 uow.audit(SYSTEM, "rule_set_loaded", subject=f"rule_set:{version}", after=data)
                 loaded.append(version)
+        identify_database(uow)  # once: the id the audit anchors name (services/audit_trail.py)
         deployed = app.library.deploy(uow.session, uow.now())
         for d in deployed:
             uow.audit(SYSTEM, "process_deployed", subject=f"process:{d.process_id}",

@@ -1,7 +1,10 @@
 """schemathesis against /openapi.json, in process (ASGI), signed in as an administrator (who reaches
 the most code: every partnership's records, most actions): no answer is a 5xx, every status is one the
 document declares for the operation, and every JSON answer matches its declared schema. Bounded:
-a few examples per operation, no deadline (SQLite only: the PostgreSQL paths are the same routes)."""
+a few examples per operation, no deadline (SQLite only: the PostgreSQL paths are the same routes).
+Then a bounded stateful run: sequences of calls chained by the links schemathesis infers, later calls
+fed with the ids earlier answers returned (tests/e2e/api/test_openapi_stateful.py replays them across
+partnerships)."""
 from __future__ import annotations
 
 from typing import Any
@@ -71,3 +74,25 @@ def test_every_documented_answer_is_declared_and_none_is_a_server_error(api_sche
         case.validate_response(response, checks=CHECKS)
 
     answer_is_documented()
+
+
+# Stateful: sequences of calls chained by the links schemathesis infers from the document (a task's
+# instance, a batch's files, …), the later calls fed with ids the earlier answers returned. Bounded
+# (30 sequences of at most 6 calls, derandomised: about 7 s here), so that CI runs it in well under a minute.
+def test_chained_calls_answer_as_documented_and_none_is_a_server_error(api_schema: Any, world: World) -> None:
+    from hypothesis import HealthCheck, Phase
+    from hypothesis import settings as run_settings
+
+    machine = api_schema.as_state_machine()
+    assert machine.bundles, "schemathesis found no links between the operations: nothing would be chained"
+
+    class AsAdministrator(machine):  # type: ignore[misc, valid-type]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"headers": world.headers("admin")}
+
+        def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
+            case.validate_response(response, checks=CHECKS)
+
+    AsAdministrator.run(settings=run_settings(max_examples=30, stateful_step_count=6, deadline=None, derandomize=True,
+                                              database=None, phases=[Phase.generate],
+                                              suppress_health_check=list(HealthCheck)))

@@ -68,14 +68,15 @@ MATRIX: dict[Route, dict[str, int]] = {
     Route("GET", "/api/tasks"):                           _row(401, 200, 200, 200, 200, 200, 200, 200, 200),
     Route("GET", "/api/tasks/{task}"):                    _row(401, 404, 404, 200, 404, 200, 404, 200, 200),
     Route("GET", "/api/tasks/999999"):                    _row(401, 404, 404, 404, 404, 404, 404, 404, 404),
+    # an administrator reassigns and releases (administration) but claims and completes no one else's task
     Route("POST", "/api/tasks/{task}/claim", TASK, restore=_unclaim):
-                                                          _row(401, 404, 404, 200, 404, 403, 404, 403, 200),
+                                                          _row(401, 404, 404, 200, 404, 403, 404, 403, 403),
     Route("POST", "/api/tasks/{task}/unclaim", TASK):     _row(401, 404, 404, 200, 404, 403, 404, 403, 200),
     Route("POST", "/api/tasks/{task}/reassign", TASK, body=lambda w: {"json": {"to": OFFICER}}, restore=_unclaim):
                                                           _row(401, 404, 404, 200, 404, 403, 404, 403, 200),
     # {} is not a valid form: who passes the permission check gets 422 and nothing is written
     Route("POST", "/api/tasks/{task}/complete", TASK, body=lambda w: {"json": {}}):
-                                                          _row(401, 404, 404, 422, 404, 403, 404, 403, 422),
+                                                          _row(401, 404, 404, 422, 404, 403, 404, 403, 403),
     Route("GET", "/api/instances/{instance}"):            _row(401, 200, 404, 200, 404, 200, 404, 200, 200),
     Route("GET", "/api/instances/{instance}/diagram"):    _row(401, 200, 404, 200, 404, 200, 404, 200, 200),
     Route("GET", "/api/instances/999999"):                _row(401, 404, 404, 404, 404, 404, 404, 404, 404),
@@ -97,10 +98,10 @@ MATRIX: dict[Route, dict[str, int]] = {
           restore=_unrelease(lambda w: w.batch)):         _row(401, 404, 404, 403, 404, 200, 404, 403, 403),
     Route("POST", "/api/payments/batches/{east_batch}/release", "batch_release_refused",
           restore=_unrelease(lambda w: w.east_batch)):    _row(401, 404, 404, 404, 403, 404, 200, 403, 403),
-    # not a bank file: who may import gets 422 (nothing imported), anyone else 403
+    # not a bank file: who may import (finance only) gets 422 (nothing imported), anyone else 403
     Route("POST", "/api/payments/bank-files", "bank_import_refused",
           body=lambda w: {"files": {"file": ("status.xml", b"<Document/>", "application/xml")}}):
-                                                          _row(401, 403, 403, 403, 403, 422, 422, 403, 422),
+                                                          _row(401, 403, 403, 403, 403, 422, 422, 403, 403),
     Route("GET", "/api/audit/verify"):                    _row(401, 403, 403, 403, 403, 403, 403, 200, 200),
     Route("GET", "/api/audit/sample"):                    _row(401, 403, 403, 403, 403, 403, 403, 200, 200),
     Route("GET", "/api/audit/exchanges/{exchange}/file"): _row(401, 403, 404, 403, 404, 403, 404, 200, 200),

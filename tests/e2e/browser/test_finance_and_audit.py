@@ -102,3 +102,14 @@ def test_the_administrators_page(page, live_server, screenshot):
     page.locator("#field-username-error").wait_for()  # nothing but the role given: the errors beside the fields
     both_widths(page, screenshot, "admin-add-user-errors")
     assert violations == []
+
+
+def test_an_administrator_reads_the_payments_without_the_bank_upload(page, live_server, screenshot, batch):  # noqa: F811
+    """Bank files are finance's lane (issue 18, point 5): the administrator reads the batches, and the
+    page offers no import of the bank's answer."""
+    violations = watch_csp(page)
+    sign_in(page, live_server.url, ADMIN, f"/payments/{batch}")
+    assert page.get_by_role("heading", name="Import the bank's answer").count() == 0
+    assert page.get_by_text(batch).first.is_visible()
+    both_widths(page, screenshot, "payments-batch-admin")
+    assert violations == []

@@ -8,6 +8,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from workflows.services import Conflict, Refused, ServiceError
+from workflows.services.access import imports_bank_files
 from workflows.web.deps import get_app
 from workflows.web.pages.common import PagePrincipal, flash, render
 
@@ -25,7 +26,7 @@ def batches(request: Request, principal: PagePrincipal,
 
     found = list_batches(get_app(request), principal, status=status or None)
     return render(request, "payments.html", principal, nav_active="payments", batches=found, status=status,
-                  statuses=STATUSES)
+                  statuses=STATUSES, imports_bank_files=imports_bank_files(principal))
 
 
 @router.get("/payments/{batch}", response_class=HTMLResponse)
@@ -34,7 +35,8 @@ def batch(request: Request, principal: PagePrincipal, batch: str) -> Response:
     from workflows.services.payments import batch_detail
 
     detail = batch_detail(get_app(request), principal, batch)
-    return render(request, "payments_batch.html", principal, nav_active="payments", batch=detail)
+    return render(request, "payments_batch.html", principal, nav_active="payments", batch=detail,
+                  imports_bank_files=imports_bank_files(principal))
 
 
 def _download(request: Request, principal: PagePrincipal, batch: str, kind: Literal["xml", "csv"]) -> Response:
@@ -84,7 +86,8 @@ def bank_file(request: Request, principal: PagePrincipal,
     name = (file.filename or "the upload") if file is not None else ""
     data = file.file.read(BANK_FILE_LIMIT + 1) if file is not None else b""
     context: dict[str, Any] = {"nav_active": "payments", "filename": name, "batch_ref": batch,
-               "back": f"/payments/{batch}" if batch else "/payments"}
+               "back": f"/payments/{batch}" if batch else "/payments",
+               "imports_bank_files": imports_bank_files(principal)}
     problem = None
     if not data:
         problem = "Choose the bank's file (a pain.002 status report or a camt.054 notification) to upload."
