@@ -124,7 +124,7 @@ def cli_start(work: Path, repeat: int = 5) -> dict[str, Any]:
             "target_ratio": 3}
 
 
-SECTIONS = ("lifecycle", "cli_start", "inbox_query", "payment_batch", "kpi_report", "http")
+SECTIONS = ("lifecycle", "cli_start", "inbox_query", "payment_batch", "kpi_report", "http", "applications")
 
 
 def http_section(open_tasks: int, max_requests: int = 2000, max_seconds: float = 60, page_reps: int = 30,
@@ -172,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
             report["kpi_report"] = isolated(kpi.run, events)
         if "http" in only:
             report["http"] = http_section(open_tasks, *((500, 20, 10, 2) if args.quick else ()))
+        if "applications" in only:  # POST /api/applications next to its service call (benchmarks/applications.py)
+            from benchmarks import applications
+
+            report["applications"] = isolated(applications.run, 20 if args.quick else 200)
         # ENGINEERING: how each figure grows from 1x to 10x the data
         if "lifecycle" in only:
             growths["engine_persisted_sqlite"] = growth(engine_persisted_in, "exchanges", "seconds", n // 2, 5 * n, tmp)

@@ -7,6 +7,7 @@ with canned service results and no persistence — the raw engine we are measure
 """
 from __future__ import annotations
 
+import hashlib
 import time
 import tracemalloc
 from datetime import UTC, date, datetime, timedelta
@@ -19,6 +20,10 @@ from workflows.demo.data import BRUSSELS
 START = datetime(2027, 1, 4, 9, 0, tzinfo=BRUSSELS)
 ARRIVE, DEPART = date(2027, 3, 7), date(2027, 3, 13)
 VISIT_OVER = datetime(2027, 3, 14, 9, tzinfo=BRUSSELS)
+
+# The attendance certificate a closing report cites: uploaded for its exchange first (the product refuses a
+# report citing a file it does not hold), so the product path stores it as a visitor's upload does.
+CERTIFICATE = b"%PDF-1.4\n% attendance certificate\n%%EOF\n"
 
 FORMS: list[tuple[str, dict[str, Any]]] = [
     ("assess_application", {"decision": "approve", "comment": "ok"}),
@@ -34,8 +39,8 @@ FORMS: list[tuple[str, dict[str, Any]]] = [
     ("sign_commitment_host_officer", {"signed": True, "signatory_name": "O2"}),
     ("@visit_ends", {}),
     ("submit_evidence", {"attended_days": [(ARRIVE + timedelta(days=d)).isoformat() for d in range(1, 6)],
-                         "documents": [{"kind": "attendance_certificate", "filename": "a.pdf", "sha256": "a" * 64,
-                                        "size": 1000}],
+                         "documents": [{"kind": "attendance_certificate", "filename": "a.pdf",
+                                        "sha256": hashlib.sha256(CERTIFICATE).hexdigest(), "size": len(CERTIFICATE)}],
                          "activities_done": ["matchmaking"], "feedback_rating": 5}),
     ("validate_evidence", {"decision": "accept", "comment": "ok"}),
     ("approve_payment", {"decision": "approve", "comment": None}),

@@ -100,8 +100,8 @@ class Programme:
         return known
 
     def _actor(self, spec: str, i: int) -> str:
-        if spec in ("approve_payment",):
-            return "officer2"
+        if spec in ("approve_payment", "sign_commitment_host_officer"):
+            return "officer2"  # R-4EYES: a second officer approves payments and gives the second signature
         if spec in ("host_accept_match", "sign_commitment_host"):
             return "host"
         if spec in ("visitor_accept_match", "agree_commitment", "sign_commitment_visitor", "submit_evidence"):
@@ -127,6 +127,15 @@ class Programme:
             deliver(self.app, uow, instance_for(uow, "exchange", exchange_id), name, payload)
             uow.commit()
 
+    def _upload_cited(self, exchange_id: int, principal: Any) -> None:
+        """The visitor uploads the certificate its closing report cites, as in the browser."""
+        from benchmarks.lifecycle import CERTIFICATE
+        from workflows.services.evidence import upload_evidence
+
+        with self.app.uow() as uow:
+            ref = uow.session.get(Exchange, exchange_id).ref
+        upload_evidence(self.app, principal, ref, "a.pdf", "attendance_certificate", CERTIFICATE)
+
     def run(self, n: int, steps: list[tuple[str, dict[str, Any]]]) -> None:
         for i in range(n):
             self._submit(i)
@@ -138,7 +147,10 @@ class Programme:
                 if spec.startswith("@"):
                     self._message(exchange_id, spec[1:])
                 else:
-                    complete_task(self.app, self._task(exchange_id, spec), self._principal(self._actor(spec, i)), form)
+                    task_id, principal = self._task(exchange_id, spec), self._principal(self._actor(spec, i))
+                    if spec == "submit_evidence":
+                        self._upload_cited(exchange_id, principal)
+                    complete_task(self.app, task_id, principal, form)
 
     def closed(self) -> int:
         with self.app.uow() as uow:

@@ -2,9 +2,10 @@
 data they show, in one ZIP that is the same bytes for the same records."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from importlib import resources
 from typing import Any
@@ -15,8 +16,12 @@ from reports.archive import zip_bytes
 def render_html(data: dict[str, Any]) -> str:
     from jinja2 import Environment
 
+    from reports.labels import label, labels, subdivision_name
+
     source = resources.files("reports").joinpath("templates/audit_file.html.j2").read_text(encoding="utf-8")
-    return Environment(autoescape=True, keep_trailing_newline=True).from_string(source).render(**data)
+    env = Environment(autoescape=True, keep_trailing_newline=True)
+    env.filters.update(label=label, labels=labels, subdivision=subdivision_name)  # codes in words
+    return env.from_string(source).render(**data)
 
 
 @contextmanager
@@ -42,8 +47,10 @@ def render_pdf(html: str) -> bytes:
         return pdf
 
 
-def audit_zip(data: dict[str, Any]) -> tuple[str, bytes]:
-    """(file name, ZIP bytes): summary.html, summary.pdf, diagram.svg and audit-file.json."""
+def audit_zip(data: dict[str, Any], evidence: Mapping[str, bytes] | None = None) -> tuple[str, bytes]:
+    """(file name, ZIP bytes): summary.html, summary.pdf, diagram.svg and audit-file.json, and the
+    exchange's evidence files under `evidence/` (entry name → content) with `evidence/SHA256SUMS`
+    listing each one's hash, as `sha256sum --check` reads it from that folder."""
     html = render_html(data)
     record = {k: v for k, v in data.items() if k != "diagram"}
     entries = {
@@ -52,4 +59,9 @@ def audit_zip(data: dict[str, Any]) -> tuple[str, bytes]:
         "diagram.svg": data["diagram"].encode("utf-8"),
         "audit-file.json": json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8"),
     }
+    if evidence:
+        entries.update({f"evidence/{name}": content for name, content in evidence.items()})
+        entries["evidence/SHA256SUMS"] = "".join(
+            f"{hashlib.sha256(content).hexdigest()}  {name}\n" for name, content in sorted(evidence.items())
+        ).encode("utf-8")
     return f"audit-{data['x']['ref']}.zip", zip_bytes(entries)

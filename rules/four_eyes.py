@@ -18,7 +18,7 @@ from rules.errors import RuleInputError
 from rules.explain import Decision, Reason
 
 ACTIONS = frozenset({"complete_task", "validate_evidence", "approve_payment", "approve_override",
-                     "release_batch", "verify_bank_details", "cancel_exchange"})
+                     "release_batch", "verify_bank_details", "cancel_exchange", "sign_commitment_partnership"})
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class ActionContext:
     evidence_validators: frozenset[int] = frozenset()
     payment_approvers: frozenset[int] = frozenset()
     override_proposers: frozenset[int] = frozenset()
+    org_names: tuple[tuple[int, str], ...] = ()  # (id, name) of the file's organisations, for the reasons
+    partnership_signers: frozenset[int] = frozenset()  # who signed the Commitment for a partnership already
 
 
 def check_action(ctx: ActionContext) -> Decision:
@@ -43,13 +45,16 @@ def check_action(ctx: ActionContext) -> Decision:
               "actor_conflicts": frozenset(ctx.actor_conflicts),
               "evidence_validators": frozenset(ctx.evidence_validators),
               "payment_approvers": frozenset(ctx.payment_approvers),
-              "override_proposers": frozenset(ctx.override_proposers)}
+              "override_proposers": frozenset(ctx.override_proposers),
+              "partnership_signers": frozenset(ctx.partnership_signers)}
     reasons: list[Reason] = []
     conflicts = sorted(frozenset(ctx.actor_conflicts) & frozenset(ctx.file_org_ids))
     if conflicts:
-        listed = ", ".join(str(org) for org in conflicts)
+        names = dict(ctx.org_names)
+        listed = ", ".join(f"{names[org]} (organisation {org})" if org in names else f"organisation {org}"
+                           for org in conflicts)
         reasons.append(Reason("CONFLICT_OF_INTEREST",
-                              f"You declared a conflict of interest with organisation {listed}, which is "
+                              f"You declared a conflict of interest with {listed}, which is "
                               "part of this file; another officer must act on it.",
                               {"organisations": conflicts}))
     if ctx.action == "approve_payment" and actor in ctx.evidence_validators:
@@ -64,4 +69,9 @@ def check_action(ctx: ActionContext) -> Decision:
         reasons.append(Reason("OVERRIDE_NEEDS_SECOND_PERSON",
                               "You proposed this override, so you cannot approve it; a second person "
                               "must approve it.", {"actor_id": actor}))
+    if ctx.action == "sign_commitment_partnership" and actor in ctx.partnership_signers:
+        reasons.append(Reason("SAME_OFFICER_SIGNS_TWICE",
+                              "You already signed this Commitment to Quality for the other partnership; the "
+                              "two partnership signatures must come from two different officers.",
+                              {"actor_id": actor}))
     return Decision.of(reasons, inputs)

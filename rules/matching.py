@@ -12,7 +12,10 @@ The fit score of a feasible pair is the sum of four components, each named in th
 - ``date_overlap``: ``match_weight_date_overlap`` x the share of the visitor's wished days the host
   is available;
 - ``region_bonus``: ``match_bonus_region_category`` when one side is ``less_developed`` or
-  ``transition`` and the other ``more_developed``.
+  ``transition`` and the other ``more_developed``;
+- ``preferred``: ``PREFERRED_BONUS`` when the visitor marked this host offer among its (at most three)
+  preferred offers (``preferred_hosts`` holds host **application** ids). The explanation's ``reasons``
+  then name it ("preferred by the visitor") among the pair's reasons in words.
 
 `propose_matches` maximises the total score subject to host capacities with
 `scipy.optimize.linear_sum_assignment` over host slots (one column per unit of capacity). Among
@@ -38,6 +41,10 @@ SCORE_QUANTUM = Decimal("0.0001")
 LESS_DEVELOPED = frozenset({"less_developed", "transition"})
 MORE_DEVELOPED = frozenset({"more_developed"})
 _FLOAT_EXACT = 2**53
+# The bonus of a pair the visitor marked as preferred: below a country wish (30), so that a preference
+# weighs like a strong hint, never like a different programme rule.
+PREFERRED_BONUS = Decimal("15")
+MAX_PREFERRED = 3
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,7 @@ class VisitorCandidate:
     date_from: date
     date_to: date
     excluded_hosts: frozenset[int] = frozenset()
+    preferred_hosts: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -111,13 +119,15 @@ class _Side:
     region: str | None
     wished: frozenset[str] = frozenset()
     excluded: frozenset[int] = frozenset()
+    preferred: frozenset[int] = frozenset()
 
 
 def _visitor_side(v: VisitorCandidate) -> _Side:
     start, end = _window("visitor", v.date_from, v.date_to)
     wished = frozenset(normalise_country("wished_countries", c) for c in v.wished_countries)
     return _Side(v.application_id, v.org.id, normalise_country("visitor.country", v.org.country), start, end,
-                 frozenset(v.sectors), v.org.region_category, wished, frozenset(v.excluded_hosts))
+                 frozenset(v.sectors), v.org.region_category, wished, frozenset(v.excluded_hosts),
+                 frozenset(v.preferred_hosts))
 
 
 def _host_side(h: HostOffer) -> _Side:
@@ -141,11 +151,13 @@ def _assess(v: _Side, h: _Side, rule_set: RuleSet, explain: bool) -> tuple[Decim
     crosses = (v.region in LESS_DEVELOPED and h.region in MORE_DEVELOPED) or (
         v.region in MORE_DEVELOPED and h.region in LESS_DEVELOPED)
     wished_days = (v.end - v.start).days + 1
+    preferred = h.app_id in v.preferred
     points = {
         "sector": _points(rule_set.match_weight_sector, len(shared), len(union)),
         "country_wish": _points(rule_set.match_weight_country_wish, int(wish_hit), 1),
         "date_overlap": _points(rule_set.match_weight_date_overlap, overlap, wished_days),
         "region_bonus": _points(rule_set.match_bonus_region_category, int(crosses), 1),
+        "preferred": _points(PREFERRED_BONUS, int(preferred), 1),
     }
     score = None if infeasible else sum(points.values(), Decimal("0.0000"))
     if not explain:
@@ -158,9 +170,34 @@ def _assess(v: _Side, h: _Side, rule_set: RuleSet, explain: bool) -> tuple[Decim
                          "visitor_days": wished_days, "min_days": needed, "points": points["date_overlap"]},
         "region_bonus": {"visitor": v.region, "host": h.region, "applies": crosses,
                          "points": points["region_bonus"]},
+        "preferred": {"applies": preferred, "points": points["preferred"]},
     }
     return score, {"feasible": not infeasible, "infeasible": infeasible, "components": components,
-                   "score": score, "rule_set_version": rule_set.version}
+                   "score": score, "rule_set_version": rule_set.version,
+                   "reasons": _reasons(components, infeasible)}
+
+
+_INFEASIBLE = {"SAME_COUNTRY": "both are in the same country", "SAME_ORGANISATION": "it is the same organisation",
+               "HOST_EXCLUDED": "the visitor declined this host before",
+               "DATES_DO_NOT_OVERLAP": "the dates overlap too little for the shortest visit"}
+
+
+def _reasons(c: dict[str, Any], infeasible: list[str]) -> list[str]:
+    """The pair's fit in words, one sentence per component that scored (or why it cannot be proposed)."""
+    if infeasible:
+        return [f"not possible: {_INFEASIBLE[code]}" for code in infeasible]
+    out = []
+    if c["sector"]["shared"]:
+        out.append(f"shared sectors: {', '.join(sorted(c['sector']['shared']))}")
+    if c["country_wish"]["hit"]:
+        out.append(f"in a country the visitor wished ({c['country_wish']['host_country']})")
+    out.append(f"available {c['date_overlap']['days']} of the visitor's {c['date_overlap']['visitor_days']} "
+               "wished days")
+    if c["region_bonus"]["applies"]:
+        out.append("links a less developed or transition region with a more developed one")
+    if c["preferred"]["applies"]:
+        out.append("preferred by the visitor")
+    return out
 
 
 def explain_fit(visitor: VisitorCandidate, host: HostOffer, rule_set: RuleSet) -> dict[str, Any]:

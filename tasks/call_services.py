@@ -49,6 +49,8 @@ def send_proposals(ctx: ServiceContext, data: Mapping[str, Any]) -> dict[str, An
     for proposal in ctx.programme.release_proposals(data["call_id"], int(data["matching_round"]), dropped,
                                                     reassign, review.get("completed_by")):
         ctx.send_message("exchange", proposal["exchange_id"], "match_proposed", proposal)
+        for to, context in ctx.programme.proposal_mails(proposal["proposal_id"]):
+            ctx.notify("match_proposed", [to], context, key=f"match_proposed:{proposal['proposal_id']}:{to}")
         sent += 1
     return {"proposals_sent": sent}
 
@@ -71,3 +73,4 @@ def build_call_report(ctx: ServiceContext, data: Mapping[str, Any]) -> dict[str,
     report = ctx.programme.close_call(data["call_id"])
     ctx.audit("call_report", subject=f"call:{data['call_id']}", after=report)
     return {"call_report": report}
+

@@ -30,7 +30,9 @@ def _form(data: Mapping[str, Any], task: str) -> dict[str, Any]:
 
 def _visitor_mail(ctx: ServiceContext, data: Mapping[str, Any], template: str, key: str, **extra: Any) -> None:
     facts = ctx.programme.exchange_summary(data["exchange_id"])
-    ctx.notify(template, [facts["visitor_email"]], {**facts, **extra}, key=f"{template}:{data['exchange_id']}:{key}")
+    # portal_path: the applicant's own page, where its tasks and requests are; the outbox makes it a link
+    ctx.notify(template, [facts["visitor_email"]], {**facts, "portal_path": "/my", **extra},
+               key=f"{template}:{data['exchange_id']}:{key}")
 
 
 @service("check_eligibility")
@@ -91,7 +93,23 @@ def record_match_answers(ctx: ServiceContext, data: Mapping[str, Any]) -> dict[s
         data["exchange_id"], int(data["proposal_id"]), accepted,
         {"visitor": visitor, "host": host},
     )
+    _answer_mails(ctx, data, accepted, visitor, host)
     return {"match_accepted": accepted}
+
+
+def _answer_mails(ctx: ServiceContext, data: Mapping[str, Any], accepted: bool, visitor: Mapping[str, Any],
+                  host: Mapping[str, Any]) -> None:
+    """Each side is told the other side's answer (and, when both accepted, what comes next)."""
+    sides = ctx.programme.proposal_mails(int(data["proposal_id"]))  # [(visitor's address, …), (host's, …)]
+    names = [context["organisation"] for _, context in sides]
+    declined = [name for name, form in zip(names, (visitor, host), strict=True) if not form.get("accept")]
+    reasons = [str(form["reason"]) for form in (visitor, host) if not form.get("accept") and form.get("reason")]
+    for to, context in sides:
+        ctx.notify("match_answered", [to], {
+            "recipient_name": context["recipient_name"], "organisation": context["organisation"],
+            "partner_organisation": context["partner_organisation"], "exchange_id": context["exchange_id"],
+            "accepted": accepted, "declined_by": declined, "reasons": reasons, "portal_path": "/my",
+        }, key=f"match_answered:{data['proposal_id']}:{to}")
 
 
 @service("check_commitment")

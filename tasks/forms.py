@@ -232,6 +232,21 @@ class AgreeCommitment(Form):
         return value
 
 
+COMMITMENT_TO_QUALITY: tuple[str, ...] = (
+    "The visiting and the host organisation carry out the agreed agenda and its activities on the agreed "
+    "dates, and tell their partnership at once of any change.",
+    "The host welcomes the visitor's staff, gives them access to its activities and members, and "
+    "certifies the days they attended.",
+    "The visitor sends the closing report, its evidence and the feedback survey within 15 days of the "
+    "end of the visit; the grant is paid on the validated report only.",
+    "Both organisations keep the records of the exchange for five years and give the auditors of the "
+    "programme access to them.",
+    "The two partnerships' officers check the agenda against the programme's rules (at least three "
+    "working days, at most one month, the three activities of an exchange visit) before they sign.",
+)
+"""The Commitment to Quality every signer reads before signing (SPEC §4: the visit's agreement)."""
+
+
 class SignCommitment(Form):
     """Signature of the Commitment to Quality."""
 
@@ -508,8 +523,8 @@ class Reassignment(Form):
 
 class ReviewProposals(Form):
     """An officer reviews the proposals of a matching round before they are sent: drops some, or puts a
-    visitor with another host (checked as the solver checks a pair; a refused override is recorded with
-    its reasons and the solver's proposal stands)."""
+    visitor with another host (checked as the solver checks a pair; an override that would be refused
+    is named with its reasons and nothing is done)."""
 
     model_config = ConfigDict(title="Review the proposals")
 

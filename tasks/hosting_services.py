@@ -19,7 +19,7 @@ def check_host_eligibility(ctx: ServiceContext, data: Mapping[str, Any]) -> dict
 
 def _host_mail(ctx: ServiceContext, data: Mapping[str, Any], template: str) -> None:
     facts = ctx.programme.application_summary(data["application_id"])
-    ctx.notify(template, [facts["email"]], facts, key=f"{template}:app{data['application_id']}")
+    ctx.notify(template, [facts["email"]], {**facts, "portal_path": "/my"}, key=f"{template}:app{data['application_id']}")
 
 
 @service("notify_host_ineligible")

@@ -42,6 +42,9 @@ needed = [
     "workflows/web/static/vendor/bpmn-js/assets/bpmn-font/css/bpmn.css",
     "workflows/web/static/vendor/licenses/bpmn-js.txt",
     "workflows/web/static/vendor/licenses/htmx.org.txt",
+    "workflows/web/static/vendor/swagger-ui/swagger-ui-bundle.js",
+    "workflows/web/static/vendor/swagger-ui/swagger-ui.css",
+    "workflows/web/static/api-docs.js",
 ]
 missing = [name for name in needed if name not in names]
 if missing:
@@ -75,4 +78,47 @@ step "cxp demo --json"
 "$VPY" "$ROOT/tools/check_demo_summary.py" demo.json
 step "cxp audit verify"
 "$CXP" audit verify --db "$DB"
+step "a Prefect worker with only the wheel runs a deployment of the process work pool"
+export PREFECT_HOME="$TMP/prefect" DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false PREFECT_UI_ENABLED=false
+PORT="$("$VPY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+export PREFECT_API_URL="http://127.0.0.1:$PORT/api"
+"$TMP/venv/bin/prefect" server start --host 127.0.0.1 --port "$PORT" > "$TMP/prefect-server.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$TMP"' EXIT
+"$VPY" - <<'PY'
+import os, sys, time, httpx
+api = os.environ["PREFECT_API_URL"]
+for _ in range(240):
+    try:
+        if httpx.get(f"{api}/health", timeout=2).status_code == 200:
+            sys.exit(0)
+    except httpx.HTTPError:
+        pass
+    time.sleep(0.5)
+sys.exit("check-wheel: the Prefect server did not answer in 120 s")
+PY
+CXP_DATABASE_URL="$DB" "$CXP" flows deploy --pool wheel-pool --json > deployed.json
+RUN="$("$VPY" - <<'PY'
+import json, os, httpx
+deployments = {row["deployment"]: row["id"] for row in json.load(open("deployed.json"))["deployments"]}
+answer = httpx.post(f"{os.environ['PREFECT_API_URL']}/deployments/{deployments['timers/timers']}/create_flow_run",
+                    json={}, timeout=10)
+answer.raise_for_status()
+print(answer.json()["id"])
+PY
+)"
+CXP_DATABASE_URL="$DB" "$TMP/venv/bin/prefect" worker start --pool wheel-pool --type process --run-once \
+    > "$TMP/worker.log" 2>&1
+"$VPY" - "$RUN" <<'PY'
+import os, sys, time, httpx
+api, run = os.environ["PREFECT_API_URL"], sys.argv[1]
+for _ in range(120):
+    state = httpx.get(f"{api}/flow_runs/{run}", timeout=10).json()["state"]["type"]
+    if state in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+        break
+    time.sleep(1)
+if state != "COMPLETED":
+    sys.exit(f"check-wheel: the worker's timers run ended {state}")
+PY
+unset PREFECT_API_URL
 step "the wheel works"

@@ -5,7 +5,8 @@ Usage::
 
     python tools/vendor_assets.py            (after `npm ci`; `make install` runs both)
 
-Exactly the files the pages load — htmx, the bpmn-js navigated viewer and its stylesheets and font —
+Exactly the files the pages load — htmx, the bpmn-js navigated viewer and its stylesheets and font, Swagger UI
+for /docs —
 plus the licence of every npm package whose code is inside them (bpmn-js's bundle carries its
 runtime dependencies). Standard library only; exits non-zero, naming the file, when one is missing.
 """
@@ -30,9 +31,16 @@ FILES = {
     "bpmn-js/dist/assets/bpmn-font/font/bpmn.woff2": "bpmn-js/assets/bpmn-font/font/bpmn.woff2",
     "bpmn-js/dist/assets/bpmn-font/font/bpmn.woff": "bpmn-js/assets/bpmn-font/font/bpmn.woff",
     "bpmn-js/dist/assets/bpmn-font/font/bpmn.ttf": "bpmn-js/assets/bpmn-font/font/bpmn.ttf",
+    # the interactive API docs at /docs (workflows/web/api_docs.py), served by the product: no CDN
+    "swagger-ui-dist/swagger-ui-bundle.js": "swagger-ui/swagger-ui-bundle.js",
+    "swagger-ui-dist/swagger-ui-bundle.js.LICENSE.txt": "swagger-ui/swagger-ui-bundle.js.LICENSE.txt",
+    "swagger-ui-dist/swagger-ui.css": "swagger-ui/swagger-ui.css",
 }
 # packages whose code ships in the files above: their runtime dependencies are bundled too
 BUNDLES = ("htmx.org", "bpmn-js")
+# packages whose files are copied without their dependencies: swagger-ui-dist's bundle is complete (its
+# one dependency, @scarf/scarf, is install-time analytics, switched off by package.json's scarfSettings)
+STANDALONE = ("swagger-ui-dist",)
 LICENCE_NAMES = ("LICENSE", "LICENSE.md", "LICENSE.txt", "LICENCE", "license", "license.md")
 
 
@@ -40,9 +48,9 @@ def _manifest(package: str) -> dict:
     return json.loads((NODE_MODULES / package / "package.json").read_text(encoding="utf-8"))
 
 
-def bundled_packages(roots: tuple[str, ...] = BUNDLES) -> list[str]:
-    """The packages of `roots` and, transitively, their runtime `dependencies`, sorted."""
-    seen: set[str] = set()
+def bundled_packages(roots: tuple[str, ...] = BUNDLES, standalone: tuple[str, ...] = STANDALONE) -> list[str]:
+    """The packages of `roots` and, transitively, their runtime `dependencies`, and `standalone`, sorted."""
+    seen: set[str] = set(standalone)
     todo = list(roots)
     while todo:
         name = todo.pop()

@@ -126,11 +126,12 @@ def chain_of(instance_id: int | None) -> str:
     return GLOBAL if instance_id is None else f"instance:{instance_id}"
 
 
-# The events of a transaction are recorded in memory, then hashed and written in one batch — before the
-# transaction commits, and before any ORM query of the same unit of work (so its session always sees
-# its own events). A batch first reads the heads of the chains it is the first to touch in this
-# transaction, in sorted order, locking them on PostgreSQL until the transaction ends: a step of one
-# instance waits only for another transaction on that instance's chain (or on `global`).
+# The events of a transaction are recorded in memory, then hashed and written in one batch as the
+# transaction commits (and before a query of the audit tables in the same unit of work, so that it sees
+# its own events: workflows/uow.py). A batch first reads the heads of the chains it is the first to touch
+# in this transaction, in sorted order, locking them on PostgreSQL until the transaction ends — the last
+# locks the transaction takes: a step of one instance waits only for another transaction's commit on
+# that instance's chain (or on `global`), and never while holding a head.
 _EVENTS = table_of(AuditEvent)
 _CHAINS = table_of(AuditChain)
 _READ_HEAD = Prepared(select(_CHAINS.c.events, _CHAINS.c.last_hash)
@@ -191,6 +192,11 @@ class Trail:
             "data_before": jsonable(before),
             "data_after": jsonable(after),
         })
+
+    @property
+    def unwritten(self) -> bool:
+        """Events recorded in this transaction and not written yet."""
+        return self._pending.written < len(self._pending.events)
 
     def _read_heads(self, conn: Connection, batch: list[dict[str, Any]]) -> None:
         heads = self._pending.heads

@@ -54,6 +54,8 @@ TEMPLATES = (
     "grant_waiting_budget",
     "grant_committed",
     "call_closed_early",
+    "application_received",
+    "match_answered",
 )
 
 

@@ -37,16 +37,54 @@ MESSAGES = {
 }
 
 
-def apply_overrides(programme: Programme, call_id: int, round_no: int,
-                    reassign: Iterable[Mapping[str, Any]], by: int | None) -> list[dict[str, Any]]:
-    """Apply each override that passes the checks; return what happened to each, in order."""
-    call = must_get(programme.s, Call, call_id)
-    rule_set = programme.rule_set(call.rule_set_version)
+def _round(programme: Programme, call_id: int, round_no: int) -> tuple[dict[int, MatchProposal], dict[int, int]]:
+    """The round's proposals by visitor, and each host offer's places taken (visits, sent and proposed)."""
     proposals = {p.visitor_application_id: p for p in programme.s.scalars(select(MatchProposal).where(
         MatchProposal.call_id == call_id, MatchProposal.round == round_no, MatchProposal.status == "proposed"))}
     load = programme._host_load(call_id)
     for p in proposals.values():
         load[p.host_application_id] = load.get(p.host_application_id, 0) + 1
+    return proposals, load
+
+
+def override_problems(programme: Programme, call_id: int, round_no: int,
+                      reassign: Iterable[Mapping[str, Any]]) -> list[list[dict[str, str]]]:
+    """For each override in turn (as `apply_overrides` would take them), why it would be refused —
+    `{code, message}` each (an empty list: it would pass); nothing is changed."""
+    call = must_get(programme.s, Call, call_id)
+    rule_set = programme.rule_set(call.rule_set_version)
+    proposals, load = _round(programme, call_id, round_no)
+    found = []
+    for item in reassign:
+        visitor_id, host_id = int(item["visitor_application_id"]), int(item["host_application_id"])
+        visitor, host = programme.s.get(Application, visitor_id), programme.s.get(Application, host_id)
+        proposal = proposals.get(visitor_id)
+        reasons = _problems(programme, call_id, visitor, host, load, proposal)
+        if not reasons and visitor is not None and host is not None:
+            reasons = list(explain_fit(_visitor(programme, visitor, call_id), _host(host), rule_set)["infeasible"])
+        if not reasons:
+            load[host_id] = load.get(host_id, 0) + 1
+            if proposal is not None:
+                load[proposal.host_application_id] = load.get(proposal.host_application_id, 1) - 1
+        found.append([{"code": code, "message": MESSAGES[code]} for code in reasons])
+    return found
+
+
+def host_places(programme: Programme, call_id: int, round_no: int | None) -> list[tuple[Application, int]]:
+    """The call's published host offers with the places each has left in the round, by organisation name."""
+    _, load = _round(programme, call_id, round_no) if round_no is not None else ({}, programme._host_load(call_id))
+    hosts = programme.s.scalars(select(Application).where(
+        Application.call_id == call_id, Application.role == "host", Application.status == "published"))
+    return sorted(((h, max(0, h.capacity - load.get(h.id, 0))) for h in hosts),
+                  key=lambda pair: (pair[0].organisation.legal_name, pair[0].id))
+
+
+def apply_overrides(programme: Programme, call_id: int, round_no: int,
+                    reassign: Iterable[Mapping[str, Any]], by: int | None) -> list[dict[str, Any]]:
+    """Apply each override that passes the checks; return what happened to each, in order."""
+    call = must_get(programme.s, Call, call_id)
+    rule_set = programme.rule_set(call.rule_set_version)
+    proposals, load = _round(programme, call_id, round_no)
     outcomes = []
     for item in reassign:
         visitor_id, host_id = int(item["visitor_application_id"]), int(item["host_application_id"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -237,7 +237,7 @@ class Programme:
             taken.add(a.organisation_id)
             visitors.append(VisitorCandidate(a.id, org_facts(a.organisation), frozenset(a.sectors or ()),
                                              frozenset(a.wished_countries or ()), a.date_from, a.date_to,
-                                             frozenset(declined.get(a.id, ()))))
+                                             frozenset(declined.get(a.id, ())), frozenset(a.preferred_offers or ())))
         load = self._host_load(call_id)
         hosts = []
         for a in self.s.scalars(select(Application).where(
@@ -297,6 +297,25 @@ class Programme:
                 "host_org_id": host_app.organisation_id, "host_partnership_id": host_app.partnership_id,
                 "host_name": host_app.organisation.legal_name, "score": str(p.score),
             })
+        return out
+
+    def proposal_mails(self, proposal_id: int) -> list[tuple[str, dict[str, Any]]]:
+        """The `match_proposed` email of each side of a proposal just sent: (address, context); the link
+        goes to /my, where the task to accept or decline waits."""
+        proposal = must_get(self.s, MatchProposal, proposal_id)
+        visitor_app = must_get(self.s, Application, proposal.visitor_application_id)
+        host_app = must_get(self.s, Application, proposal.host_application_id)
+        exchange = self.s.scalars(select(Exchange).where(Exchange.visitor_application_id == visitor_app.id)).one()
+        days = self.rule_set(must_get(self.s, Call, proposal.call_id).rule_set_version).applicant_task_due_days
+        respond_by = (self._now.astimezone(BRUSSELS) + timedelta(days=days)).date().isoformat()
+        shared = {"exchange_id": exchange.ref, "start_date": max(visitor_app.date_from, host_app.date_from).isoformat(),
+                  "end_date": min(visitor_app.date_to, host_app.date_to).isoformat(), "respond_by": respond_by,
+                  "reasons": list((proposal.explanation or {}).get("reasons", [])), "portal_path": "/my"}
+        out = []
+        for me, other in ((visitor_app.organisation, host_app.organisation),
+                          (host_app.organisation, visitor_app.organisation)):
+            out.append((me.contact_email, {**shared, "recipient_name": me.legal_name, "organisation": me.legal_name,
+                                           "partner_organisation": other.legal_name, "partner_country": other.country}))
         return out
 
     def _waits_for_a_match(self, exchange: Exchange) -> bool:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 from workflows.audit import Actor, Trail
 from workflows.clock import DatabaseClock
+from workflows.db.process_models import AuditChain, AuditEvent
 
 
 class UnitOfWork:
@@ -30,6 +31,7 @@ class UnitOfWork:
         self._session: Session | None = None
         self._held: dict[Hashable, Any] = {}  # ORM objects made before the session was (`attach`)
         self._on_commit: dict[Hashable, Callable[[], None]] = {}
+        self.locked_instances: set[int] = set()  # instance rows locked in this transaction (engine.lock)
         self.trail = Trail(lambda: self.connection, audit_key)
         self.clock = DatabaseClock(self)
 
@@ -110,12 +112,15 @@ class UnitOfWork:
         self._on_commit[key] = callback
 
     def commit(self) -> None:
+        if self._session is not None:
+            self._session.flush()  # the rows first: the chains' heads are the last locks taken
         self.trail.write()
         if self._session is not None:
             self._session.commit()  # flushes; commits the connection's transaction if it joined it
         if self._connection is not None and self._connection.in_transaction():
             self._connection.commit()
         self.trail.forget()
+        self.locked_instances.clear()
         self.clock = DatabaseClock(self)  # a later transaction reads the clock again
         callbacks, self._on_commit = self._on_commit, {}
         for callback in callbacks.values():
@@ -129,21 +134,36 @@ class UnitOfWork:
             if self._connection is not None and self._connection.in_transaction():
                 self._connection.rollback()
             self._held.clear()
+            self.locked_instances.clear()
             self.trail.forget()
             self._on_commit = {}
             self.clock = DatabaseClock(self)
 
 
-# The session of a unit of work keeps its trail in step: events are written before the session
-# commits or queries (so it sees them), a savepoint begins at once on the shared connection (so that
-# statements run there after `begin_nested()` are inside it) and takes its events back if rolled back.
+# The session of a unit of work keeps its trail in step. The events are written — and their chains'
+# heads locked, on PostgreSQL — once, in one batch, as the transaction commits: the heads are the last
+# locks a transaction takes, in sorted order, and are held only while it commits, so no transaction
+# holding a head ever waits for another lock (no cycle through a head: SPEC §15). A savepoint's release
+# writes nothing; a query of the audit tables themselves writes first, so that the session sees its
+# own events. A savepoint begins at once on the shared connection (so that statements run there after
+# `begin_nested()` are inside it) and takes its events back if rolled back.
 def _uow(session: Session) -> UnitOfWork | None:
     return session.info.get("cxp_uow")
 
 
 def _write(session: Session) -> None:
     uow = _uow(session)
-    if uow is not None:
+    if uow is not None and not session.in_nested_transaction():  # a savepoint's release: not yet
+        uow.trail.write()
+
+
+_TRAIL_MAPPERS = frozenset((AuditEvent.__mapper__, AuditChain.__mapper__))
+
+
+def _before_query(state: Any) -> None:
+    """A query of the audit events or heads sees the events this transaction recorded."""
+    uow = _uow(state.session)
+    if uow is not None and uow.trail.unwritten and not _TRAIL_MAPPERS.isdisjoint(state.all_mappers):
         uow.trail.write()
 
 
@@ -155,10 +175,10 @@ def _transaction_created(session: Session, transaction: Any) -> None:
 
 
 def _committed(session: Session) -> None:
-    """After a commit (a savepoint's release included, whose events were written just before) the
+    """After a commit (not a savepoint's release: its events are written with the transaction's) the
     next events read their chains' heads again — on PostgreSQL, locking them again."""
     uow = _uow(session)
-    if uow is not None:
+    if uow is not None and not session.in_nested_transaction():
         uow.trail.forget()
 
 
@@ -175,7 +195,7 @@ def _rolled_back(session: Session, transaction: Any) -> None:
 def install(sessions: sessionmaker) -> None:
     """Wire the units of work's trails into every session of a session factory."""
     event.listen(sessions, "before_commit", _write)
-    event.listen(sessions, "do_orm_execute", lambda state: _write(state.session))
+    event.listen(sessions, "do_orm_execute", _before_query)
     event.listen(sessions, "after_transaction_create", _transaction_created)
     event.listen(sessions, "after_soft_rollback", _rolled_back)
     event.listen(sessions, "after_commit", _committed)

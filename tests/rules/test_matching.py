@@ -1,6 +1,7 @@
 """R-MATCH: feasible pairs, explained scores, and an optimal assignment under capacities."""
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from datetime import date, timedelta
 from decimal import Decimal
@@ -11,7 +12,14 @@ from hypothesis import strategies as st
 
 from rules.eligibility import OrgFacts
 from rules.errors import RuleInputError
-from rules.matching import HostOffer, VisitorCandidate, explain_fit, fit_score, propose_matches
+from rules.matching import (
+    PREFERRED_BONUS,
+    HostOffer,
+    VisitorCandidate,
+    explain_fit,
+    fit_score,
+    propose_matches,
+)
 from rules.ruleset import get_rule_set
 
 RS = get_rule_set("2026.1")
@@ -40,8 +48,10 @@ def test_a_perfect_pair_scores_every_component_and_names_them():
     assert explanation["feasible"]
     points = {name: c["points"] for name, c in explanation["components"].items()}
     assert points == {"sector": Decimal("40.0000"), "country_wish": Decimal("30.0000"),
-                      "date_overlap": Decimal("20.0000"), "region_bonus": Decimal("10.0000")}
+                      "date_overlap": Decimal("20.0000"), "region_bonus": Decimal("10.0000"),
+                      "preferred": Decimal("0.0000")}
     assert fit_score(v, h, RS) == Decimal("100.0000")
+    assert "preferred by the visitor" not in explanation["reasons"]
 
 
 def test_partial_sector_overlap_scores_by_jaccard_and_partial_dates_by_share():
@@ -207,4 +217,54 @@ def test_the_assignment_never_breaks_a_constraint_and_equals_the_brute_force_opt
     matched = [p.visitor_application_id for p in result.proposals]
     assert len(matched) == len(set(matched))
     assert sorted(matched + list(result.unmatched)) == sorted(by_v)
+    assert result.total_score == brute_force_best(visitors, hosts)
+
+
+def prefer(v: VisitorCandidate, *host_ids: int) -> VisitorCandidate:
+    return dataclasses.replace(v, preferred_hosts=frozenset(host_ids))
+
+
+def test_a_preferred_offer_gets_the_bonus_and_the_proposal_names_it():
+    v, h = prefer(visitor(1), 10), host(10)
+    explanation = explain_fit(v, h, RS)
+    assert explanation["components"]["preferred"] == {"applies": True, "points": PREFERRED_BONUS}
+    assert fit_score(v, h, RS) == fit_score(visitor(1), h, RS) + PREFERRED_BONUS
+    assert "preferred by the visitor" in explanation["reasons"]
+    proposal = propose_matches([v], [h], RS).proposals[0]
+    assert "preferred by the visitor" in proposal.explanation["reasons"]
+
+
+def test_the_bonus_turns_the_choice_to_the_preferred_offer_of_two_alike():
+    hosts = [host(10, sectors=("digital", "health")), host(11, sectors=("digital", "health"))]
+    plain = propose_matches([visitor(1, sectors=("digital", "health"))], hosts, RS)
+    assert plain.proposals[0].host_application_id == 10          # equal scores: the first offer
+    chosen = propose_matches([prefer(visitor(1, sectors=("digital", "health")), 11)], hosts, RS)
+    assert chosen.proposals[0].host_application_id == 11
+
+
+def test_a_preference_never_makes_an_infeasible_pair_possible():
+    v = prefer(visitor(1, country="FR"), 10)
+    assert fit_score(v, host(10, country="FR"), RS) is None
+    assert propose_matches([v], [host(10, country="FR")], RS).proposals == ()
+
+
+@st.composite
+def market_with_preferences(draw):
+    visitors, hosts = draw(market())
+    ids = [h.application_id for h in hosts]
+    visitors = [prefer(v, *draw(st.sets(st.sampled_from(ids), max_size=3))) if ids else v for v in visitors]
+    return visitors, hosts
+
+
+@settings(max_examples=120, deadline=None)
+@given(market_with_preferences())
+def test_with_preferences_the_assignment_stays_optimal_for_the_scores_with_their_bonus(data):
+    visitors, hosts = data
+    result = propose_matches(visitors, hosts, RS)
+    by_v = {v.application_id: v for v in visitors}
+    by_h = {h.application_id: h for h in hosts}
+    for p in result.proposals:
+        v, h = by_v[p.visitor_application_id], by_h[p.host_application_id]
+        assert p.score == fit_score(v, h, RS)      # the score proposed includes the bonus
+        assert ("preferred by the visitor" in p.explanation["reasons"]) == (h.application_id in v.preferred_hosts)
     assert result.total_score == brute_force_best(visitors, hosts)

@@ -10,6 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.workflows.builders import (
+    AUDITOR,
     FINANCE,
     HOST,
     OFFICER,
@@ -22,6 +23,7 @@ from tests.workflows.builders import (
 )
 from workflows.db.process_models import AuditEvent, HumanTask
 from workflows.services import access, accounts
+from workflows.web.filters import date
 
 PASSWORD = "password123"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -30,7 +32,7 @@ PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>
 @pytest.fixture
 def programme(app: Any) -> Programme:
     prog = build_programme(app)
-    for user in (OFFICER, SOUTH_OFFICER, FINANCE, VISITOR, HOST, OUTSIDER):
+    for user in (OFFICER, SOUTH_OFFICER, FINANCE, VISITOR, HOST, OUTSIDER, AUDITOR):
         accounts.set_password(app, access.SYSTEM, user, PASSWORD)
     return prog
 
@@ -81,6 +83,16 @@ def test_the_officer_inbox_lists_the_assessment_with_its_count_due_date_and_clai
     assert "task=assess_application" in page.text and '<span class="count">1</span>' in page.text
     assert "Thu 21 Jan 2027, 10:00 CET" in page.text  # due in the user's zone
     assert f'action="/tasks/{task.id}/claim"' in page.text
+    assert task.follow_up_at is not None and f"follow up {date(task.follow_up_at)}" in page.text
+    assert "read only" not in page.text
+
+
+def test_an_auditor_sees_the_inbox_read_only_without_a_claim_button(web: TestClient, programme: Programme) -> None:
+    programme.submit_visitor_application()
+    task = programme.open_task("assess_application")
+    page = sign_in(web, AUDITOR).get("/tasks?role=officer")
+    assert page.status_code == 200 and f'href="/tasks/{task.id}"' in page.text
+    assert f'action="/tasks/{task.id}/claim"' not in page.text and "read only" in page.text
 
 
 def test_filters_are_get_parameters_and_an_empty_result_says_so(web: TestClient, programme: Programme) -> None:
@@ -201,7 +213,8 @@ def test_the_instance_page_has_the_diagram_open_tasks_and_history(web: TestClien
     # the version's hash in the address: after a migration the browser fetches the new diagram
     assert f'data-xml-url="/instances/{programme.instance_id}/diagram.bpmn?v=' in page.text
     assert "assess_application" in page.text.split('data-completed=')[1].split("data-active")[0]
-    assert "task completed" in page.text and OFFICER in page.text and "<details>" in page.text
+    assert "Eligibility checked: eligible." in page.text and "Status changed from Submitted to Eligible." in page.text
+    assert "Task “Assess application” completed: Approve" in page.text and OFFICER in page.text and "<details>" in page.text
     xml = client.get(f"/instances/{programme.instance_id}/diagram.bpmn")
     assert xml.status_code == 200 and b"definitions" in xml.content and b"assess_application" in xml.content
 
@@ -215,6 +228,15 @@ def test_the_exchange_search_and_the_exchange_page(web: TestClient, programme: P
     assert client.get("/exchanges?country=Belgium").status_code == 422
     page = client.get(f"/exchanges/{programme.exchange_ref}")
     assert f'href="/instances/{programme.instance_id}"' in page.text and 'enctype="multipart/form-data"' in page.text
+
+
+def test_statuses_and_formats_read_as_words_on_the_exchange_pages(web: TestClient, programme: Programme) -> None:
+    programme.submit_visitor_application()
+    client = sign_in(web, OFFICER)
+    listing = client.get("/exchanges").text
+    assert ">Eligible</span>" in listing and ">Waiting for a match</option>" in listing
+    page = client.get(f"/exchanges/{programme.exchange_ref}").text
+    assert ">Eligible</span>" in page and "<dd>Exchange visit</dd>" in page and "exchange visit" not in page
 
 
 def _upload(client: TestClient, ref: str, content: bytes, kind: str = "attendance_certificate",

@@ -89,13 +89,21 @@ def signature(name: str = "Signatory") -> dict[str, Any]:
     return {"signed": True, "signatory_name": name}
 
 
+# The evidence files the visitor uploads before citing them (`Programme.complete` stores them first).
+ATTENDANCE_PDF = b"%PDF-1.4\n% the host's attendance certificate\n%%EOF\n"
+BOARDING_PASS_PDF = b"%PDF-1.4\n% a boarding pass\n%%EOF\n"
+EVIDENCE_FILES = {hashlib.sha256(data).hexdigest(): data for data in (ATTENDANCE_PDF, BOARDING_PASS_PDF)}
+
+
 def evidence(attended: list[date] | None = None) -> dict[str, Any]:
     days = attended if attended is not None else [ARRIVAL + timedelta(days=i) for i in range(1, 6)]
     return {
         "attended_days": [d.isoformat() for d in days],
         "documents": [
-            {"kind": "attendance_certificate", "filename": "attendance.pdf", "sha256": sha("att"), "size": 182_331},
-            {"kind": "boarding_pass", "filename": "boarding-pass.pdf", "sha256": sha("bp"), "size": 94_120},
+            {"kind": "attendance_certificate", "filename": "attendance.pdf",
+             "sha256": hashlib.sha256(ATTENDANCE_PDF).hexdigest(), "size": len(ATTENDANCE_PDF)},
+            {"kind": "boarding_pass", "filename": "boarding-pass.pdf",
+             "sha256": hashlib.sha256(BOARDING_PASS_PDF).hexdigest(), "size": len(BOARDING_PASS_PDF)},
         ],
         "activities_done": ["joint_learning_event", "matchmaking", "study_visit"],
         "feedback_rating": 5, "feedback_comment": "Very useful.",
@@ -210,7 +218,22 @@ class Programme:
 
     def complete(self, spec: str, username: str, data: dict[str, Any],
                  instance_id: int | None = None) -> CompletionOut:
-        return complete_task(self.app, self.open_task(spec, instance_id).id, self.principal(username), data)
+        """Complete the open task `spec` as `username`; a closing report's builder files (`evidence()`)
+        are uploaded for its exchange first, as a person does before citing them."""
+        task = self.open_task(spec, instance_id)
+        if spec == "submit_evidence" and task.subject_ref:
+            self.upload_cited(task.subject_ref, data)
+        return complete_task(self.app, task.id, self.principal(username), data)
+
+    def upload_cited(self, ref: str, data: dict[str, Any]) -> None:
+        """Upload (as an administrator) the builder files the closing report `data` cites."""
+        from workflows.services.evidence import upload_evidence
+
+        uploader = Principal(None, "test-uploader", "administrator")
+        for doc in data.get("documents", []):
+            content = EVIDENCE_FILES.get(doc.get("sha256", ""))
+            if content is not None:
+                upload_evidence(self.app, uploader, ref, doc["filename"], doc["kind"], content)
 
     def advance(self, delta: timedelta) -> dict[str, Any]:
         return advance_clock(self.app, delta)

@@ -232,8 +232,9 @@ def test_an_unknown_size_is_refused_before_anything_is_written(tmp_path: Path) -
         engine.dispose()
 
 
-# seeds 6 and 8 once showed a finished task whose data Spiff changed in place after it was encoded
-@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6, 8, 9])
+# seeds 6 and 8 once showed a finished task whose data Spiff changed in place after it was encoded; 1 and 3
+# besides (the full demo of seed 7 runs above, on both databases; CI's time is kept under 20 minutes)
+@pytest.mark.parametrize("seed", [1, 3, 6, 8])
 def test_the_small_demo_finishes_for_every_seed(seed: int, tmp_path: Path) -> None:
     app = App(Settings(database_url=f"sqlite:///{tmp_path}/cxp.db", files_dir=tmp_path / "files"))
     try:
@@ -329,6 +330,16 @@ def test_a_demo_stopped_on_a_day_leaves_work_in_the_inboxes_and_continues_to_the
             created = uow.session.scalar(select(func.count()).select_from(PaymentLine))
         assert {"officer", "applicant"} <= waiting and created > 0
         assert stuck_instances_count(app) == 0
+        with app.uow() as uow:  # the front door: published host offers, and a draft of the README's applicant
+            from workflows.db.models import Application, User
+            from workflows.demo.signins import demo_signins
+
+            applicant = next(s for s in demo_signins(app) if s.role == "applicant")
+            org = uow.session.scalars(select(User.organisation_id).where(User.username == applicant.username)).one()
+            statuses = list(uow.session.scalars(select(Application.status).where(Application.organisation_id == org)))
+            assert "draft" in statuses
+            assert uow.session.scalar(select(func.count()).where(Application.role == "host",
+                                                                 Application.status == "published")) > 0
         _assert_finished(app, run_demo(app, seed=7, size="small", progress=False), 7, "small")
     finally:
         app.close()

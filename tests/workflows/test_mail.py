@@ -279,6 +279,10 @@ SAMPLES: dict[str, dict[str, Any]] = {
                         "amount": "1100.00"},
     "call_closed_early": {**PERSON, "call_code": "CXP-2027-02", "call_title": CALL, "reason": "Funding ended.",
                           "closed_on": date(2027, 6, 1), "reference": "EX-000123"},
+    "application_received": {**PERSON, "application_id": 42, "call_title": CALL, "role": "visitor",
+                             "next_step": "an officer assesses it", "link": "https://cx.example/my/applications/42"},
+    "match_answered": {**PERSON, "exchange_id": "EX-000123", "partner_organisation": "Helix Cluster Vienna",
+                       "accepted": False, "declined_by": ["Helix Cluster Vienna"], "reasons": ["No places left."]},
 }
 
 

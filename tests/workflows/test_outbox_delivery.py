@@ -149,6 +149,27 @@ def test_a_row_being_sent_is_not_taken_by_another_run_until_its_lease_runs_out(c
     assert deliver_pending(app, smtp=server.smtp)["sent"] == [1]
 
 
+def test_a_run_slower_than_its_lease_does_not_overwrite_the_outcome_of_the_run_that_took_the_row_over(
+        clocked, server):
+    from workflows.services.outbox_delivery import _finish, _take_next
+
+    app = clocked
+    with app.uow() as uow:
+        outbox.enqueue(uow.session, template="payment_batch_ready", to=["f@example.org"], key="k", now=uow.now(),
+                       context={"recipient_name": "F", "batch_ref": "B", "msg_id": "B", "partnership": "P",
+                                "transfer_count": 1, "total_amount": "10.00", "execution_date": "2027-03-02"})
+        uow.commit()
+    server.start()
+    taken = _take_next(app, set(), "slow-run")
+    assert taken is not None and row(app).lease_owner == "slow-run"
+    advance(app, LEASE)  # the slow run's lease runs out: another run takes the row and sends it
+    assert deliver_pending(app, smtp=server.smtp)["sent"] == [1]
+    assert (row(app).status, row(app).lease_owner) == ("sent", None)
+    _finish(app, 1, "slow-run", "421 try again later", True)  # the slow run's SMTP answer, at last
+    assert (row(app).status, row(app).attempts) == ("sent", 2)
+    assert len(server.recorder.received) == 1
+
+
 def test_a_permanent_refusal_is_given_up_with_the_reason_and_not_retried(clocked, server):
     app = clocked
     seed_approved_claims(app, 1, partnership_code="CXP-NORTH")
@@ -191,3 +212,21 @@ def test_an_attachment_not_there_yet_postpones_the_email_until_the_file_is_resto
     xml.write_bytes(content)
     advance(app, retry_delay(1))
     assert deliver_pending(app, smtp=server.smtp)["sent"] == [1]
+
+
+def test_a_portal_path_queued_by_a_process_is_sent_as_the_address_of_the_page(clocked, server):
+    app = clocked
+    with app.uow() as uow:
+        outbox.enqueue(uow.session, template="match_proposed", to=["v@example.org"], key="mp", now=uow.now(),
+                       context={"recipient_name": "Nova", "organisation": "Nova", "exchange_id": "EX-000001",
+                                "partner_organisation": "Helix", "partner_country": "AT",
+                                "start_date": "2027-02-01", "end_date": "2027-03-01", "respond_by": "2027-03-20",
+                                "reasons": ["preferred by the visitor"], "portal_path": "/my"})
+        uow.commit()
+    server.start()
+
+    deliver_pending(app, smtp=server.smtp)
+
+    message, = server.recorder.received
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert app.settings.link("/my") in text and "preferred by the visitor" in text

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from benchmarks.payment_batch import seed_approved_claims
-from tests.workflows.builders import SOUTH_OFFICER, Programme, programme, sha  # noqa: F401
+from tests.workflows.builders import EVIDENCE_FILES, SOUTH_OFFICER, Programme, programme, sha  # noqa: F401
 from tests.workflows.reporting_programme import GOOD_IBAN, paid_then_ineligible
 from workflows.db.models import Claim, Exchange, Organisation
 from workflows.db.process_models import AuditEvent, BankFileImport, PaymentBatch, PaymentLine, ProcessInstance
@@ -36,7 +36,10 @@ def test_the_audit_file_holds_the_whole_story_with_its_hashes_and_is_the_same_by
     data = Path(first["zip"]).read_bytes()
     assert data == Path(second["zip"]).read_bytes() and first["sha256"] == hashlib.sha256(data).hexdigest()
     archive = zipfile.ZipFile(first["zip"])
-    assert archive.namelist() == ["audit-file.json", "diagram.svg", "summary.html", "summary.pdf"]
+    cited = [f"evidence/{sha[:12]}-{name}" for sha, name in zip(EVIDENCE_FILES, ("attendance.pdf", "boarding-pass.pdf"),
+                                                                 strict=True)]
+    assert archive.namelist() == sorted(["audit-file.json", "diagram.svg", "summary.html", "summary.pdf", *cited,
+                                         "evidence/SHA256SUMS"])
     assert {i.date_time for i in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
     html = archive.read("summary.html").decode()
     with paid.app.uow() as uow:
@@ -49,9 +52,14 @@ def test_the_audit_file_holds_the_whole_story_with_its_hashes_and_is_the_same_by
                                                                  ProcessInstance.subject_id == exchange_id)).one()
         ours = list(s.scalars(select(AuditEvent.id).where(
             (AuditEvent.subject == "EX-000002") | (AuditEvent.instance_id == instance_id)).order_by(AuditEvent.id)))
-    for text in (sha("att"), sha("bp"), "travel_day", "2027-02-08", "1100.00", "AC04", "officer1.north",
+    for text in (*EVIDENCE_FILES, "travel_day", "2027-02-08", "1100.00", "AC04", "officer1.north",
                  "officer2.north", "Hans Host", "Eligible", *batches, *bank_hashes, *pain001, "intact"):
         assert text in html, text
+    # codes in words and events as sentences, not JSON dumps
+    for text in ("format Exchange visit, status <strong>Closed</strong>", "Eligibility checked: eligible.",
+                 "Status changed from Submitted to Eligible.", "Visit planned from Sun 7 Feb 2027 to Sat 13 Feb 2027."):
+        assert text in html, text
+    assert "{&#39;" not in html.split("<h2>Audit events</h2>")[-1] and "before → after" not in html
     record = json.loads(archive.read("audit-file.json"))
     assert [e["id"] for e in record["events"]] == ours and all(e["hash_ok"] for e in record["events"])
     assert [p["status"] for p in record["payments"]] == ["rejected", "executed"]

@@ -2,18 +2,24 @@
 
     cxp flows run payment-batch|kpi-report|timers|outbox [--partnership P] [--no-prefect] [--db URL] [--json]
     cxp flows serve [--check] [--db URL] [--json]
+    cxp flows deploy --pool NAME [--db URL] [--json]
 
 `run` runs one flow now, as a Prefect flow run (against `PREFECT_API_URL`, or a temporary local
 Prefect server when none is set — which takes several seconds to start); `--no-prefect` runs the same
 job in this process without Prefect. `serve` serves every flow on its schedule (payment-batch:
 `CXP_PAYMENT_BATCH_CRON`, default Mondays 06:00; kpi-report: `CXP_KPI_REPORT_CRON`, default the 1st
-of the month at 07:00; in `CXP_TIMEZONE`); `--check` only prints them.
+of the month at 07:00; in `CXP_TIMEZONE`); `--check` only prints them. `deploy --pool NAME` registers
+the same schedules with the Prefect server of `PREFECT_API_URL` as deployments of the process work
+pool NAME (created if missing), each with its concurrency limit, for `prefect worker start --pool NAME`
+on any machine with the wheel installed and the same CXP_* settings (SPEC §15).
 Both refuse a database that does not exist (only `cxp init` and `cxp demo` create one), before
 Prefect starts. Prefect is imported only by these commands.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from typing import Any
 
 import typer
@@ -133,3 +139,39 @@ def serve(check: bool = typer.Option(False, "--check", help="print the schedules
                 typer.echo(f"{row['flow']}: {when} ({row['timezone']})")
         return
     serve_all(settings)
+
+
+@app.command("deploy")
+@handle_errors
+def deploy(pool: str = typer.Option(..., "--pool", help="the Prefect process work pool (created if missing)"),
+           db: str | None = DbOption, json_out: bool = JsonOption) -> None:
+    """Register every scheduled job as a deployment of a Prefect process work pool."""
+    from pydantic import ValidationError
+
+    from workflows.settings import Settings
+
+    if not pool.strip():
+        raise CliError("--pool: give the name of a work pool")
+    if not os.environ.get("PREFECT_API_URL"):
+        raise CliError("PREFECT_API_URL: set it to the Prefect server the workers poll "
+                       "(e.g. http://prefect.internal:4200/api)")
+    _database_for_flows(db)
+    _quiet_prefect()
+    from workflows.flows.definitions import deploy_all
+
+    try:
+        settings = Settings()
+    except ValidationError as err:
+        raise CliError(settings_message(err)) from None
+    try:
+        with contextlib.redirect_stdout(sys.stderr):  # Prefect prints its own table: never into --json
+            result = deploy_all(settings, pool.strip())
+    except ValueError as err:  # a pool of another type, a schedule Prefect does not accept
+        raise CliError(f"--pool: {err}") from None
+    if json_out:
+        echo_json(result)
+        return
+    for row in result["deployments"]:
+        when = f"cron '{row['cron']}'" if row["cron"] else f"every {row['every_seconds']:.0f} s"
+        typer.echo(f"{row['deployment']}: {when} ({row['timezone']}), at most {row['concurrency_limit']} at once")
+    typer.echo(f"start workers with: prefect worker start --pool {result['pool']}")

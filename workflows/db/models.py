@@ -17,11 +17,13 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflows.db.base import Base, UTCDateTime
+from workflows.db.folding import organisation_fold
 
 ROLES = ("applicant", "officer", "finance", "auditor", "administrator")
 
@@ -95,6 +97,15 @@ class Organisation(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     deactivated_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    # legal name, legal id and city folded (workflows/db/folding.py), kept by the listener below on every
+    # insert and update: what the searches match, in any script, case or accent
+    search_fold: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+@event.listens_for(Organisation, "before_insert")
+@event.listens_for(Organisation, "before_update")
+def _fold_organisation(_mapper: Any, _connection: Any, org: Organisation) -> None:
+    org.search_fold = organisation_fold(org.legal_name, org.legal_id, org.city)
 
 
 class RuleSetRecord(Base):
@@ -179,6 +190,8 @@ class Application(Base):
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(20), default="submitted")
     eligibility: Mapped[dict[str, Any] | None] = mapped_column()
+    # a visitor's preferred host offers (application ids, at most three): the solver's bonus
+    preferred_offers: Mapped[list[Any] | None] = mapped_column(default=None)
     organisation: Mapped[Organisation] = relationship()
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from workflows.db.process_models import HumanTask
 from workflows.demo.data import BRUSSELS, Scenario
+from workflows.demo.documents import cited, evidence_files
 
 REAL_IBAN = {"BE": "BE71096123456769", "DE": "DE89370400440532013000", "FR": "FR1420041010050500013M02606",
              "NL": "NL91ABNA0417164300", "AT": "AT611904300234573201", "IT": "IT60X0542811101000000123456",
@@ -13,12 +14,6 @@ REAL_IBAN = {"BE": "BE71096123456769", "DE": "DE89370400440532013000", "FR": "FR
 # Visitors whose own account is outside the SEPA zone give a euro account with a SEPA bank.
 SEPA_ACCOUNT_FOR = {"UA": "PL", "RS": "AT", "TR": "DE"}
 LEAD_DAYS = 12  # a stay is planned to start at least this many days after the commitment is agreed
-
-
-def _sha(text: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _stay(facts: dict[str, Any], scenario: Scenario, today: date) -> tuple[date, date]:
@@ -113,15 +108,12 @@ def _evidence(task: HumanTask, scenario: Scenario, facts: dict[str, Any], today:
     last = facts["cancelled_on"] or facts["departure"]
     days = [facts["arrival"] + timedelta(days=i) for i in range(1, (last - facts["arrival"]).days)]
     attended = [d.isoformat() for d in days if d.weekday() < 5] or [facts["arrival"].isoformat()]
+    ref = task.subject_ref or ""
+    files = evidence_files(ref, facts["visitor_name"], facts.get("host_name", ""))
     return {
+        "_uploads": (ref, files),  # uploaded before the report is submitted (`People._upload`)
         "attended_days": attended,
-        "documents": [
-            {"kind": "attendance_certificate", "filename": "attendance.pdf", "sha256": _sha(task.subject_ref or ""),
-             "size": 182_331},
-            {"kind": "boarding_pass", "filename": "boarding-pass.pdf", "sha256": _sha("bp" + str(task.id)),
-             "size": 94_120},
-            {"kind": "invoice", "filename": "hotel-invoice.pdf", "sha256": _sha("inv" + str(task.id)), "size": 51_002},
-        ],
+        "documents": cited(files),
         "activities_done": ["joint_learning_event", "matchmaking", "study_visit"],
         "feedback_rating": 5 if scenario.kind == "normal" else 4,
         "feedback_comment": "Very useful exchange; two follow-up projects agreed.",

@@ -30,6 +30,7 @@ from workflows.demo import state
 from workflows.demo.actors import answer
 from workflows.demo.data import BRUSSELS, Scenario
 from workflows.demo.hours import act_at, next_working_day
+from workflows.services import Invalid
 from workflows.services.access import Principal, principal_by_name
 from workflows.services.calls import change_budget
 from workflows.services.exchanges import cancel_exchange, request_extension
@@ -63,11 +64,13 @@ class People:
         visitor_app = uow.session.get(Application, exchange.visitor_application_id)
         host_app = uow.session.get(Application, exchange.host_application_id) if exchange.host_application_id else None
         visitor = uow.session.get(Organisation, exchange.visitor_org_id)
+        host = uow.session.get(Organisation, exchange.host_org_id) if exchange.host_org_id else None
         cancelled = next((e.occurred_at for e in uow.session.scalars(select(audit.AuditEvent).where(
             audit.AuditEvent.subject == ref, audit.AuditEvent.action == "cancellation_requested"))), None)
         return {"visitor_from": visitor_app.date_from, "host_from": host_app.date_from if host_app else None,
                 "arrival": exchange.arrival, "departure": exchange.departure, "visitor_country": visitor.country,
-                "visitor_name": visitor.legal_name, "account_holder": visitor.account_holder or visitor.legal_name,
+                "visitor_name": visitor.legal_name, "host_name": host.legal_name if host else "",
+                "account_holder": visitor.account_holder or visitor.legal_name,
                 "cancelled_on": cancelled.astimezone(BRUSSELS).date() if cancelled else None}
 
     def _stale_proposals(self, uow: Any) -> list[int]:
@@ -110,7 +113,10 @@ class People:
         short = uow.session.get(Partnership, task.partnership_id).code.split("-")[1].lower()
         if task.role == "finance":
             return f"finance.{short}"
-        return f"officer2.{short}" if task.task_spec == "approve_payment" else f"officer1.{short}"
+        # a second officer approves payments, and signs the Commitment for the host's partnership (the
+        # two partnership signatures come from two people, R-4EYES, even within one partnership)
+        second = task.task_spec in ("approve_payment", "sign_commitment_host_officer")
+        return f"officer2.{short}" if second else f"officer1.{short}"
 
     # ---- the inbox -------------------------------------------------------------------------------
     def _open_moments(self, uow: Any) -> dict[int, datetime]:
@@ -150,11 +156,29 @@ class People:
             if not jobs:
                 return done
             for task_id, spec, username, form in jobs:
-                complete_task(self.app, task_id, self._as(username), form)
+                self._upload(form.pop("_uploads", None), username)
                 if spec == "review_proposals" and form.get("reassign"):
                     self._act(SAME_COUNTRY_ACT)
+                    try:  # the officer tries the override, reads why it is refused, keeps the proposal
+                        complete_task(self.app, task_id, self._as(username), form)
+                    except Invalid:
+                        form = {**form, "reassign": []}
+                    else:
+                        done += 1
+                        continue
+                complete_task(self.app, task_id, self._as(username), form)
                 done += 1
         return done
+
+    def _upload(self, uploads: tuple[str, list[tuple[str, str, bytes]]] | None, username: str) -> None:
+        """Store the files a closing report cites before it is submitted, as its visitor does."""
+        if uploads is None:
+            return
+        from workflows.services.evidence import upload_evidence
+
+        ref, files = uploads
+        for kind, filename, data in files:
+            upload_evidence(self.app, self._as(username), ref, filename, kind, data)
 
     def _act(self, name: str) -> None:
         self.acts.add(name)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import configure_mappers
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -51,6 +52,8 @@ _SAVE = _save_statement(_SAVED)
 _SAVE_UNINDEXED = _save_statement(tuple(name for name in _SAVED if name not in _INDEXED))
 _LOAD_COLUMNS = tuple(c for c in _PI.columns if c.key != "state_json")  # the state stays deferred
 _LOAD = Prepared(select(*_LOAD_COLUMNS).where(_PI.c.id == bindparam("instance_id")))
+_LOAD_LOCKED = Prepared(select(*_LOAD_COLUMNS).where(_PI.c.id == bindparam("instance_id")).with_for_update())
+_LOCK = Prepared(select(_PI.c.lock_version).where(_PI.c.id == bindparam("instance_id")).with_for_update())
 _LOAD_KEYS = tuple(c.key for c in _LOAD_COLUMNS)
 _LOAD_STATE = Prepared(select(_PI.c.state_json).where(_PI.c.id == bindparam("instance_id")))
 _NEW_INSTANCE = ProcessInstance.__mapper__.class_manager.new_instance
@@ -130,24 +133,52 @@ class Engine:
         self.on_completed = on_completed
         self._cache: dict[int, tuple[int, Any]] = {}
         self._cache_lock = threading.Lock()
+        # The engine builds ORM objects from rows it read itself (`_attach`): the mappers must be
+        # configured first, which an ORM query would do — but a worker's first step (a claimed timer)
+        # may run none before it.
+        configure_mappers()
 
     # ---- loading and saving ------------------------------------------------------------------
     @staticmethod
-    def instance(uow: UnitOfWork, instance_id: int) -> ProcessInstance | None:
+    def instance(uow: UnitOfWork, instance_id: int, lock: bool = False) -> ProcessInstance | None:
         """The instance row as a persistent ORM object, read by one prepared statement rather than an
-        ORM load (a third of its cost); its state is read only if the in-memory workflow is stale."""
+        ORM load (a third of its cost); its state is read only if the in-memory workflow is stale.
+        `lock`: read it locked for this transaction (PostgreSQL), as a use case that will advance it
+        does before it writes anything else (see `lock`)."""
         held = uow.held(ProcessInstance, instance_id)
         if held is not None:
+            if lock:
+                Engine.lock(uow, held)
             return held
-        row = _LOAD.first(uow.connection, instance_id=instance_id)
+        locking = lock and uow.connection.dialect.name == "postgresql"
+        row = (_LOAD_LOCKED if locking else _LOAD).first(uow.connection, instance_id=instance_id)
         if row is None:
             return None
+        if locking:
+            uow.locked_instances.add(instance_id)
         return _attach(uow, zip(_LOAD_KEYS, row, strict=True))  # the state stays unloaded (deferred)
+
+    @staticmethod
+    def lock(uow: UnitOfWork, instance: ProcessInstance) -> None:
+        """Lock the instance's row for this transaction (PostgreSQL; SQLite has one writer) before its
+        step writes anything: the first lock of every step, so that the locks a step takes after it
+        (its human-task rows, the rows its services change, its audit chain's head) are only ever
+        waited for by a step of another instance, never in a cycle. Each instance is advanced by one
+        transaction at a time; a copy read before another transaction advanced it is a lost race."""
+        if instance.id in uow.locked_instances or uow.connection.dialect.name != "postgresql":
+            return
+        row = _LOCK.first(uow.connection, instance_id=instance.id)
+        uow.locked_instances.add(instance.id)
+        if row is None or row[0] != instance.lock_version:
+            raise StaleDataError(f"process instance {instance.id} was changed by someone else since it was loaded "
+                                 f"(version {instance.lock_version})")
 
     def _script_engine(self) -> spiff.ServiceBindingEngine:
         return spiff.ServiceBindingEngine()
 
     def load(self, uow: UnitOfWork, instance: ProcessInstance) -> Any:
+        """The workflow of `instance`, to advance it: its row is locked first (`lock`)."""
+        self.lock(uow, instance)
         with self._cache_lock:
             cached = self._cache.pop(instance.id, None)
         if cached is not None and cached[0] == instance.lock_version:
@@ -323,7 +354,8 @@ class Engine:
         values = {"definition_id": definition.id, "process_id": process_id, "subject_type": subject_type,
                   "subject_id": subject_id, "state_json": "{}", "status": "running", "outcome": None,
                   "next_timer_at": None, "waiting_messages": [], "incident": None, "lock_version": 1,
-                  "created_at": now, "updated_at": now, "completed_at": None}
+                  "created_at": now, "updated_at": now, "completed_at": None, "lease_owner": None,
+                  "lease_until": None}
         (instance_id,) = _INSERT_INSTANCE.first(uow.connection, **values)  # type: ignore[misc]
         instance = _attach(uow, {"id": instance_id, **values})
         workflow.data.update(data)

@@ -12,7 +12,7 @@ connection string is stored in Prefect's own database.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from prefect import Flow, flow, task
 from prefect.cache_policies import NO_CACHE
@@ -146,6 +146,70 @@ def deployments(settings: Settings) -> list[Any]:
     plan = schedules(settings)
     return [FLOWS[name].to_deployment(name=name, schedules=[plan[name]], tags=["clusterxchange"])
             for name in FLOWS]
+
+
+# How many runs of each deployment of a work pool may run at once (SPEC §15); later runs wait (ENQUEUE).
+# One payment batch at a time: its flow makes the partnerships' batches one after the other, so a
+# partnership never has two batches in the making. One outbox delivery. The timers sweep runs with any
+# number of others (its instances are claimed with leases: workflows/db/queue.py), but a run that
+# outlasts its interval must not pile up behind it: two at a time.
+CONCURRENCY = {"payment-batch": 1, "kpi-report": 1, "timers": 2, "outbox": 1}
+POOL_TAG = "clusterxchange"
+
+
+def pool_deployments(settings: Settings, pool: str) -> list[Any]:
+    """One deployment per flow for the process work pool `pool`: its schedule and time zone, its
+    concurrency limit, and its flow named by module path — a worker with the wheel installed loads it
+    from the package (no source to pull, no image)."""
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+    from prefect.deployments.runner import EntrypointType
+
+    plan = schedules(settings)
+    return [FLOWS[name].to_deployment(
+        name=name, schedules=[plan[name]], tags=[POOL_TAG], work_pool_name=pool,
+        concurrency_limit=ConcurrencyLimitConfig(limit=CONCURRENCY[name],
+                                                 collision_strategy=ConcurrencyLimitStrategy.ENQUEUE),
+        entrypoint_type=EntrypointType.MODULE_PATH) for name in FLOWS]
+
+
+def ensure_process_pool(pool: str) -> bool:
+    """Create the process work pool `pool` (Prefect's default job template) unless it exists; whether
+    it was created."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectNotFound
+    from prefect.workers.process import ProcessWorker
+
+    with get_client(sync_client=True) as client:
+        try:
+            found = client.read_work_pool(pool)
+        except ObjectNotFound:
+            client.create_work_pool(WorkPoolCreate(
+                name=pool, type="process", base_job_template=ProcessWorker.get_default_base_job_template()))
+            return True
+        if found.type != "process":
+            raise ValueError(f"work pool {pool!r} is of type {found.type!r}, not a process work pool")
+        return False
+
+
+def deploy_all(settings: Settings, pool: str) -> dict[str, Any]:
+    """Register every flow as a deployment of the process work pool `pool` (created if missing) with
+    the Prefect API of `PREFECT_API_URL`; the deployments as registered."""
+    from prefect.deployments.runner import deploy
+
+    created = ensure_process_pool(pool)
+    built = pool_deployments(settings, pool)
+    ids = cast(list[Any], deploy(*built, work_pool_name=pool, build=False, push=False, print_next_steps_message=False,
+                 ignore_warnings=True))  # called from sync code: the list itself
+    rows = []
+    for deployment, deployment_id in zip(built, ids, strict=True):
+        schedule = deployment.schedules[0].schedule
+        interval = getattr(schedule, "interval", None)
+        rows.append({"deployment": f"{deployment.flow_name}/{deployment.name}", "id": str(deployment_id),
+                     "entrypoint": deployment.entrypoint, "cron": getattr(schedule, "cron", None),
+                     "every_seconds": interval.total_seconds() if interval else None,
+                     "timezone": schedule.timezone, "concurrency_limit": CONCURRENCY[deployment.name]})
+    return {"pool": pool, "pool_created": created, "deployments": rows}
 
 
 def describe(settings: Settings) -> list[dict[str, Any]]:

@@ -31,7 +31,7 @@ from workflows.services import NotFound, Refused
 
 if TYPE_CHECKING:
     from workflows.app import App
-    from workflows.db.models import Exchange, User
+    from workflows.db.models import Application, Exchange, Organisation, User
     from workflows.db.process_models import HumanTask, PaymentBatch, ProcessInstance
     from workflows.uow import UnitOfWork
 
@@ -267,7 +267,9 @@ def batch_scope(principal: Principal) -> ColumnElement[bool]:
 
 # --- acting on tasks -----------------------------------------------------------------------------
 
-FOUR_EYES_ACTIONS = {"validate_evidence": "validate_evidence", "approve_payment": "approve_payment",
+PARTNERSHIP_SIGNATURES = ("sign_commitment_visitor_officer", "sign_commitment_host_officer")
+FOUR_EYES_ACTIONS = {**dict.fromkeys(PARTNERSHIP_SIGNATURES, "sign_commitment_partnership"),
+                     "validate_evidence": "validate_evidence", "approve_payment": "approve_payment",
                      "verify_bank_details": "verify_bank_details"}
 
 
@@ -279,6 +281,17 @@ def _conflicts(uow: UnitOfWork, principal: Principal) -> frozenset[int]:
         return frozenset()
     return frozenset(uow.session.scalars(select(ConflictDeclaration.organisation_id).where(
         ConflictDeclaration.user_id == principal.user_id)))
+
+
+def _org_names(uow: UnitOfWork, org_ids: Iterable[int]) -> tuple[tuple[int, str], ...]:
+    """(id, legal name) of the organisations, so that a refusal names them in words."""
+    from workflows.db.models import Organisation
+
+    ids = sorted(set(org_ids))
+    if not ids:
+        return ()
+    return tuple((i, n) for i, n in uow.session.execute(
+        select(Organisation.id, Organisation.legal_name).where(Organisation.id.in_(ids)).order_by(Organisation.id)))
 
 
 def _file_orgs(uow: UnitOfWork, instance: ProcessInstance) -> frozenset[int]:
@@ -312,6 +325,12 @@ def lane_problem(principal: Principal, task: HumanTask | Any) -> str | None:
     return None
 
 
+def may_claim(principal: Principal, task: HumanTask | Any) -> bool:
+    """Whether the principal's lane lets them claim `task` at all (an auditor never may): the inbox
+    shows a Claim button only then; the claim itself is still checked by `task_action_problem`."""
+    return lane_problem(principal, task) is None
+
+
 def task_action_problem(uow: UnitOfWork, principal: Principal, task: HumanTask,
                         data: Any = None) -> str | None:
     """Why the principal may not claim or complete the open `task` (assignee, lane, partnership,
@@ -327,10 +346,13 @@ def task_action_problem(uow: UnitOfWork, principal: Principal, task: HumanTask,
         return problem
     actor_id = principal.user_id or 0
     instance = must_get(uow.session, ProcessInstance, task.instance_id)
+    file_orgs = _file_orgs(uow, instance)
     decision = check_action(ActionContext(
         action=FOUR_EYES_ACTIONS.get(task.task_spec, "complete_task"), actor_id=actor_id,
-        file_org_ids=_file_orgs(uow, instance), actor_conflicts=_conflicts(uow, principal),
+        file_org_ids=file_orgs, actor_conflicts=_conflicts(uow, principal), org_names=_org_names(uow, file_orgs),
         evidence_validators=_completed_by(uow, instance.id, "validate_evidence"),
+        partnership_signers=frozenset().union(*(_completed_by(uow, instance.id, spec) for spec in PARTNERSHIP_SIGNATURES
+                                                if spec != task.task_spec)),
         payment_approvers=_completed_by(uow, instance.id, "approve_payment")))
     if not decision.ok:
         return " ".join(r.message for r in decision.reasons)
@@ -395,7 +417,8 @@ def exchange_action_problem(uow: UnitOfWork, principal: Principal, exchange: Exc
     if principal.role == "administrator" or (principal.role == "officer" and principal.partnership_id in (
             exchange.visitor_partnership_id, exchange.host_partnership_id)):
         decision = check_action(ActionContext(action="cancel_exchange", actor_id=principal.user_id or 0,
-                                              file_org_ids=orgs, actor_conflicts=_conflicts(uow, principal)))
+                                              file_org_ids=orgs, actor_conflicts=_conflicts(uow, principal),
+                                              org_names=_org_names(uow, orgs)))
         return None if decision.ok else " ".join(r.message for r in decision.reasons)
     who = "the exchange's partnership officers" + (" and organisations" if applicants else "")
     return f"{principal.username} may not act on exchange {exchange.ref}: only {who} may"
@@ -417,7 +440,7 @@ def release_problem(uow: UnitOfWork, principal: Principal, batch: PaymentBatch) 
         claims, claims.c.exchange_id == Exchange.id)))
     decision = check_action(ActionContext(action="release_batch", actor_id=principal.user_id or 0,
                                           file_org_ids=orgs, actor_conflicts=_conflicts(uow, principal),
-                                          payment_approvers=approvers))
+                                          payment_approvers=approvers, org_names=_org_names(uow, orgs)))
     return None if decision.ok else " ".join(r.message for r in decision.reasons)
 
 
@@ -452,6 +475,19 @@ def may_upload_evidence(principal: Principal, exchange: Exchange) -> str | None:
         return None
     return (f"{principal.username} is {principal.role} and may not upload evidence for {exchange.ref} "
             "(its organisations' applicants and the visitor's partnership officers may)")
+
+
+EVIDENCE_READERS = frozenset({"officer", "auditor", "administrator", "applicant", "system"})
+
+
+def may_open_evidence(principal: Principal, ref: str) -> str | None:
+    """Why the principal (who sees the exchange) may not open its evidence files, or None: the
+    exchange's officers, auditors, administrators and its organisations' applicants may (finance
+    pays on the validated report and does not read the files)."""
+    if principal.role in EVIDENCE_READERS:
+        return None
+    return (f"{principal.username} is {principal.role} and may not open the evidence files of {ref} "
+            "(its officers, its organisations, auditors and administrators may)")
 
 
 # --- process versions (issue 22, part B): deploy a version, move running instances, roll a move back ---
@@ -511,3 +547,54 @@ def require_programme_reader(app: App, uow: UnitOfWork | None, principal: Princi
     if principal.role not in PROGRAMME_READERS:
         refuse(app, uow, principal, f"{principal.username} is {principal.role} and may not {what}: only "
                                     "administrators and auditors read the programme's administration", **where)
+
+
+# --- applications (SPEC §13) ---------------------------------------------------------------------
+
+def may_apply(app: App, uow: UnitOfWork, principal: Principal, what: str = "apply") -> Organisation:
+    """The one check of whether the principal may apply (create, change, submit, withdraw, prefer) for
+    an organisation: an applicant user who belongs to an organisation that is active. Refuses
+    (audited) otherwise; returns the organisation. The registration's approval joins here."""
+    from workflows.db.models import Organisation
+
+    organisation = (uow.session.get(Organisation, principal.organisation_id)
+                    if principal.role == "applicant" and principal.organisation_id is not None else None)
+    if organisation is None:
+        refuse(app, uow, principal, f"{principal.username} is {principal.role} and may not {what}: only a user "
+                                    "of an organisation applies", after={"request": what})
+    if not organisation.active:
+        refuse(app, uow, principal, f"{organisation.legal_name} ({organisation.legal_id}) is deactivated and may "
+                                    f"not {what}: {organisation.deactivated_reason or 'no reason given'}",
+               after={"request": what})
+    return organisation
+
+
+def sees_application(principal: Principal, application: Application) -> bool:
+    """An applicant their own organisation's; officers and finance their partnership's; readers all."""
+    if principal.reads_all:
+        return True
+    if principal.role in PARTNERSHIP_ROLES:
+        return principal.partnership_id == application.partnership_id
+    return principal.role == "applicant" and principal.organisation_id == application.organisation_id
+
+
+def visible_application(uow: UnitOfWork, principal: Principal, application_id: int) -> Application:
+    from workflows.db.models import Application
+
+    row = None if not 0 < application_id <= MAX_ID else uow.session.get(Application, application_id)
+    if row is None or not sees_application(principal, row):
+        raise NotFound(f"application {application_id} does not exist")
+    return row
+
+
+def application_scope(principal: Principal) -> ColumnElement[bool]:
+    """`sees_application` as a SQL condition on `applications`, for listings."""
+    from workflows.db.models import Application
+
+    if principal.reads_all:
+        return true()
+    if principal.role in PARTNERSHIP_ROLES and principal.partnership_id is not None:
+        return Application.partnership_id == principal.partnership_id
+    if principal.role == "applicant" and principal.organisation_id is not None:
+        return Application.organisation_id == principal.organisation_id
+    return false()

@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
+from reports.history_text import describe
+from reports.labels import label
 from workflows import audit
 from workflows.app import App
 from workflows.db.base import must_get
@@ -64,7 +66,7 @@ def _event_view(e: AuditEvent, keyed: audit.Keyed) -> dict[str, Any]:
     ok = _hash_ok(keyed, e)
     change = f"{e.data_before} → {e.data_after}" if e.data_before is not None else f"{e.data_after}"
     return {"id": e.id, "at": _at(e.occurred_at), "actor": e.actor, "role": e.actor_role, "action": e.action,
-            "task": e.task, "change": change[:400], "hash": e.hash, "prev_hash": e.prev_hash, "hash_ok": ok}
+            "task": e.task, "change": change[:400], "summary": describe(e.action, label(e.task), e.data_before, e.data_after), "hash": e.hash, "prev_hash": e.prev_hash, "hash_ok": ok}
 
 
 def _process(uow: UnitOfWork, instance: ProcessInstance | None) -> tuple[dict[str, Any], str]:
@@ -159,6 +161,23 @@ def audit_file_data(uow: UnitOfWork, ref: str, principal: Principal = SYSTEM) ->
     }
 
 
+def evidence_entries(app: App, uow: UnitOfWork, ref: str) -> dict[str, bytes]:
+    """The exchange's uploaded evidence files for its audit file: `<first 12 hex of the hash>-<name>`
+    → the content read from the store (a file missing there is left out; SHA256SUMS then lacks it)."""
+    from workflows.db.models import EvidenceFile
+    from workflows.services.evidence_store import evidence_path
+
+    exchange = uow.session.scalars(select(Exchange).where(Exchange.ref == ref)).one()
+    entries: dict[str, bytes] = {}
+    for row in uow.session.scalars(select(EvidenceFile).where(EvidenceFile.exchange_id == exchange.id)
+                                   .order_by(EvidenceFile.id)):
+        path = evidence_path(app, row.sha256)
+        if path.is_file():
+            safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in row.filename)
+            entries[f"{row.sha256[:12]}-{safe}"] = path.read_bytes()
+    return entries
+
+
 def export_audit_file(app: App, ref: str, out_dir: str | Path, principal: Principal = SYSTEM) -> dict[str, Any]:
     """Write the audit file ZIP of an exchange the principal may see to `out_dir`; its path and SHA-256."""
     from reports.audit_file import audit_zip
@@ -168,11 +187,13 @@ def export_audit_file(app: App, ref: str, out_dir: str | Path, principal: Princi
         raise ServiceError(f"--out: {target} is not a folder")
     with app.uow() as uow:
         data = audit_file_data(uow, ref, principal)
-    name, content = audit_zip(data)
+        evidence = evidence_entries(app, uow, data["x"]["ref"])
+    name, content = audit_zip(data, evidence)
     path = target / name
     write_atomically(path, content)
     return {"exchange": ref, "zip": str(path), "sha256": sha256(content), "bytes": len(content),
-            "entries": ["audit-file.json", "diagram.svg", "summary.html", "summary.pdf"],
+            "entries": ["audit-file.json", "diagram.svg", "summary.html", "summary.pdf"]
+            + ([f"evidence/{e}" for e in sorted(evidence)] + ["evidence/SHA256SUMS"] if evidence else []),
             "events": len(data["events"]), "chain_ok": data["chain"]["ok"]}
 
 

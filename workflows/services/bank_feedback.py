@@ -40,9 +40,32 @@ class _Refused(Exception):
     """The user may not import this file; raised inside the import's transaction, audited after it."""
 
 
-def import_status(app: App, data: bytes, source: str, principal: Principal) -> BankImportOut:
+def import_status(app: App, data: bytes, source: str, principal: Principal,
+                  filename: str | None = None) -> BankImportOut:
     """`principal` (finance of the batch's partnership, or an administrator) applies a pain.002 or
-    camt.054 once; returns what it said (counts per outcome, exchanges)."""
+    camt.054 once; returns what it said (counts per outcome, exchanges). `source` (how the file came:
+    kept with the import and in the audit trail) names the file in the errors, unless `filename` is
+    given: a person is told which file and what is wrong with it, not how it travelled."""
+    if filename is None or filename == source:
+        return _import_status(app, data, source, principal)
+    try:
+        return _import_status(app, data, source, principal)
+    except ServiceError as err:
+        raise _renamed(err, source, filename) from err
+
+
+def _renamed(err: ServiceError, source: str, filename: str) -> ServiceError:
+    """The same error, its sentences naming `filename` where they named `source`."""
+    def named(text: str) -> str:
+        return text.replace(f"bank:{source}"[:60], filename).replace(source, filename)
+
+    if isinstance(err, Invalid):
+        fields = [FieldError(f.loc, named(f.msg)) for f in err.fields or []]
+        return Invalid(named(str(err)), fields)
+    return type(err)(named(str(err)))
+
+
+def _import_status(app: App, data: bytes, source: str, principal: Principal) -> BankImportOut:
     problem = access.bank_import_problem(principal)
     if problem:
         _refuse(app, principal, source, problem)

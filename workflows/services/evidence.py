@@ -20,8 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from tasks.forms import MAX_UPLOAD_BYTES, EvidenceDocument
 from workflows.app import App
 from workflows.db.models import EvidenceFile, Exchange, User
-from workflows.services import Conflict, Invalid, TooLarge, WrongType
-from workflows.services.access import Principal, may_upload_evidence, refuse, visible_exchange
+from workflows.services import Conflict, Invalid, NotFound, TooLarge, WrongType
+from workflows.services.access import Principal, may_open_evidence, may_upload_evidence, refuse, visible_exchange
 from workflows.services.evidence_store import discard, evidence_path, link, write_temporary
 from workflows.services.lifecycle import instance_for
 from workflows.uow import UnitOfWork
@@ -181,3 +181,27 @@ def _out(uow: UnitOfWork, exchange: Exchange, row: EvidenceFile, already_stored:
                            media_type=row.media_type, size=row.size, uploaded_by=user.username if user else None,
                            uploaded_at=row.uploaded_at, already_stored=already_stored)
 
+
+
+def open_evidence(app: App, principal: Principal, exchange_ref: str, sha256: str) -> tuple[EvidenceFileOut, bytes]:
+    """One uploaded file of an exchange the principal sees and may open (else refused, audited as
+    `evidence_refused`): its record and its bytes, read from the store (never a served folder) and
+    checked against its hash. A hash not uploaded for this exchange is `NotFound`, even when another
+    exchange holds that content."""
+    with app.uow() as uow:
+        exchange = visible_exchange(uow, principal, exchange_ref)
+        problem = may_open_evidence(principal, exchange.ref)
+        if problem:
+            refuse(app, uow, principal, problem, "evidence_refused", subject=exchange.ref,
+                   after={"sha256": sha256[:64]})
+        row = uow.session.scalars(select(EvidenceFile).where(
+            EvidenceFile.exchange_id == exchange.id, EvidenceFile.sha256 == sha256.lower())).first()
+        if row is None:
+            raise NotFound(f"exchange {exchange.ref} has no evidence file {sha256[:64]}")
+        out = _out(uow, exchange, row)
+    path = evidence_path(app, out.sha256)
+    data = path.read_bytes() if path.is_file() else b""
+    if hashlib.sha256(data).hexdigest() != out.sha256:
+        raise Conflict(f"evidence file {out.filename} of {out.exchange} is missing or changed in the store "
+                       "(its content no longer has the recorded SHA-256)")
+    return out, data

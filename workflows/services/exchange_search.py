@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import aliased
 
 from workflows.db.base import must_get
+from workflows.db.folding import contains_pattern
 from workflows.db.models import Call, Exchange, Organisation, Partnership
 from workflows.db.process_models import ProcessInstance
 from workflows.services import Invalid, access
@@ -26,9 +27,10 @@ def _conditions(q: str | None, status: str | None, country: str | None) -> list[
     where: list[Any] = []
     if q and q.strip():
         text = q.strip()
-        pattern = f"%{text.lower()}%"
-        matches: list[ColumnElement[bool]] = [func.upper(Exchange.ref).like(f"%{text.upper()}%"),
-                   func.lower(_VISITOR.legal_name).like(pattern), func.lower(_HOST.legal_name).like(pattern)]
+        matches: list[ColumnElement[bool]] = [func.upper(Exchange.ref).like(f"%{text.upper()}%")]
+        pattern = contains_pattern(text)
+        if pattern:  # a name in any script, case or accent: the organisations' folded column
+            matches += [_VISITOR.search_fold.like(pattern, escape="\\"), _HOST.search_fold.like(pattern, escape="\\")]
         if len(text) == 2 and text.isalpha():
             matches += [_VISITOR.country == text.upper(), _HOST.country == text.upper()]
         where.append(or_(*matches))
@@ -45,9 +47,9 @@ def _conditions(q: str | None, status: str | None, country: str | None) -> list[
 def search_exchanges(source: App | UnitOfWork, principal: Principal, q: str | None = None,
                      status: str | None = None, country: str | None = None, page: int = 1,
                      page_size: int = 50) -> ExchangePage:
-    """The exchanges the principal may see whose reference, visiting or host organisation's legal name
-    (any case) or country code matches `q`, in `status`, with an organisation in `country`; by
-    reference, paged (1-based, `page_size` 1..200)."""
+    """The exchanges the principal may see whose reference, visiting or host organisation's legal name,
+    legal id or city (in any script, case or accent: `workflows.db.folding`) or country code matches
+    `q`, in `status`, with an organisation in `country`; by reference, paged (1-based, `page_size` 1..200)."""
     if page < 1:
         raise Invalid.field("page", "must be 1 or more")
     if not 1 <= page_size <= MAX_PAGE_SIZE:

@@ -27,12 +27,12 @@ from rules.duration import latest_departure
 from workflows.app import App
 from workflows.db.base import must_get
 from workflows.db.models import Application, Claim, ClaimStatus, Exchange, MatchProposal
-from workflows.db.process_models import HumanTask
+from workflows.db.process_models import AuditEvent, HumanTask
 from workflows.services import FieldError, Invalid, ServiceError, access
 from workflows.services.access import Principal
 from workflows.services.inbox import complete_task
 from workflows.services.lifecycle import _settle, deliver, instance_for
-from workflows.services.outputs import CancellationOut, ExtensionDecisionOut, ExtensionRequestOut
+from workflows.services.outputs import CancellationOut, ExchangeActionsOut, ExtensionDecisionOut, ExtensionRequestOut
 from workflows.uow import UnitOfWork
 
 # Claims in these states are on their way to the bank (or there): the exchange cannot be cancelled.
@@ -84,6 +84,7 @@ def decide_extension(app: App, ref: str, principal: Principal, approve: bool,
     """Complete the exchange's open `decide_extension` task (the same checks as `cxp task complete`)."""
     with app.uow() as uow:
         exchange = access.visible_exchange(uow, principal, ref)
+        _may_act(app, uow, principal, exchange, "extension_decision", applicants=False)
         instance = instance_for(uow, "exchange", exchange.id)
         task_id = uow.session.scalars(select(HumanTask.id).where(
             HumanTask.instance_id == instance.id, HumanTask.task_spec == "decide_extension",
@@ -143,3 +144,33 @@ def _release(uow: UnitOfWork, exchange: Exchange, claim: Claim | None, reason: s
         MatchProposal.status.in_(("proposed", "sent"))).values(status="withdrawn"))
     application = must_get(uow.session, Application, exchange.visitor_application_id)
     application.status = "cancelled"
+
+
+def exchange_actions(app: App, principal: Principal, ref: str) -> ExchangeActionsOut:
+    """Which of the actions above the principal may take on the exchange now (the page's forms),
+    judged by the same checks the actions make; nothing is audited (asking is not acting)."""
+    with app.uow() as uow:
+        exchange = access.visible_exchange(uow, principal, ref)
+        instance = instance_for(uow, "exchange", exchange.id)
+        running = instance.status != "completed"
+        waiting = instance.waiting_messages or []
+        as_officer = access.exchange_action_problem(uow, principal, exchange, applicants=False) is None
+        as_party = access.exchange_action_problem(uow, principal, exchange) is None
+        claim = uow.session.scalars(select(Claim).where(Claim.exchange_id == exchange.id)).first()
+        paying = claim is not None and claim.status in PAYING
+        decision = uow.session.scalars(select(HumanTask).where(
+            HumanTask.instance_id == instance.id, HumanTask.task_spec == "decide_extension",
+            HumanTask.status == "open")).first()
+        asked = uow.session.scalars(select(AuditEvent).where(
+            AuditEvent.subject == exchange.ref, AuditEvent.action == "extension_requested")
+            .order_by(AuditEvent.id.desc())).first() if decision is not None else None
+        return ExchangeActionsOut(
+            may_cancel=running and not paying and (as_officer or (
+                as_party and "cancellation_requested" in waiting)),
+            discontinues="cancellation_requested" in waiting,
+            may_request_extension=running and as_party and "extension_requested" in waiting,
+            extension_awaiting_decision=decision is not None,
+            may_decide_extension=decision is not None and as_officer,
+            requested_departure=(asked.data_after or {}).get("departure") if asked is not None else None,
+            requested_reason=(asked.data_after or {}).get("reason") if asked is not None else None,
+            departure=exchange.departure)

@@ -323,12 +323,15 @@ def _complete(app: App, task_id: int, principal: Principal, data: Mapping[str, A
         problem = access.task_action_problem(uow, principal, task, data)  # before the form: no hints
         if problem:
             access.refuse_task(app, uow, principal, task, problem)
+        context = form_context(uow, task, app.settings.timezone)
         try:
-            form = validate_form(task.task_spec, dict(data), form_context(uow, task, app.settings.timezone))
+            form = validate_form(task.task_spec, dict(data), context)
         except FormError as err:
+            if task.task_spec == "review_proposals" and context:
+                _record_refused_overrides(app, uow, principal, task, data, context)
             raise form_invalid(err) from err
         form = {**form, "completed_by": principal.user_id}
-        instance = app.engine.instance(uow, task.instance_id)
+        instance = app.engine.instance(uow, task.instance_id, lock=True)  # the step's first lock
         if instance is None:  # the task's foreign key, followed in this transaction: a broken database
             raise LookupError(f"ProcessInstance {task.instance_id} does not exist")
         _audit(uow, principal, "task_completed", task, after={"human_task": task.id, "form": form})
@@ -336,3 +339,28 @@ def _complete(app: App, task_id: int, principal: Principal, data: Mapping[str, A
         uow.commit()
         return CompletionOut(task=task.id, instance=instance.id, instance_status=instance.status,
                              outcome=instance.outcome)
+
+
+def _record_refused_overrides(app: App, uow: UnitOfWork, principal: Principal, task: HumanTask,
+                              data: Mapping[str, Any], context: Mapping[str, Any]) -> None:
+    """A review whose override would be refused changes nothing, but the attempt is kept: each refused
+    override is audited (`match_override_refused`, with its reasons) in a transaction of its own."""
+    reassign = data.get("reassign")
+    if not isinstance(reassign, list):
+        return
+    try:
+        items = [{"visitor_application_id": int(r["visitor_application_id"]),
+                  "host_application_id": int(r["host_application_id"])} for r in reassign]
+    except (KeyError, TypeError, ValueError):
+        return  # not well formed: the form's own errors say so
+    refused = [(item, reasons) for item, reasons in zip(items, context["override_problems"](items), strict=True)
+               if reasons]
+    if not refused:
+        return
+    uow.rollback()
+    with app.uow() as audit_uow:
+        for item, reasons in refused:
+            audit_uow.audit(principal.actor, "match_override_refused", instance_id=task.instance_id,
+                            task=task.task_spec, subject=f"call:{task.subject_ref or ''}"[:60],
+                            after={**item, "by": principal.user_id, "reasons": reasons})
+        audit_uow.commit()

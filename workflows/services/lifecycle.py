@@ -3,22 +3,23 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from workflows.app import App
 from workflows.audit import SYSTEM, Actor
-from workflows.db.base import must_get
+from workflows.db import queue
+from workflows.db.base import must_get, table_of
 from workflows.db.models import Application, Call, Exchange
 from workflows.db.process_models import ProcessInstance
-from workflows.db.queue import take_next
 from workflows.engine import completion
 from workflows.engine.runner import Advance, EngineError, TaskNoLongerOpen
 from workflows.services import NotFound, ServiceError
 from workflows.uow import UnitOfWork
 
+_PI = table_of(ProcessInstance)
 FINAL_EXCHANGE_STATUS = {
     "end_ineligible": "ineligible", "end_rejected": "rejected", "end_withdrawn": "withdrawn",
     "end_not_matched": "not_matched", "end_closed_without_grant": "closed_without_grant",
@@ -100,27 +101,52 @@ def complete(app: App, uow: UnitOfWork, instance: ProcessInstance, task_guid: st
         raise ServiceError(str(err)) from err
 
 
-def fire_due_timers(app: App, limit: int = 10_000) -> int:
-    """Advance every instance whose next timer is due (strictly past, as Spiff fires them); one
-    transaction per instance, each instance at most once per sweep. An instance with an open incident
-    is advanced too: the failed step stays in error until an officer retries it, but a deadline on
-    another branch (an escalation, a withdrawal) must not wait for that."""
+TIMER_BATCH = 20  # due instances claimed at once by one sweep
+TIMER_LEASE = timedelta(minutes=2)  # how long a claimed batch is kept from the other workers
+
+
+def _due_timers(now: datetime) -> Any:
+    return and_(_PI.c.status.in_(("running", "incident")), _PI.c.next_timer_at < now)
+
+
+def fire_due_timers(app: App, limit: int = 10_000, batch: int = TIMER_BATCH, lease: timedelta = TIMER_LEASE) -> int:
+    """Advance every instance whose next timer is due (strictly past, as Spiff fires them), each at most
+    once per sweep. Any number of sweeps run at once: each claims small batches of due instances with a
+    lease (`workflows.db.queue`) and advances each in a transaction of its own that locks the instance,
+    checks that the claim is still its own and the timer still due, and clears the claim with the step.
+    An instance with an open incident is advanced too: the failed step stays in error until an officer
+    retries it, but a deadline on another branch (an escalation, a withdrawal) must not wait for that."""
+    owner = queue.worker_id()
     fired = 0
     swept: set[int] = set()
     while fired < limit:
         with app.uow() as uow:
-            due = (select(ProcessInstance)
-                   .where(ProcessInstance.status.in_(("running", "incident")),
-                          ProcessInstance.next_timer_at < uow.now())
-                   .order_by(ProcessInstance.next_timer_at, ProcessInstance.id))
-            instance = take_next(uow.session, due, ProcessInstance.id, swept)
-            if instance is None:
-                return fired
-            swept.add(instance.id)
-            _settle(app, uow, app.engine.fire_timers(uow, instance))
+            uow.write_lock()
+            claimed = queue.claim(uow, _PI, _due_timers(uow.now()), (_PI.c.next_timer_at, _PI.c.id), owner=owner,
+                                  lease=lease, size=min(batch, limit - fired), skip=swept)
             uow.commit()
-            fired += 1
+        if not claimed:
+            return fired
+        for instance_id in claimed:
+            swept.add(instance_id)
+            fired += _fire_claimed(app, instance_id, owner)
     return fired
+
+
+def _fire_claimed(app: App, instance_id: int, owner: str) -> int:
+    """Advance one claimed instance if it is still ours and still due: 1 if it was advanced."""
+    with app.uow() as uow:
+        uow.write_lock()
+        instance = app.engine.instance(uow, instance_id, lock=True)
+        if instance is None or not queue.holds(instance, owner):
+            return 0  # the lease ran out and another sweep took it
+        due = instance.status in ("running", "incident") and instance.next_timer_at is not None \
+            and instance.next_timer_at < uow.now()
+        if due:
+            _settle(app, uow, app.engine.fire_timers(uow, instance))
+        queue.release(uow, _PI, instance_id, owner)
+        uow.commit()
+        return int(due)
 
 
 def advance_clock(app: App, delta: timedelta, step: timedelta = timedelta(days=1)) -> dict[str, Any]:

@@ -74,6 +74,7 @@ class HistoryEventOut(Out):
     task: str | None = None
     before: Any | None = None
     after: Any | None = None
+    summary: str = ""  # the event as a sentence with its reasons (reports/history_text.py)
 
 
 class InstanceVersionOut(Out):
@@ -111,6 +112,23 @@ class InstanceOut(Out):
     active_step_ids: list[str] = []
     incident_step_ids: list[str] = []
     versions: list[InstanceVersionOut] = []  # the version it started on, then each move between versions
+
+
+class IncidentOut(Out):
+    instance: int
+    subject: str                 # the exchange's reference, else "application 12"
+    exchange: str | None = None
+    task: str | None = None      # the failed step
+    error: str
+    since: str | None = None     # ISO time it failed
+    may_retry: bool = False
+
+
+class ConflictOut(Out):
+    user: str
+    organisation: str            # legal name
+    legal_id: str
+    declared_at: datetime
 
 
 class RetryOut(Out):
@@ -159,6 +177,19 @@ class ExtensionDecisionOut(Out):
     task: int
     approved: bool
     instance_status: str
+
+
+class ExchangeActionsOut(Out):
+    """What the principal may do to a running exchange now (the exchange page's forms)."""
+
+    may_cancel: bool
+    discontinues: bool                       # during the visit a cancellation discontinues it
+    may_request_extension: bool
+    extension_awaiting_decision: bool
+    may_decide_extension: bool
+    requested_departure: str | None = None   # of the extension awaiting a decision (ISO date)
+    requested_reason: str | None = None
+    departure: date | None = None
 
 
 class CancellationOut(Out):

@@ -82,7 +82,7 @@ def audit_sample(app: App, principal: Principal, size: int, seed: int) -> Sample
 def audit_file(app: App, principal: Principal, ref: str) -> tuple[str, bytes]:
     """(file name, ZIP bytes) of an exchange's audit file: its events, diagram and summary."""
     from reports.audit_file import audit_zip
-    from workflows.services.audit_files import audit_file_data
+    from workflows.services.audit_files import audit_file_data, evidence_entries
 
     with app.uow() as uow:
         exchange = visible_exchange(uow, principal, ref)
@@ -90,7 +90,8 @@ def audit_file(app: App, principal: Principal, ref: str) -> tuple[str, bytes]:
             refuse(app, uow, principal, f"{principal.username} is {principal.role} and may not export audit files "
                    "(only auditor, administrator)", subject=exchange.ref)
         data = audit_file_data(uow, exchange.ref)
-    return audit_zip(data)
+        evidence = evidence_entries(app, uow, exchange.ref)
+    return audit_zip(data, evidence)
 
 
 def kpis(app: App, principal: Principal, period: str | None = None, partnership: str | None = None) -> KpiOut:
@@ -99,17 +100,23 @@ def kpis(app: App, principal: Principal, period: str | None = None, partnership:
     administrators. Another partnership's code from a partnership user is refused."""
     from workflows.services.reporting import kpi_tables
 
+    report = kpi_tables(app, period, kpi_scope(app, principal, partnership))
+    as_of = report.as_of if report.as_of.tzinfo else report.as_of.replace(tzinfo=UTC)  # reports: naive UTC
+    return KpiOut(period=report.period, scope=report.scope, as_of=as_of, kpis=report.headline(),
+                  tables=[KpiTableOut(name=t.name, title=t.title, columns=list(t.columns),
+                                      rows=[list(r) for r in t.rows]) for t in report.tables.values()])
+
+
+def kpi_scope(app: App, principal: Principal, partnership: str | None) -> str | None:
+    """The partnership whose KPIs the principal reads (None: the programme); refused (audited) for a
+    role that reads no KPIs, or another partnership's code from a partnership user."""
     require_role(app, None, principal, KPI_ROLES, "read the KPIs")
     if principal.role in PARTNERSHIP_ROLES:
         own = _partnership_code(app, principal.partnership_id)
         if partnership not in (None, own):
             refuse(app, None, principal, f"{principal.username} reads the KPIs of partnership {own} only")
-        partnership = own
-    report = kpi_tables(app, period, partnership)
-    as_of = report.as_of if report.as_of.tzinfo else report.as_of.replace(tzinfo=UTC)  # reports: naive UTC
-    return KpiOut(period=report.period, scope=report.scope, as_of=as_of, kpis=report.headline(),
-                  tables=[KpiTableOut(name=t.name, title=t.title, columns=list(t.columns),
-                                      rows=[list(r) for r in t.rows]) for t in report.tables.values()])
+        return own
+    return partnership
 
 
 def _partnership_code(app: App, partnership_id: int | None) -> str | None:

@@ -15,10 +15,11 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 
 from workflows.app import App
 from workflows.audit import jsonable
+from workflows.db.folding import contains_pattern
 from workflows.db.models import Application, Call, Exchange, Organisation, Partnership, User, call_partnerships
 from workflows.services import Conflict, FieldError, Invalid, NotFound, access
 from workflows.services.access import Principal
@@ -146,15 +147,10 @@ def _organisation_out(uow: UnitOfWork, org: Organisation, partnerships: Mapping[
                            applications=int(applications), exchanges=int(exchanges))
 
 
-def _escaped(text: str) -> str:
-    """`text` for a LIKE pattern with `\\` as escape: its own wildcards match themselves."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def search_organisations(app: App, principal: Principal, q: str = "", country: str | None = None,
                          state: str = "all", page: int = 1, page_size: int = 25) -> OrganisationPageOut:
-    """Organisations whose legal name, legal id or city holds `q` (any case), by name; `state` is
-    all, active or inactive; paged."""
+    """Organisations whose legal name, legal id or city holds `q` (in any script, case or accent), by
+    name; `state` is all, active or inactive; paged."""
     access.require_programme_reader(app, None, principal, "look up the organisations")
     if state not in ("all", "active", "inactive"):
         raise Invalid.field("state", "must be all, active or inactive")
@@ -162,14 +158,13 @@ def search_organisations(app: App, principal: Principal, q: str = "", country: s
         raise Invalid.field("page_size", f"must be 1 to {MAX_PAGE_SIZE}")
     if not 1 <= page <= 100_000:
         raise Invalid.field("page", "must be 1 or more")
-    where = []
+    where: list[ColumnElement[bool]] = []
     text = (q or "").strip()
     if "\x00" in text or len(text) > 200:
         raise Invalid.field("q", "must be at most 200 characters of text")
-    if text:
-        like = "%" + _escaped(text.lower()) + "%"
-        where.append(or_(*(func.lower(c).like(like, escape="\\")
-                           for c in (Organisation.legal_name, Organisation.legal_id, Organisation.city))))
+    pattern = contains_pattern(text)
+    if pattern:  # in any script, case or accent: the folded column kept on every write
+        where.append(Organisation.search_fold.like(pattern, escape="\\"))
     if country:
         where.append(Organisation.country == country.strip().upper()[:2])
     if state != "all":

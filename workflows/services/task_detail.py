@@ -100,6 +100,26 @@ class Proposal(BaseModel):
     visitor_dates: tuple[date, date]   # the visitor's wished window
     host_dates: tuple[date, date]      # the host's availability
     distance_km: Decimal
+    why: list[str] = []                # the score's parts in words (sectors, country wish, dates, regions)
+
+
+class HostPlace(BaseModel):
+    """A published host offer of the call an officer may put a visitor with, and its places left."""
+
+    application_id: int
+    name: str
+    country: str
+    dates: tuple[date, date]
+    places_left: int
+
+
+class WaitingVisitor(BaseModel):
+    """A visitor of the call waiting for a match that the round left without a proposal."""
+
+    application_id: int
+    name: str
+    country: str
+    dates: tuple[date, date]
 
 
 class MatchReviewContext(BaseModel):
@@ -107,6 +127,8 @@ class MatchReviewContext(BaseModel):
     call: str
     round: int | None
     proposals: list[Proposal]
+    hosts: list[HostPlace] = []
+    unmatched: list[WaitingVisitor] = []
 
 
 class EligibilityContext(BaseModel):
@@ -166,6 +188,17 @@ class BankAccount(BaseModel):
     holder: str | None
     iban_masked: str | None
     bic: str | None
+    iban: str | None = None  # in full, grouped by four: only where a person verifies the account
+
+
+class RejectedAccount(BaseModel):
+    """The account a payment was sent to and the bank rejected, with the bank's reason."""
+
+    holder: str
+    iban: str
+    reason_code: str | None
+    reason: str | None
+    batch: str
 
 
 class FourEyes(BaseModel):
@@ -187,6 +220,7 @@ class PaymentContext(BaseModel):
     approved_by: str | None
     bank: BankAccount
     four_eyes: FourEyes
+    rejected: RejectedAccount | None = None  # verify_bank_details: the account the bank refused, beside `bank`
 
 
 class ExtensionContext(BaseModel):
@@ -220,6 +254,15 @@ class VisitContext(BaseModel):
     activities: list[str]
     agenda: str | None
     notes: list[str]
+    commitment: list[str] = []          # the Commitment to Quality, on the signature tasks
+    planned: list[PlannedActivity] = []  # the agreed activities with their titles and dates
+    signatures: list[str] = []          # who signed already, in words
+
+
+class PlannedActivity(BaseModel):
+    kind: str
+    title: str
+    on: date | None = None
 
 
 class CallContext(BaseModel):
@@ -320,6 +363,41 @@ def _grant(result: Mapping[str, Any]) -> Grant:
                  inputs=inputs)
 
 
+def fit_in_words(explanation: Mapping[str, Any]) -> list[str]:
+    """The parts of a pair's fit score (`rules.matching.explain_fit`) as sentences."""
+    parts = explanation.get("components") or {}
+    said = []
+
+    def pts(part: Mapping[str, Any]) -> str:
+        return f"{Decimal(str(part.get('points', 0))):.2f} points"
+
+    if "sector" in parts:
+        shared = sorted(parts["sector"].get("shared") or [])
+        said.append(f"Sectors in common: {', '.join(s.replace('_', ' ') for s in shared) or 'none'} "
+                    f"({pts(parts['sector'])})")
+    if "country_wish" in parts:
+        wish = parts["country_wish"]
+        said.append(f"The host's country {wish.get('host_country')} is "
+                    f"{'one the visitor wished' if wish.get('hit') else 'not among those wished'} ({pts(wish)})")
+    if "date_overlap" in parts:
+        dates = parts["date_overlap"]
+        said.append(f"Dates overlap {dates.get('days')} of the visitor's {dates.get('visitor_days')} days "
+                    f"(at least {dates.get('min_days')} needed; {pts(dates)})")
+    if "region_bonus" in parts:
+        region = parts["region_bonus"]
+        said.append(f"{'Crosses' if region.get('applies') else 'Does not cross'} the less/more developed regions "
+                    f"({pts(region)})")
+    return said
+
+
+def grouped_iban(iban: str | None) -> str | None:
+    """An IBAN in groups of four, as printed on a bank's letter ("BE71 0961 2345 6769")."""
+    if not iban:
+        return None
+    compact = iban.replace(" ", "").upper()
+    return " ".join(compact[i:i + 4] for i in range(0, len(compact), 4))
+
+
 def mask_iban(iban: str | None) -> str | None:
     """Every character hidden but the last four, in groups of four: `**** **** **** 6769`."""
     if not iban:
@@ -402,7 +480,8 @@ class _Case:
             exchange=ref, visitor_application_id=visitor_app.id, host_application_id=host_app.id,
             visitor=_org(visitor), host=_org(host), visitor_dates=(visitor_app.date_from, visitor_app.date_to),
             host_dates=(host_app.date_from, host_app.date_to),
-            distance_km=great_circle_km(visitor.latitude, visitor.longitude, host.latitude, host.longitude))
+            distance_km=great_circle_km(visitor.latitude, visitor.longitude, host.latitude, host.longitude),
+            why=fit_in_words(row.explanation or {}))
 
     # -- the context of each kind of decision -------------------------------------------------------
     def context_or_problem(self) -> tuple[Any, str | None]:
@@ -434,7 +513,21 @@ class _Case:
         rows: Sequence[MatchProposal] = self.s.scalars(select(MatchProposal).where(
             MatchProposal.call_id == call.id, MatchProposal.round == round_no,
             MatchProposal.status == "proposed").order_by(MatchProposal.id)).all() if round_no is not None else []
-        return MatchReviewContext(call=call.code, round=round_no, proposals=[self.proposal(p) for p in rows])
+        from workflows.match_overrides import host_places
+        from workflows.programme import Programme
+
+        places = host_places(Programme(self.s, self.uow.now(), None), call.id, round_no)
+        proposed = {p.visitor_application_id for p in rows}
+        waiting = self.s.scalars(select(Application).where(
+            Application.call_id == call.id, Application.role == "visitor", Application.status == "awaiting_match")
+            .order_by(Application.id)).all() if round_no is not None else []
+        return MatchReviewContext(
+            call=call.code, round=round_no, proposals=[self.proposal(p) for p in rows],
+            hosts=[HostPlace(application_id=h.id, name=h.organisation.legal_name, country=h.organisation.country,
+                             dates=(h.date_from, h.date_to), places_left=left) for h, left in places],
+            unmatched=[WaitingVisitor(application_id=v.id, name=v.organisation.legal_name,
+                                      country=v.organisation.country, dates=(v.date_from, v.date_to))
+                       for v in waiting if v.id not in proposed])
 
     def _eligibility(self) -> EligibilityContext:
         application_id = (self.instance.subject_id if self.exchange is None
@@ -490,6 +583,7 @@ class _Case:
             HumanTask.status == "completed").order_by(HumanTask.id.desc()).limit(1)).first()
         ex = self.ex
         visitor = must_get(self.s, Organisation, ex.visitor_org_id)
+        verifying = self.task.task_spec == "verify_bank_details"
         problem = (f"task {self.task.id} is {self.task.status}" if self.task.status != "open"
                    else _permission_problem(self.uow, self.task, self.principal, {"decision": "approve"}))
         return PaymentContext(
@@ -499,9 +593,32 @@ class _Case:
                               proposed_by=_username(self.uow, override.get("proposed_by"))) if override else None,
             validated_by=_username(self.uow, claim.validated_by), validated_at=validated,
             approved_by=_username(self.uow, claim.approved_by),
-            bank=BankAccount(holder=claim.creditor_name or visitor.account_holder or visitor.legal_name,
-                             iban_masked=mask_iban(claim.iban or visitor.iban), bic=claim.bic or visitor.bic),
-            four_eyes=FourEyes(may_approve=problem is None, why_not=problem))
+            bank=self._corrected() if verifying else BankAccount(
+                holder=claim.creditor_name or visitor.account_holder or visitor.legal_name,
+                iban_masked=mask_iban(claim.iban or visitor.iban), bic=claim.bic or visitor.bic),
+            four_eyes=FourEyes(may_approve=problem is None, why_not=problem),
+            rejected=self._rejected(claim.id) if verifying else None)
+
+    def _corrected(self) -> BankAccount:
+        """The account the applicant gave in the last `correct_bank_details` (applied only once verified)."""
+        forms = self.forms("correct_bank_details")
+        given: dict[str, Any] = forms[-1][1] if forms else {}
+        return BankAccount(holder=given.get("account_holder"), iban_masked=mask_iban(given.get("iban")),
+                           bic=given.get("bic"), iban=grouped_iban(given.get("iban")))
+
+    def _rejected(self, claim_id: int) -> RejectedAccount | None:
+        """The last payment line of the claim the bank rejected: where the money was to go, and why not."""
+        from workflows.db.process_models import PaymentBatch, PaymentLine
+
+        found = self.s.execute(select(PaymentLine, PaymentBatch.msg_id).join(
+            PaymentBatch, PaymentBatch.id == PaymentLine.batch_id).where(
+            PaymentLine.claim_id == claim_id, PaymentLine.status == "rejected").order_by(PaymentLine.id.desc())
+            .limit(1)).first()
+        if found is None:
+            return None
+        line, msg_id = found
+        return RejectedAccount(holder=line.creditor_name, iban=grouped_iban(line.iban) or line.iban,
+                               reason_code=line.reason_code, reason=line.reason_text, batch=msg_id)
 
     def _extension(self) -> ExtensionContext:
         ex, (_, arrival, departure) = self.ex, self.agreed()
@@ -543,7 +660,25 @@ class _Case:
             host=_org(host) if host else (proposal.host if proposal else None),
             proposal=proposal, arrival=ex.arrival, departure=ex.departure,
             activities=[a.get("kind", "") for a in agenda.get("activities", [])], agenda=agenda.get("agenda"),
-            notes=self._notes())
+            notes=self._notes(), **self._commitment(agenda))
+
+    def _commitment(self, agenda: Mapping[str, Any]) -> dict[str, Any]:
+        """On a signature task: the Commitment's text, the agreed activities and who signed it already."""
+        from tasks.forms import COMMITMENT_TO_QUALITY
+
+        if not self.task.task_spec.startswith("sign_commitment"):
+            return {}
+        sides = {"sign_commitment_visitor": "for the visiting organisation",
+                 "sign_commitment_host": "for the host organisation",
+                 "sign_commitment_visitor_officer": "for the visitor's partnership",
+                 "sign_commitment_host_officer": "for the host's partnership"}
+        signed = [f"{form.get('signatory_name') or event.actor} ({event.actor}) {side}, "
+                  f"{event.occurred_at:%d %b %Y}"
+                  for spec, side in sides.items() for event, form in self.forms(spec)]
+        planned = [PlannedActivity(kind=str(a.get("kind", "")), title=str(a.get("title", "")),
+                                   on=date.fromisoformat(a["on"]) if a.get("on") else None)
+                   for a in agenda.get("activities", [])]
+        return {"commitment": list(COMMITMENT_TO_QUALITY), "planned": planned, "signatures": signed}
 
     def _notes(self) -> list[str]:
         """What the officers said that this step answers."""

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from reports.history_text import describe
+from reports.labels import label
 from workflows.db.base import must_get
 from workflows.db.process_models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
 from workflows.services import FieldError, Invalid, NotFound, access
@@ -78,6 +80,8 @@ def instance_view(source: App | UnitOfWork, principal: Principal, instance_id: i
         events = uow.session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id)
                                      .order_by(AuditEvent.id).limit(history_limit))
         completed, active, failed = step_ids(instance)
+        names = dict(uow.session.execute(select(HumanTask.task_spec, HumanTask.name)
+                                         .where(HumanTask.instance_id == instance_id)).all())
         return InstanceOut(
             id=instance.id, process=instance.process_id, version=definition.version,
             bpmn_sha256=definition.sha256, subject=f"{instance.subject_type}:{instance.subject_id}",
@@ -86,7 +90,9 @@ def instance_view(source: App | UnitOfWork, principal: Principal, instance_id: i
             waiting_for=list(instance.waiting_messages or []), data=_public_data(instance),
             open_tasks=[task_out(uow, t) for t in tasks],
             history=[HistoryEventOut(id=e.id, at=e.occurred_at, actor=e.actor, role=e.actor_role, action=e.action,
-                                     task=e.task, before=e.data_before, after=e.data_after) for e in events],
+                                     task=e.task, before=e.data_before, after=e.data_after,
+                                     summary=describe(e.action, names.get(e.task or "") or label(e.task),
+                                                      e.data_before, e.data_after)) for e in events],
             completed_step_ids=completed, active_step_ids=active, incident_step_ids=failed,
             versions=instance_versions(uow, instance))
 

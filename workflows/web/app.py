@@ -28,18 +28,20 @@ def create_app(settings: Settings | None = None, application: App | None = None)
 
     from workflows.app import App
     from workflows.web.api import routes
+    from workflows.web.api_docs import docs_router
     from workflows.web.gate import SignInGate
     from workflows.web.pages import routes as page_routes
     from workflows.web.security import CSRFMiddleware, SecurityHeadersMiddleware, session_middleware_kwargs
 
     cxp = application or App(settings, create=False)
     web = FastAPI(title="ClusterXchange", version="1", description=DESCRIPTION,
-                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+                  openapi_url="/openapi.json", docs_url=None, redoc_url=None)
     web.state.cxp = cxp
     install_error_handlers(web)
     included = [("/api", router) for router in routes()] + [("", router) for router in page_routes()]
     for prefix, router in included:
         web.include_router(router, prefix=prefix)
+    web.include_router(docs_router("ClusterXchange"))  # /docs from our own static files (offline, our CSP)
     web.mount("/static", StaticFiles(directory=str(files("workflows.web") / "static")), name="static")
     # outermost last. Each body is bounded while it streams (BodyLimit, outside all that reads one);
     # a request to a route that needs a principal and carries none is answered before its body is

@@ -3,6 +3,9 @@
     {{ claim.amount_eur | eur }}            EUR 1,100.00
     {{ task.due_at | localtime }}           Mon 7 Feb 2027, 10:00 CET   (in the user's time zone)
     {{ visit.arrival | date }}              Mon 7 Feb 2027
+    {{ exchange.status | label }}           Visit planned      (reports/labels.py: codes in words)
+    {{ org.sectors | labels("sector") }}    Digital, Health
+    {{ org.country | subdivision(org.subdivision) }}   Wien
 
 `install_filters(env, timezone)` registers them with the settings' time zone as the default; a page
 can pass another (`{{ when | localtime(principal_tz) }}`). A naive datetime is taken as UTC, which is
@@ -16,6 +19,8 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment
+
+from reports.labels import label, labels, subdivision_name
 
 DEFAULT_TIMEZONE = "Europe/Brussels"
 
@@ -73,8 +78,11 @@ def _day(value: dt.date) -> str:
 
 
 def install_filters(env: Environment, timezone: str = DEFAULT_TIMEZONE) -> Environment:
-    """Register `eur`, `localtime` and `date` on `env`, with `timezone` as the default zone."""
+    """Register `eur`, `localtime`, `date`, `label`, `labels` and `subdivision` on `env`, with `timezone` as the default zone."""
     env.filters["eur"] = eur
     env.filters["localtime"] = lambda value, tz=None: localtime(value, tz or timezone)
     env.filters["date"] = lambda value, tz=None: date(value, tz or timezone)
+    env.filters["label"] = label
+    env.filters["labels"] = labels
+    env.filters["subdivision"] = subdivision_name
     return env

@@ -126,6 +126,15 @@ def fresh_assessment(world: World) -> int:
     return prog.open_task("assess_application", instance_id).id
 
 
+def fresh_exchange(world: World) -> str:
+    """A new North visitor's exchange, just submitted (its officers may cancel it): its reference."""
+    task_id = fresh_assessment(world)
+    with world.app.uow() as uow:
+        ref = uow.session.get(HumanTask, task_id).subject_ref
+    assert ref
+    return ref
+
+
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def module_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     """`database_url` of tests/conftest.py, once per module: a SQLite file, or a new PostgreSQL

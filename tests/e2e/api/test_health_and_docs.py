@@ -20,6 +20,28 @@ def test_the_openapi_document_and_the_docs_answer(client: Any) -> None:
     assert docs.status_code == 200 and "swagger" in docs.text.lower() and "/openapi.json" in docs.text
 
 
+def test_the_docs_load_swagger_ui_from_our_own_static_files_under_our_csp(client: Any) -> None:
+    import re
+
+    docs = client.get("/docs")
+    policy = docs.headers["content-security-policy"]
+    assert "script-src 'self';" in policy and "style-src 'self';" in policy and "unsafe-inline" not in policy
+    assert "cdn" not in docs.text.lower() and "https://" not in docs.text and "http://" not in docs.text
+    assert re.search(r"<script>|<script [^>]*>[^<]", docs.text) is None  # no inline script: CSP would refuse it
+    assets = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
+    assert {"/static/vendor/swagger-ui/swagger-ui-bundle.js", "/static/vendor/swagger-ui/swagger-ui.css",
+            "/static/api-docs.js", "/openapi.json"} <= set(assets)
+    for asset in assets:
+        assert asset.startswith("/"), asset  # served by the product itself
+        answer = client.get(asset)
+        assert answer.status_code == 200, asset
+        if asset.endswith(".js"):
+            assert "javascript" in answer.headers["content-type"], asset
+        if asset.endswith(".css"):
+            assert answer.headers["content-type"].startswith("text/css"), asset
+    assert "SwaggerUIBundle" in client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").text
+
+
 def test_the_document_declares_the_error_answers_of_each_operation(client: Any) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     complete = paths["/api/tasks/{task_id}/complete"]["post"]["responses"]

@@ -112,9 +112,15 @@ MATRIX: dict[Route, dict[str, int]] = {
 # (`PATH_VALUES`: name → its value in the world) and the route parameters they stand for (`PATH_NAMES`).
 PATH_VALUES: dict[str, Callable[[World], Any]] = {}
 PATH_NAMES: dict[str, str] = {}
-from tests.e2e.api import matrix_accounts, matrix_admin, matrix_processes  # noqa: E402  (they build rows with Route, _row)
+from tests.e2e.api import (  # noqa: E402  (they build rows with Route, _row)
+    matrix_accounts,
+    matrix_admin,
+    matrix_applications,
+    matrix_processes,
+    matrix_workspace,
+)
 
-for _area in (matrix_processes, matrix_accounts, matrix_admin):
+for _area in (matrix_processes, matrix_accounts, matrix_admin, matrix_applications, matrix_workspace):
     MATRIX.update(_area.MATRIX)
     PATH_VALUES.update(_area.PATH_VALUES)
     PATH_NAMES.update(_area.PATH_NAMES)

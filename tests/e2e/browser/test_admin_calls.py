@@ -123,7 +123,7 @@ def test_an_administrator_creates_a_call_with_two_events_after_its_field_errors_
     page.get_by_role("button", name="Publish CXP-2027-07").click()
     page.wait_for_url("**/admin/calls/CXP-2027-07")
     assert "is published: its process started" in page.inner_text(".flashes")
-    assert "open" in page.inner_text("h1") and page.locator("#call-form").count() == 0  # the clock is past 1 Feb
+    assert "Open" in page.inner_text("h1") and page.locator("#call-form").count() == 0  # the clock is past 1 Feb
     history = page.inner_text("#history-table")
     assert "published the call" in history and "Budget and rule set 2026.1 checked." in history
     checked(page, screenshot, "published")

@@ -83,19 +83,19 @@ def test_an_administrator_deploys_a_changed_exchange_and_migrates_a_running_one_
     assert candidate.is_checked()
     page.get_by_role("button", name="Dry run").click()
     row = page.locator(f"#report-table tr[data-instance='{programme.instance_id}']")
-    assert "can move" in row.inner_text() and "validate_evidence" in row.inner_text()
+    assert "Can move" in row.inner_text() and "validate_evidence" in row.inner_text()
     assert page.locator(f"#move-{programme.instance_id}").is_checked()
     both_widths(page, screenshot, "dry-run")
 
     page.fill("#migrate-reason", "The evidence check has a new name")
     page.get_by_role("button", name="Migrate the chosen instances").click()
     page.locator("#report").get_by_text("Migration: 1 of 1 moved").wait_for()
-    assert "moved" in page.locator(f"#report-table tr[data-instance='{programme.instance_id}']").inner_text()
+    assert "Moved" in page.locator(f"#report-table tr[data-instance='{programme.instance_id}']").inner_text()
     assert "1 instance(s) moved to version 2" in page.inner_text(".flashes")
 
     page.goto(version_url)
     history = page.locator("#history-section")
-    assert "migrated" in history.inner_text() and programme.exchange_ref in history.inner_text()
+    assert "Migrated (from v1)" in history.inner_text() and programme.exchange_ref in history.inner_text()
     both_widths(page, screenshot, "version")
 
     history.get_by_role("link", name=programme.exchange_ref).click()

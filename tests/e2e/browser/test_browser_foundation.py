@@ -151,7 +151,8 @@ def test_the_page_has_a_skip_link_the_role_navigation_and_a_sign_out_form_with_t
         page: Any, live_server: Any) -> None:
     _open(page, f"{live_server.url}/instances/12")
     assert page.get_attribute("a.skip-link", "href") == "#content"
-    assert page.locator("nav.mainnav a").all_inner_texts() == ["Inbox", "Exchanges"]
+    assert page.locator("nav.mainnav a").all_inner_texts() == ["Inbox", "Exchanges", "Incidents", "Reports",
+                                                               "Conflicts of interest"]
     assert page.get_attribute("nav.mainnav a[aria-current='page']", "href") == "/tasks"
     assert page.inner_text(".whoami .user-name") == "Ingrid Larsson"
     token = page.get_attribute("form.logout input[name='csrf_token']", "value")

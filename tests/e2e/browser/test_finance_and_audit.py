@@ -4,6 +4,7 @@ dashboard; an administrator's page. Each page is photographed at 1280 and 390 px
 breaks the Content-Security-Policy."""
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timezone
 from pathlib import Path
@@ -54,8 +55,13 @@ def test_finance_releases_a_batch_and_imports_the_banks_answer(page, live_server
     both_widths(page, screenshot, "payments-list")
 
     page.get_by_role("link", name=batch).click()
-    page.get_by_role("button", name="Release to the bank").click()
-    page.get_by_text(f"Batch {batch} is released to the bank by {FINANCE}.").wait_for()
+    release = page.get_by_role("button", name=re.compile(r"^Release \d+ transfers? \(EUR [\d,.]+\)$"))
+    release.click()  # without the confirmation ticked: refused, the page says what to confirm
+    page.get_by_text("Tick the box to confirm releasing").wait_for()
+    both_widths(page, screenshot, "payments-batch-confirm-release")
+    page.get_by_label(re.compile(r"I release \d+ transfers? for a total of EUR")).check()
+    page.get_by_role("button", name=re.compile(r"^Release \d+ transfers?")).click()
+    page.get_by_text(f"Batch {batch} is released to the bank by {FINANCE}:").wait_for()
     both_widths(page, screenshot, "payments-batch-released")
 
     answer = tmp_path / "PSR-BROWSER-1.xml"

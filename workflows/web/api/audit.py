@@ -28,6 +28,18 @@ def sample(cxp: AppDep, principal: PrincipalDep, size: Annotated[int, Query(ge=0
     return audit_sample(cxp, principal, size, seed)
 
 
+@router.get("/sample/csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}, "description": "the sample (exchange, reasons, seed)"}})
+def sample_csv(cxp: AppDep, principal: PrincipalDep, size: Annotated[int, Query(ge=0, le=10_000)] = 10,
+               seed: Annotated[int, Query(ge=0, le=2**31 - 1)] = 1) -> Response:
+    """The audit sample as CSV, one exchange a line with the reasons it was picked."""
+    from workflows.services.report_files import audit_sample_csv
+    from workflows.web.attachments import attachment
+
+    found = audit_sample_csv(cxp, principal, size, seed)
+    return attachment(found.content, found.filename, found.media_type)
+
+
 @router.get("/exchanges/{ref}/file", response_class=Response,
             responses={200: {"content": {"application/zip": {}}, "description": "the audit file (ZIP)"}})
 def export(ref: str, cxp: AppDep, principal: PrincipalDep) -> Response:

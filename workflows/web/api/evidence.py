@@ -1,12 +1,13 @@
-"""Evidence files of an exchange: upload one (multipart), list them."""
+"""Evidence files of an exchange: upload one (multipart), list them, download one."""
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Response, UploadFile
+from fastapi import APIRouter, File, Form, Path, Response, UploadFile
 
 from tasks.forms import MAX_UPLOAD_BYTES
-from workflows.services.evidence import KINDS, EvidenceFileOut, list_evidence, upload_evidence
+from workflows.services.evidence import KINDS, EvidenceFileOut, list_evidence, open_evidence, upload_evidence
+from workflows.web.attachments import attachment
 from workflows.web.deps import AppDep, PrincipalDep
 from workflows.web.errors import SIGNED_IN, answers
 
@@ -33,3 +34,16 @@ def upload(ref: str, cxp: AppDep, principal: PrincipalDep, response: Response, f
 def evidence(ref: str, cxp: AppDep, principal: PrincipalDep) -> list[EvidenceFileOut]:
     """The evidence files uploaded for the exchange."""
     return list_evidence(cxp, principal, ref)
+
+
+Sha256 = Annotated[str, Path(pattern=r"^[0-9a-fA-F]{64}$", description="the file's SHA-256 (64 hex digits)")]
+
+
+@router.get("/{ref}/evidence/{sha256}", response_class=Response,
+            responses={200: {"content": {"application/pdf": {}, "image/png": {}, "image/jpeg": {}},
+                             "description": "the file, as an attachment"}, **answers(409)})
+def download(ref: str, sha256: Sha256, cxp: AppDep, principal: PrincipalDep) -> Response:
+    """One evidence file of the exchange (its officers, its organisations, auditors, administrators),
+    with its recorded type, as an attachment; 409 when the store no longer holds its content."""
+    out, data = open_evidence(cxp, principal, ref, sha256)
+    return attachment(data, out.filename, out.media_type)

@@ -78,4 +78,5 @@ def bank_file(request: Request, cxp: AppDep, principal: PrincipalDep,
         raise TooLarge(f"file: above the limit of {BANK_FILE_LIMIT:,} bytes")
     if not data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
         raise WrongType(f"file: {file.filename or 'the upload'} is not an XML file (pain.002 or camt.054)")
-    return import_status(cxp, data, f"{client_of(request)} upload {file.filename or ''}".strip(), principal)
+    return import_status(cxp, data, f"{client_of(request)} upload {file.filename or ''}".strip(), principal,
+                         filename=file.filename or "the uploaded file")

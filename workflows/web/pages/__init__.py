@@ -16,14 +16,17 @@ def routes() -> list[APIRouter]:
         auth,
         exchanges,
         instances,
+        my,
         payments,
         reports,
         tasks,
         work_task,
     )
+    from workflows.web.pages import exchange_actions as exchange_action_pages
     from workflows.web.pages import processes as processes_pages
+    from workflows.web.pages import report_files as report_file_pages
 
     return [auth.router, tasks.router, work_task.router, instances.router, exchanges.router, payments.router,
             audit.router, reports.router, admin.router,
-            processes_pages.router,
-            admin_calls.router, admin_call_actions.router, admin_programme.router]
+            processes_pages.router, exchange_action_pages.router, report_file_pages.router,
+            admin_calls.router, admin_call_actions.router, admin_programme.router, my.router]

@@ -37,6 +37,9 @@ def templates(tz: str) -> Jinja2Templates:
     folder = files("workflows.web") / "templates"
     found = Jinja2Templates(directory=str(folder))
     install_filters(found.env, tz)
+    from workflows.services.access import may_claim
+
+    found.env.globals["may_claim"] = may_claim  # the inbox row's Claim button (access decides)
     return found
 
 

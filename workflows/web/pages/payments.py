@@ -36,7 +36,7 @@ def batch(request: Request, principal: PagePrincipal, batch: str) -> Response:
 
     detail = batch_detail(get_app(request), principal, batch)
     return render(request, "payments_batch.html", principal, nav_active="payments", batch=detail,
-                  imports_bank_files=imports_bank_files(principal))
+                  imports_bank_files=imports_bank_files(principal), release_error=None)
 
 
 def _download(request: Request, principal: PagePrincipal, batch: str, kind: Literal["xml", "csv"]) -> Response:
@@ -59,14 +59,29 @@ def batch_csv(request: Request, principal: PagePrincipal, batch: str) -> Respons
     return _download(request, principal, batch, "csv")
 
 
-@router.post("/payments/{batch}/release")
-def release(request: Request, principal: PagePrincipal, batch: str) -> Response:
-    """Release the batch; a refusal (R-4EYES) or a lost race is said in words on the batch page."""
-    from workflows.services.payments import release_batch
+@router.post("/payments/{batch}/release", response_class=HTMLResponse)
+def release(request: Request, principal: PagePrincipal, batch: str,
+            confirm: Annotated[str, Form(max_length=10)] = "", n_tx: Annotated[str, Form(max_length=12)] = "",
+            control_sum: Annotated[str, Form(max_length=20)] = "") -> Response:
+    """Release the batch once the person ticked the confirmation naming its count and sum (the page
+    again, 422, without it; 409 when the batch no longer has the count and sum confirmed); a refusal
+    (R-4EYES) or a lost race is said in words on the batch page."""
+    from workflows.services.payments import batch_detail, release_batch
 
+    detail = batch_detail(get_app(request), principal, batch)
+    confirmed = (str(detail.n_tx), f"{detail.control_sum:.2f}")
+    if confirm != "yes" or (n_tx, control_sum) != confirmed:
+        problem = (f"Tick the box to confirm releasing {detail.n_tx} transfer(s) for EUR {detail.control_sum:,.2f}."
+                   if confirm != "yes" else
+                   f"The batch changed since you confirmed it: it now has {detail.n_tx} transfer(s) for EUR "
+                   f"{detail.control_sum:,.2f}; check it and confirm again.")
+        return render(request, "payments_batch.html", principal, status_code=422 if confirm != "yes" else 409,
+                      nav_active="payments", batch=detail, release_error=problem,
+                      imports_bank_files=imports_bank_files(principal))
     try:
         out = release_batch(get_app(request), batch, principal)
-        flash(request, "success", f"Batch {out.batch} is released to the bank by {out.released_by}.")
+        flash(request, "success", f"Batch {out.batch} is released to the bank by {out.released_by}: "
+                                  f"{detail.n_tx} transfer(s), EUR {detail.control_sum:,.2f}.")
     except Refused as err:
         flash(request, "error", f"The batch was not released: {err}")
     except Conflict as err:
@@ -99,7 +114,7 @@ def bank_file(request: Request, principal: PagePrincipal,
         return render(request, "payments_import.html", principal, status_code=422, error=problem, **context)
     source = f"web {request.client.host if request.client else ''} upload {name}".replace("  ", " ")
     try:
-        result = import_status(get_app(request), data, source, principal)
+        result = import_status(get_app(request), data, source, principal, filename=name)
     except Refused as err:
         return render(request, "payments_import.html", principal, status_code=403, error=str(err), **context)
     except ServiceError as err:

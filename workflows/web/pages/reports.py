@@ -1,8 +1,8 @@
 """The KPI dashboard (`/reports`): the month's headline figures, its KPI tables and static SVG charts
 (reports.charts: Vega-Lite rendered server-side, no script, no style attribute — inline under the CSP).
 
-The KPI files (HTML, XLSX, CSV) are not linked: the job writing them (services.reporting.kpi_report)
-takes no principal, so no use case hands them to a person yet."""
+The KPI report, the publication extract and the FSTP report are downloaded as files from here
+(workflows/web/pages/report_files.py, `services.report_files`)."""
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -85,6 +85,10 @@ def dashboard(request: Request, principal: PagePrincipal,
         field, message = _field_of(err)
         return render(request, "reports.html", principal, status_code=422, report=None,
                       errors={field: message}, **context)
+    from workflows.services.report_files import report_choices
+
+    finance_reports, call_codes, years = report_choices(get_app(request), principal)
+    context.update(finance_reports=finance_reports, call_codes=call_codes, years=years)
     tables = {t.name: t for t in report.tables}
     choices = [str(r[0]) for r in tables["exchanges_by_partnership"].rows] if "exchanges_by_partnership" in tables else []
     return render(request, "reports.html", principal, report=report, errors={}, tables=tables,

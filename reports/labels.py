@@ -1,0 +1,104 @@
+"""Codes in words: the one place that says how a status, format, sector, activity, organisation type,
+decision or reason code reads to a person ("visit_planned" → "Visit planned", "joint_learning_event" →
+"Joint Learning Event"), and a subdivision by its name ("AT", "9" → "Wien").
+
+The web pages use it through the Jinja filters `label` and `subdivision` (workflows/web/filters.py),
+the emails through the mail renderer's environment and the audit PDF through its template, so that a
+code reads the same everywhere. A code this module does not know reads as its words, capitalised
+("waiting_budget" → "Waiting budget"): never a bare code with underscores.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+_CODE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
+_UPPER_CODE = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")  # FULL_RATE (a grant reason), not SME or AC04
+
+# statuses of exchanges, applications, calls, tasks, instances, claims and payment batches
+STATUSES: dict[str, str] = {
+    "submitted": "Submitted", "eligible": "Eligible", "ineligible": "Not eligible",
+    "awaiting_match": "Waiting for a match", "matched": "Matched", "committed": "Visit planned",
+    "waiting_budget": "Waiting for budget", "evidence_submitted": "Evidence submitted",
+    "grant_computed": "Grant computed", "awaiting_payment": "Waiting for payment", "paid": "Paid",
+    "closed": "Closed", "cancelled": "Cancelled", "not_matched": "Not matched", "rejected": "Rejected",
+    "withdrawn": "Withdrawn", "draft": "Draft", "open": "Open", "published": "Published",
+    "claimed": "Claimed", "unclaimed": "Unclaimed", "completed": "Completed", "running": "Running",
+    "complete": "Complete", "error": "Stopped on an error", "created": "Created", "released": "Released",
+    "settled": "Settled", "approved": "Approved", "validated": "Validated", "accepted": "Accepted",
+    "returned": "Returned", "rejected_by_bank": "Rejected by the bank", "pending": "Pending",
+    "proposed": "Proposed", "overdue": "Overdue", "active": "Active", "inactive": "Inactive",
+}
+FORMATS: dict[str, str] = {
+    "exchange_visit": "Exchange visit", "conference_fair": "Conference or fair",
+    "individual_exchange": "Individual exchange",
+}
+ACTIVITIES: dict[str, str] = {
+    "joint_learning_event": "Joint Learning Event", "matchmaking": "Matchmaking", "study_visit": "Study visit",
+}
+SECTORS: dict[str, str] = {
+    "digital": "Digital", "mobility_transport_automotive": "Mobility, transport and automotive",
+    "health": "Health", "agri_food": "Agri-food", "renewable_energy": "Renewable energy",
+    "aerospace_defence": "Aerospace and defence", "construction": "Construction", "textile": "Textile",
+    "tourism": "Tourism", "electronics": "Electronics", "energy_intensive_industries": "Energy-intensive industries",
+    "cultural_creative_industries": "Cultural and creative industries",
+    "proximity_social_economy": "Proximity and social economy", "retail": "Retail",
+}
+ORG_TYPES: dict[str, str] = {
+    "cluster_organisation": "Cluster organisation", "sme": "SME",
+    "scaleup_support_organisation": "Scale-up support organisation",
+}
+# a decision reads the same as a form's choice and in the history ("decision: Approve")
+DECISIONS: dict[str, str] = {
+    "approve": "Approve", "reject": "Reject", "accept": "Accept", "decline": "Decline",
+    "return": "Return for changes", "request_changes": "Request changes", "override": "Override",
+    "confirm": "Confirm", "refuse": "Refuse", "consent": "Consent",
+}
+ROLES: dict[str, str] = {
+    "applicant": "Applicant", "officer": "Officer", "finance": "Finance officer", "auditor": "Auditor",
+    "administrator": "Administrator", "visitor": "Visitor", "host": "Host",
+}
+KINDS: dict[str, dict[str, str]] = {
+    "status": STATUSES, "format": FORMATS, "activity": ACTIVITIES, "sector": SECTORS, "org_type": ORG_TYPES,
+    "decision": DECISIONS, "role": ROLES,
+}
+# a code without a kind: looked up in this order (the first kind that knows it wins)
+_ORDER = ("status", "format", "activity", "sector", "org_type", "role", "decision")
+
+
+def label(code: object, kind: str | None = None) -> str:
+    """`code` in words: from the table of `kind` (one of KINDS), else from the first table that knows
+    it, else its own words capitalised. None and "" read as ""."""
+    if code is None or code == "":
+        return ""
+    text = str(code)
+    tables = [KINDS[kind]] if kind in KINDS else [KINDS[k] for k in _ORDER]
+    for table in tables:
+        if text in table:
+            return table[text]
+    if _CODE.fullmatch(text) or _UPPER_CODE.fullmatch(text):  # a code no table knows: its words
+        words = text.lower().replace("_", " ")
+        return words[:1].upper() + words[1:]
+    return text
+
+
+def labels(codes: object, kind: str | None = None) -> str:
+    """A list of codes in words, joined with commas ("Digital, Health")."""
+    if not codes:
+        return ""
+    if isinstance(codes, str):
+        return label(codes, kind)
+    return ", ".join(label(code, kind) for code in codes)  # type: ignore[attr-defined]
+
+
+@lru_cache(maxsize=512)
+def subdivision_name(country: str | None, subdivision: str | None) -> str:
+    """The name of `subdivision` of `country` ("AT", "9" → "Wien"; "PL", "12" → "Małopolskie"), by
+    ISO 3166-2 (pycountry); the code itself when ISO 3166-2 does not know it; "" when there is none."""
+    if not subdivision:
+        return ""
+    import pycountry
+
+    code = subdivision if "-" in subdivision else f"{(country or '').upper()}-{subdivision.upper()}"
+    found = pycountry.subdivisions.get(code=code)  # type: ignore[no-untyped-call]
+    return str(found.name) if found is not None else subdivision
