@@ -10,6 +10,26 @@ import pytest
 # (workflows/engine/spiff.py), here and in the CLI processes the end-to-end tests start.
 os.environ["CXP_VERIFY_STATE"] = "1"
 
+PRODUCT_HASHER: list = []  # the product's own `accounts.hasher`, for the test of its parameters
+
+
+def _cheap_password_hashing() -> None:
+    """In this test process accounts are hashed with argon2id at its cheapest (1 MiB, one pass) instead of
+    pwdlib's recommended 64 MiB and three passes: the suite makes hundreds of accounts and sign-ins, 0.12 s
+    each otherwise. The product has no such switch; the CLI and servers the tests start as processes hash
+    as in production, and tests/workflows/test_accounts.py checks the recommended parameters."""
+    from pwdlib import PasswordHash
+    from pwdlib.hashers.argon2 import Argon2Hasher
+
+    from workflows.services import accounts
+
+    cheap = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+    PRODUCT_HASHER.append(accounts.hasher)
+    accounts.hasher = lambda: cheap  # type: ignore[assignment]
+
+
+_cheap_password_hashing()
+
 POSTGRES_URL = os.environ.get("CXP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 _pg_state: dict[str, object] = {}
 

@@ -107,6 +107,18 @@ def fails(app: App, username: str, password: str) -> Unauthenticated:
 
 # --- passwords and sign-in -------------------------------------------------------------------------
 
+def test_the_product_hashes_with_pwdlibs_recommended_argon2id_parameters() -> None:
+    from pwdlib.hashers.argon2 import Argon2Hasher
+
+    from tests.conftest import PRODUCT_HASHER
+
+    product = PRODUCT_HASHER[0]()  # the tests themselves hash cheaply (tests/conftest.py)
+    stored = product.hash("correct horse battery staple")
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$"), stored
+    assert product.verify("correct horse battery staple", stored)
+    assert isinstance(product.current_hasher, Argon2Hasher)
+
+
 def test_passwords_are_stored_as_argon2id_hashes_and_never_audited(accounts: App) -> None:
     stored = row(accounts, "officer1.north").password_hash
     assert stored is not None and stored.startswith("$argon2id$") and PASSWORD not in stored

@@ -143,3 +143,10 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(f"BROWSER TESTS SKIPPED: {_skipped['reason']}", yellow=True, bold=True)
     elif _taken:
         terminalreporter.write_line(f"browser screenshots: {len(_taken)} in {_taken[0].parent}")
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """The browser tests run on SQLite only (as the pages' tests, tests/web/conftest.py): the use cases
+    under the pages are tested on both databases in tests/workflows and tests/e2e/api."""
+    return f"sqlite:///{tmp_path}/cxp.db"
