@@ -152,6 +152,17 @@ def test_reassigning_to_a_colleague_and_a_refused_reassignment_is_a_sentence(
     assert assignee(programme, task.id) == programme.users["officer2.north"]
 
 
+def test_the_reassign_form_offers_only_the_colleagues_the_use_case_accepts(
+        web: TestClient, programme: Programme) -> None:
+    programme.submit_visitor_application()
+    task = programme.open_task("assess_application")
+    officer = sign_in(web, OFFICER).get(f"/tasks/{task.id}").text
+    offered = re.findall(r'<option value="([^"]+)">', officer.split('id="reassign-to"')[1].split("</select>")[0])
+    assert offered == ["officer2.north"]  # not themselves, not the south's officer, not finance
+    auditor = sign_in(TestClient(web.app), AUDITOR).get(f"/tasks/{task.id}").text
+    assert "Reassign to a colleague" not in auditor and 'action="/tasks/' not in auditor.split("</header>")[0]
+
+
 # --- the task page -------------------------------------------------------------------------------
 
 def test_the_task_page_shows_the_context_and_the_form_and_an_error_is_next_to_its_field(

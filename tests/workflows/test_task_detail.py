@@ -219,3 +219,11 @@ def test_every_form_schema_has_a_title_and_a_description_per_property(spec: str)
 def test_an_iban_is_masked_but_its_last_four_characters() -> None:
     assert mask_iban("AT61 1904 3002 3457 3201") == "**** **** **** **** 3201"
     assert mask_iban(None) is None
+
+
+def test_the_detail_names_whom_the_caller_may_hand_the_task_to(programme: Programme) -> None:  # noqa: F811
+    programme.submit_visitor_application()
+    assert [c.username for c in detail(programme, "assess_application", OFFICER).reassign_to] == [SECOND_OFFICER]
+    # an administrator hands it to any officer of its partnership; an auditor and the applicant to no one
+    assert {c.username for c in detail(programme, "assess_application", ADMIN).reassign_to} == {OFFICER, SECOND_OFFICER}
+    assert detail(programme, "assess_application", "auditor").reassign_to == []

@@ -4,7 +4,7 @@
 "klaster", as is `fold("Klaster")`; `fold("Θεσσαλονίκη")` is "thessaloniki"; `fold("Þórshöfn")` is
 "thorshofn". Any script is transliterated to Latin (anyascii), then case-folded, runs of white space
 made one space. The same function folds what is stored (the organisations' `search_fold`, kept on every
-write and filled by migration 0013) and what is searched for, so a plain LIKE on the stored column finds
+write and filled by migration 0015) and what is searched for, so a plain LIKE on the stored column finds
 it on SQLite and PostgreSQL alike, with no per-row function at query time.
 """
 from __future__ import annotations

@@ -395,6 +395,23 @@ def reassign_problem(principal: Principal, task: HumanTask, to: Principal) -> st
     return lane_problem(to, task)
 
 
+def reassign_candidates(uow: UnitOfWork, principal: Principal, task: HumanTask) -> list[Principal]:
+    """The active users `principal` may hand the open `task` to (`reassign_problem`), by name: never the
+    principal themselves nor the task's assignee; none when the task is not open."""
+    from workflows.db.models import User
+
+    if task.status != "open":
+        return []
+    query = select(User).where(User.active.is_(True), User.role == task.role)
+    if task.role in PARTNERSHIP_ROLES and task.partnership_id is not None:
+        query = query.where(User.partnership_id == task.partnership_id)
+    if task.role == "applicant":
+        query = query.where(User.organisation_id == task.organisation_id)
+    users = uow.session.scalars(query.order_by(User.display_name, User.username))
+    return [to for to in map(principal_of, users)
+            if to.user_id not in (principal.user_id, task.assignee_id) and reassign_problem(principal, task, to) is None]
+
+
 def refuse_task(app: App, uow: UnitOfWork, principal: Principal, task: HumanTask, reason: str,
                 action: str = "task_refused") -> NoReturn:
     """`refuse` for an action on a task: the audit event names its instance, task and subject."""

@@ -25,7 +25,7 @@ from rules.working_days import count_working_days
 from workflows.db.base import must_get
 from workflows.db.models import Application, Call, Claim, Exchange, MatchProposal, Organisation, User
 from workflows.db.process_models import AuditEvent, HumanTask, ProcessInstance
-from workflows.services.access import Principal, visible_task
+from workflows.services.access import Principal, reassign_candidates, visible_task
 
 if TYPE_CHECKING:
     from rules.working_days import WorkingDays as Stay
@@ -281,6 +281,13 @@ class CallContext(BaseModel):
 Context = Annotated[MatchReviewContext | EligibilityContext | EvidenceContext | PaymentContext | ExtensionContext | VisitContext | CallContext, Field(discriminator="kind")]
 
 
+class Colleague(BaseModel):
+    """Someone a task can be handed to: picked by name, sent by username."""
+
+    username: str
+    name: str
+
+
 class TaskDetail(BaseModel):
     id: int
     task: str                          # the BPMN user task id
@@ -302,6 +309,8 @@ class TaskDetail(BaseModel):
     why_not: str | None
     context: Context | None
     context_problem: str | None = None  # why the context could not be computed (the task is still shown)
+    # whom the caller may hand the task to (none: they may not reassign it, e.g. an auditor)
+    reassign_to: list[Colleague] = []
 
 
 # --- the use case --------------------------------------------------------------------------------
@@ -325,6 +334,8 @@ def task_detail(app: App, principal: Principal, task_id: int) -> TaskDetail:
             subject=task.subject_ref, process=instance.process_id, form_schema=form.model_json_schema(),
             form_defaults={k: v for k, v in case.defaults().items() if k in form.model_fields},
             can_act=problem is None, why_not=problem, context=context, context_problem=context_problem,
+            reassign_to=[Colleague(username=p.username, name=p.display_name or p.username)
+                         for p in reassign_candidates(uow, principal, task)],
         )
 
 
