@@ -66,7 +66,10 @@ class Cli:
                 "open_lines_per_claim": dict(s.execute(select(PaymentLine.claim_id, func.count()).where(
                     PaymentLine.status != "rejected").group_by(PaymentLine.claim_id)).all()),
                 "claims": dict(s.execute(select(Claim.id, Claim.status)).all()),
-                "emails": s.scalar(select(func.count(OutboxMessage.id))),
+                "emails": s.scalar(select(func.count(OutboxMessage.id)).where(
+                    OutboxMessage.template == "payment_batch_ready")),
+                "held_mails": s.scalar(select(func.count(OutboxMessage.id)).where(
+                    OutboxMessage.template == "payment_rejected")),
             }
 
 
@@ -84,12 +87,13 @@ def check_crash_then_recovery(cli: Cli, point: str) -> None:
     committed = point not in ("batch_after_hold", "batch_before_commit")
     assert len(after_crash["batches"]) == (1 if committed else 0)
     assert after_crash["emails"] == (1 if committed else 0)  # the email is queued with the batch, or not at all
+    assert after_crash["held_mails"] == (1 if committed else 0)  # so is the held claim's visitor's
 
     again = cli.ok("flows", "run", "payment-batch", "--no-prefect")
     assert again["errors"] == []
     state = cli.state()
     msg_id, xml_sha, csv_sha, xml_path, csv_path = state["batches"][0]
-    assert len(state["batches"]) == 1 and state["emails"] == 1
+    assert len(state["batches"]) == 1 and state["emails"] == 1 and state["held_mails"] == 1
     assert sorted(state["open_lines_per_claim"].values()) == [1] * 5  # five good claims, each in one batch
     assert sorted(state["claims"].values()) == ["batched"] * 5 + ["held"]
     named = again["files"] + again["recovered_files"]

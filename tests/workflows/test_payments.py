@@ -165,8 +165,10 @@ def test_a_claim_with_bad_bank_details_is_held_out_with_the_reason(app):
     claim = rows(app, Claim, Claim.exchange_id == 2)[0]
     assert (claim.status, claim.batch_id) == (ClaimStatus.HELD, None) and "check digits" in claim.status_reason
     assert refs[1] not in [l.end_to_end_id for l in rows(app, PaymentLine)]
-    email, = rows(app, OutboxMessage)
+    email, = rows(app, OutboxMessage, OutboxMessage.template == "payment_batch_ready")
     assert email.context["held_out"] == [{"exchange_id": refs[1], "reason": held["reason"]}]
+    told, = rows(app, OutboxMessage, OutboxMessage.template == "payment_rejected")  # the visitor, with the reason
+    assert told.context["exchange_id"] == refs[1] and told.context["reason_text"] == held["reason"]
 
 
 def test_when_every_claim_is_held_no_batch_is_made(app):
@@ -175,7 +177,8 @@ def test_when_every_claim_is_held_no_batch_is_made(app):
     result = create_batch(app, "CXP-NORTH")
 
     assert result["batch"] is None and len(result["held"]) == 2
-    assert count(app, PaymentBatch) == 0 and count(app, OutboxMessage) == 0
+    assert count(app, PaymentBatch) == 0  # no batch email; each visitor is told why its claim is held
+    assert sorted(m.template for m in rows(app, OutboxMessage)) == ["payment_rejected"] * 2
 
 
 def test_a_partnership_without_a_valid_debtor_account_gets_no_batch_and_nothing_changes(app, five):

@@ -243,6 +243,38 @@ def test_a_rejection_is_recorded_in_the_history_with_its_reason_code(programme):
     assert tuple(rejected) == (FINANCE, "finance")
 
 
+def test_the_visitor_is_mailed_the_banks_reason_and_a_link_to_correct_its_bank_details(programme):  # noqa: F811
+    from workflows.db.models import Organisation
+    from workflows.db.process_models import HumanTask, OutboxMessage
+    from workflows.mail import render_email
+
+    prog = approved(programme)
+    batch = released_batch(prog)["batch"]
+    report = pain002(batch, prog.exchange_ref, "AC04", version="pain.002.001.12")
+    import_status(prog.app, report, "PSR.xml", as_user(prog.app, FINANCE))
+
+    with prog.app.uow() as uow:
+        mails = list(uow.session.scalars(select(OutboxMessage).where(OutboxMessage.template == "payment_rejected")))
+        task_id = uow.session.scalars(select(HumanTask.id).where(HumanTask.task_spec == "correct_bank_details",
+                                                                  HumanTask.status == "open")).one()
+        iban = uow.session.scalars(select(Organisation.iban).where(
+            Organisation.contact_email == mails[0].recipients[0])).one() if mails else None
+        context = mails[0].context if mails else {}
+    assert len(mails) == 1 and iban
+    assert context["exchange_id"] == prog.exchange_ref and context["reason_text"] == "Closed account number"
+    assert context["reason_code"] == "AC04" and context["portal_url"].endswith(f"/tasks/{task_id}")
+    assert context["iban_hint"] == iban.replace(" ", "")[-4:]
+    _subject, text, _html = render_email("payment_rejected", context)
+    assert "Closed account number" in text and f"/tasks/{task_id}" in text
+
+    # the same answer imported again is refused and mails nobody twice
+    with pytest.raises(ServiceError):
+        import_status(prog.app, report, "PSR.xml", as_user(prog.app, FINANCE))
+    with prog.app.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.template == "payment_rejected")) == 1
+
+
 def audited_refusals(app: App) -> list[tuple[str, str, str]]:
     with app.uow() as uow:
         return [(e.actor, e.actor_role, e.data_after["reason"]) for e in uow.session.scalars(
@@ -318,3 +350,9 @@ def test_an_account_holder_with_nothing_usable_in_sepa_characters_is_held_with_t
     assert made["batch"] is None
     assert "creditor_name: the account holder's name 'ЪЬ' has no letter or digit" in held["reason"]
     assert claim_of(prog.app).status == ClaimStatus.HELD and prog.open_specs() == ["correct_bank_details"]
+    from workflows.db.process_models import OutboxMessage
+
+    with prog.app.uow() as uow:  # the visitor is told why, with the link to the correction task
+        mail, = uow.session.scalars(select(OutboxMessage).where(OutboxMessage.template == "payment_rejected"))
+        assert "has no letter or digit" in mail.context["reason_text"]
+        assert mail.context["portal_url"].endswith(f"/tasks/{prog.open_task('correct_bank_details').id}")

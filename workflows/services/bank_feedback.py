@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any, NoReturn
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +25,7 @@ from reports.bankfiles import MAX_BANK_FILE_BYTES, BankFile, BankFileError, Paym
 from workflows.app import App
 from workflows.audit import Actor
 from workflows.db.base import must_get
-from workflows.db.models import Claim, ClaimStatus, Exchange, Partnership, User
+from workflows.db.models import Claim, ClaimStatus, Exchange, Organisation, Partnership, User
 from workflows.db.process_models import BankFileImport, PaymentBatch, PaymentLine
 from workflows.services import FieldError, Invalid, NotFound, Refused, ServiceError, access
 from workflows.services.access import Principal
@@ -240,6 +241,8 @@ def _apply(app: App, uow: UnitOfWork, line: PaymentLine, status: PaymentStatus, 
         outcome["returned"].append({"exchange": exchange.ref, "code": status.reason_code, "reason": line.reason_text})
         _tell_process(app, uow, exchange, "payment_rejected", {
             "rejection_code": status.reason_code or "RJCT", "rejection_reason": line.reason_text}, outcome, actor)
+        payment_returned_mail(app, uow, exchange, line.amount, line.reason_text, line.reason_code,
+                              key=f"payment_rejected:{line.id}")
         return
     line.status = "executed"
     claim.status, claim.paid_at = ClaimStatus.PAID, uow.now()
@@ -247,6 +250,34 @@ def _apply(app: App, uow: UnitOfWork, line: PaymentLine, status: PaymentStatus, 
     outcome["paid"].append(exchange.ref)
     _tell_process(app, uow, exchange, "payment_confirmed", {
         "paid_amount": str(line.amount), "paid_on": uow.now().date().isoformat()}, outcome, actor)
+
+
+def payment_returned_mail(app: App, uow: UnitOfWork, exchange: Exchange, amount: Any, reason_text: str,
+                          reason_code: str | None, key: str) -> None:
+    """Tell the visiting organisation at once that its grant was not paid — the bank returned it, or its
+    bank details failed the check when the batch was made: the reason, the last characters of the IBAN
+    used, and a link to the task where it corrects its bank details (its page when there is none).
+    Queued once per `key`, in the transaction that records the return."""
+    from workflows.db.process_models import HumanTask
+    from workflows.outbox import enqueue
+
+    organisation = must_get(uow.session, Organisation, exchange.visitor_org_id)
+    if not organisation.contact_email:
+        return
+    task = uow.session.scalars(select(HumanTask).where(
+        HumanTask.subject_ref == exchange.ref, HumanTask.task_spec == "correct_bank_details",
+        HumanTask.status == "open").order_by(HumanTask.id.desc())).first()
+    context: dict[str, Any] = {
+        "recipient_name": organisation.legal_name, "organisation": organisation.legal_name,
+        "exchange_id": exchange.ref, "amount": amount, "reason_text": reason_text, "reason_code": reason_code or "",
+        "portal_url": app.settings.link(f"/tasks/{task.id}" if task is not None else "/my")}
+    iban = (organisation.iban or "").replace(" ", "")
+    if iban:
+        context["iban_hint"] = iban[-4:]
+    if task is not None and task.due_at is not None:
+        context["due_date"] = task.due_at.astimezone(ZoneInfo(app.settings.timezone)).date()
+    enqueue(uow.session, template="payment_rejected", to=[organisation.contact_email], key=key, now=uow.now(),
+            context=context)
 
 
 def _tell_process(app: App, uow: UnitOfWork, exchange: Exchange, message: str, payload: dict[str, Any],

@@ -13,6 +13,7 @@ The bank's answers are applied by `workflows.services.bank_feedback.import_statu
 """
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ from workflows.db.models import Call, Claim, ClaimStatus, Exchange, Partnership,
 from workflows.db.process_models import PaymentBatch, PaymentLine
 from workflows.services import Conflict, Invalid, NotFound, ServiceError, access
 from workflows.services.access import Principal
-from workflows.services.bank_feedback import import_status
+from workflows.services.bank_feedback import import_status, payment_returned_mail
 from workflows.services.faults import crash_point
 from workflows.services.lifecycle import deliver, instance_for
 from workflows.services.outputs import BatchDetailOut, BatchOut, PaymentLineOut, ReleaseOut
@@ -133,6 +134,9 @@ def _hold(app: App, uow: UnitOfWork, candidate: _Candidate, problems: Sequence[A
     except ServiceError as err:  # no process waiting for the bank: the claim stays held, visibly
         held["correction_task"] = False
         uow.audit(SYSTEM, "claim_held_without_task", subject=ref, after={"problem": str(err)})
+    payment_returned_mail(app, uow, must_get(uow.session, Exchange, candidate.exchange_id), candidate.transfer.amount,
+                          reason, "INVALID_BANK_DETAILS",  # once per claim and reason
+                          key=f"claim_held:{candidate.claim_id}:{hashlib.sha256(reason.encode()).hexdigest()[:16]}")
     return held
 
 
