@@ -107,7 +107,13 @@ def test_an_open_incident_is_listed_on_the_incidents_page_and_on_its_exchange(
                                          "at": "2027-01-11T10:00:00+00:00"}))
         uow.commit()
     sign_in(web, OFFICER)
-    assert 'href="/incidents"' in web.get("/tasks").text  # the officers' navigation
+    inbox = web.get("/tasks").text
+    assert 'href="/incidents"' in inbox  # the officers' navigation
+    notice = inbox.split('id="incidents-notice"')[1].split("</p>")[0]  # and a notice in the inbox
+    assert "1 process stopped on an error" in notice and programme.exchange_ref in notice
+    assert "retry them" in notice
+    auditor = sign_in(TestClient(web.app), AUDITOR).get("/tasks").text  # reads them, retries nothing
+    assert "see the incidents</a>" in auditor.split('id="incidents-notice"')[1].split("</p>")[0]
     listing = web.get("/incidents")
     assert "compute grant" in listing.text and "no host country" in listing.text
     assert f'action="/incidents/{programme.instance_id}/retry"' in listing.text

@@ -29,6 +29,13 @@ READS_LANES = ("administrator", "auditor")
 Text = Annotated[str | None, Query(max_length=80)]
 
 
+def _incidents(cxp: Any, principal: Any) -> list[Any]:
+    """The open incidents the principal sees, for the inbox's notice (none for who may not read them)."""
+    from workflows.services.incidents import INCIDENT_READERS, list_incidents
+
+    return list_incidents(cxp, principal) if principal.role in INCIDENT_READERS else []
+
+
 @router.get("/tasks", response_class=HTMLResponse)
 def inbox(request: Request, principal: PagePrincipal, role: Text = None, process: Text = None, task: Text = None,
           status: Text = None, due_before: Text = None, sort: Text = None,
@@ -47,9 +54,10 @@ def inbox(request: Request, principal: PagePrincipal, role: Text = None, process
                        due_before=start_of_day(_day(due_text), cxp.settings.timezone), sort=sort_key, page=page,
                        page_size=page_size)
     names = {t.task: t.name for t in found.tasks}
+    incidents = _incidents(cxp, principal)
     last_page = max(1, -(-found.total // page_size))
     return render(request, "tasks.html", principal, nav_active="tasks" if principal.role == "applicant" else "inbox",
-                  inbox=found, filters=filters, names=names, page=page, last_page=last_page,
+                  inbox=found, filters=filters, names=names, page=page, last_page=last_page, incidents=incidents,
                   statuses=STATUSES, sorts=SORTS, lanes=LANES if lane else (), processes=PROCESSES, page_sizes=PAGE_SIZES,
                   tz=cxp.settings.timezone, here=url_with("/tasks", filters, page=page if page > 1 else None),
                   url=lambda **changes: url_with("/tasks", filters, **changes))
