@@ -56,18 +56,34 @@ def override_problems(programme: Programme, call_id: int, round_no: int,
     proposals, load = _round(programme, call_id, round_no)
     found = []
     for item in reassign:
-        visitor_id, host_id = int(item["visitor_application_id"]), int(item["host_application_id"])
-        visitor, host = programme.s.get(Application, visitor_id), programme.s.get(Application, host_id)
-        proposal = proposals.get(visitor_id)
-        reasons = _problems(programme, call_id, visitor, host, load, proposal)
-        if not reasons and visitor is not None and host is not None:
-            reasons = list(explain_fit(_visitor(programme, visitor, call_id), _host(host), rule_set)["infeasible"])
+        visitor_id, host_id, proposal, reasons, _fit = _judge(programme, call_id, rule_set, item, proposals, load)
         if not reasons:
-            load[host_id] = load.get(host_id, 0) + 1
-            if proposal is not None:
-                load[proposal.host_application_id] = load.get(proposal.host_application_id, 1) - 1
+            _book(load, host_id, proposal.host_application_id if proposal else None)
         found.append([{"code": code, "message": MESSAGES[code]} for code in reasons])
     return found
+
+
+def _judge(programme: Programme, call_id: int, rule_set: Any, item: Mapping[str, Any],
+           proposals: dict[int, MatchProposal], load: dict[int, int]
+           ) -> tuple[int, int, MatchProposal | None, list[str], dict[str, Any]]:
+    """One override checked as the solver checks a pair: (visitor id, host id, the visitor's proposal,
+    the codes of why it is refused — none when it passes —, the pair's fit when it was computed)."""
+    visitor_id, host_id = int(item["visitor_application_id"]), int(item["host_application_id"])
+    visitor, host = programme.s.get(Application, visitor_id), programme.s.get(Application, host_id)
+    proposal = proposals.get(visitor_id)
+    reasons = _problems(programme, call_id, visitor, host, load, proposal)
+    fit: dict[str, Any] = {}
+    if not reasons and visitor is not None and host is not None:  # _problems names a missing one
+        fit = explain_fit(_visitor(programme, visitor, call_id), _host(host), rule_set)
+        reasons = list(fit["infeasible"])
+    return visitor_id, host_id, proposal, reasons, fit
+
+
+def _book(load: dict[int, int], host_id: int, previous_host_id: int | None) -> None:
+    """A visitor moved to `host_id`: one place more taken there, one freed at its previous host."""
+    load[host_id] = load.get(host_id, 0) + 1
+    if previous_host_id is not None:
+        load[previous_host_id] = load.get(previous_host_id, 1) - 1
 
 
 def host_places(programme: Programme, call_id: int, round_no: int | None) -> list[tuple[Application, int]]:
@@ -87,15 +103,7 @@ def apply_overrides(programme: Programme, call_id: int, round_no: int,
     proposals, load = _round(programme, call_id, round_no)
     outcomes = []
     for item in reassign:
-        visitor_id, host_id = int(item["visitor_application_id"]), int(item["host_application_id"])
-        visitor = programme.s.get(Application, visitor_id)
-        host = programme.s.get(Application, host_id)
-        proposal = proposals.get(visitor_id)
-        reasons = _problems(programme, call_id, visitor, host, load, proposal)
-        fit: dict[str, Any] = {}
-        if not reasons and visitor is not None and host is not None:  # _problems names a missing one
-            fit = explain_fit(_visitor(programme, visitor, call_id), _host(host), rule_set)
-            reasons = list(fit["infeasible"])
+        visitor_id, host_id, proposal, reasons, fit = _judge(programme, call_id, rule_set, item, proposals, load)
         outcome: dict[str, Any] = {"visitor_application_id": visitor_id, "host_application_id": host_id,
                    "previous_host_application_id": proposal.host_application_id if proposal else None,
                    "by": by}
@@ -105,10 +113,7 @@ def apply_overrides(programme: Programme, call_id: int, round_no: int,
         else:
             proposal = _move(programme, call_id, round_no, proposal, visitor_id, host_id, fit, by)
             proposals[visitor_id] = proposal
-            load[host_id] = load.get(host_id, 0) + 1
-            if outcome["previous_host_application_id"] is not None:
-                previous = outcome["previous_host_application_id"]
-                load[previous] = load.get(previous, 1) - 1
+            _book(load, host_id, outcome["previous_host_application_id"])
             outcome["score"] = str(fit["score"])
             programme._change("match_overridden", f"call:{call.code}", None, outcome)
         outcomes.append(outcome)

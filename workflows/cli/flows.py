@@ -108,24 +108,34 @@ def run(name: str = typer.Argument(..., help="payment-batch | kpi-report | timer
         raise typer.Exit(1)
 
 
+def _settings() -> Any:
+    """The settings the flows run with; a wrong one is a CliError naming the variable."""
+    from pydantic import ValidationError
+
+    from workflows.settings import Settings
+
+    try:
+        return Settings()
+    except ValidationError as err:
+        raise CliError(settings_message(err)) from None
+
+
+def _when(row: dict[str, Any]) -> str:
+    """A deployment's schedule in words: its cron string or its interval."""
+    return f"cron '{row['cron']}'" if row["cron"] else f"every {row['every_seconds']:.0f} s"
+
+
 @app.command("serve")
 @handle_errors
 def serve(check: bool = typer.Option(False, "--check", help="print the schedules and exit"),
           db: str | None = DbOption, json_out: bool = JsonOption) -> None:
     """Serve every flow on its schedule with Prefect, until interrupted."""
-    from pydantic import ValidationError
-
-    from workflows.settings import Settings
-
     if not check:
         _database_for_flows(db)
     _quiet_prefect()
     from workflows.flows.definitions import describe, serve_all
 
-    try:
-        settings = Settings()
-    except ValidationError as err:
-        raise CliError(settings_message(err)) from None
+    settings = _settings()
     try:
         plan = describe(settings)
     except ValueError as err:  # a cron string or time zone Prefect does not accept
@@ -135,8 +145,7 @@ def serve(check: bool = typer.Option(False, "--check", help="print the schedules
             echo_json({"deployments": plan})
         else:
             for row in plan:
-                when = f"cron '{row['cron']}'" if row["cron"] else f"every {row['every_seconds']:.0f} s"
-                typer.echo(f"{row['flow']}: {when} ({row['timezone']})")
+                typer.echo(f"{row['flow']}: {_when(row)} ({row['timezone']})")
         return
     serve_all(settings)
 
@@ -146,10 +155,6 @@ def serve(check: bool = typer.Option(False, "--check", help="print the schedules
 def deploy(pool: str = typer.Option(..., "--pool", help="the Prefect process work pool (created if missing)"),
            db: str | None = DbOption, json_out: bool = JsonOption) -> None:
     """Register every scheduled job as a deployment of a Prefect process work pool."""
-    from pydantic import ValidationError
-
-    from workflows.settings import Settings
-
     if not pool.strip():
         raise CliError("--pool: give the name of a work pool")
     if not os.environ.get("PREFECT_API_URL"):
@@ -159,10 +164,7 @@ def deploy(pool: str = typer.Option(..., "--pool", help="the Prefect process wor
     _quiet_prefect()
     from workflows.flows.definitions import deploy_all
 
-    try:
-        settings = Settings()
-    except ValidationError as err:
-        raise CliError(settings_message(err)) from None
+    settings = _settings()
     try:
         with contextlib.redirect_stdout(sys.stderr):  # Prefect prints its own table: never into --json
             result = deploy_all(settings, pool.strip())
@@ -172,6 +174,5 @@ def deploy(pool: str = typer.Option(..., "--pool", help="the Prefect process wor
         echo_json(result)
         return
     for row in result["deployments"]:
-        when = f"cron '{row['cron']}'" if row["cron"] else f"every {row['every_seconds']:.0f} s"
-        typer.echo(f"{row['deployment']}: {when} ({row['timezone']}), at most {row['concurrency_limit']} at once")
+        typer.echo(f"{row['deployment']}: {_when(row)} ({row['timezone']}), at most {row['concurrency_limit']} at once")
     typer.echo(f"start workers with: prefect worker start --pool {result['pool']}")
