@@ -148,3 +148,22 @@ def test_an_auditor_reads_a_call_without_a_form_to_act(prog: Programme) -> None:
     assert 'id="budget-form"' not in page.text and 'id="close-form"' not in page.text
     assert client.get("/admin/rule-sets").status_code == 200 and 'id="rule-set-form"' not in \
         client.get("/admin/rule-sets").text
+
+
+def test_the_user_list_is_searched_and_paged_and_a_name_with_markup_is_shown_escaped(prog: Programme) -> None:
+    from workflows.services.access import principal_by_name
+    from workflows.services.accounts import add_user
+
+    admin = principal_by_name(prog.app, ADMIN)
+    for n in range(60):
+        add_user(prog.app, admin, f"reader{n:02}", f"Reader <b>{n}</b>", f"r{n}@cx.example", "auditor")
+    client = signed_in(prog.app, ADMIN)
+    first = client.get("/admin", params={"q": "reader", "role": "auditor"})
+    page = text_of(first.text)
+    assert first.status_code == 200 and "60 users matching “reader”, page 1 of 2" in page
+    assert "reader49" in page and "reader50" not in page and "Reader &lt;b&gt;7&lt;/b&gt;" in first.text
+    assert '<a href="/admin?q=reader&amp;role=auditor&amp;state=all&amp;page=2#users" rel="next">' in first.text
+    second = text_of(client.get("/admin", params={"q": "reader", "role": "auditor", "page": 2}).text)
+    assert "reader50" in second and "reader59" in second and "reader49" not in second
+    assert "No user found" in text_of(client.get("/admin", params={"q": "nobody-like-this"}).text)
+    assert client.get("/admin", params={"role": "wizard"}).status_code == 422

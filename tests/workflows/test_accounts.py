@@ -28,6 +28,7 @@ from workflows.services.accounts import (
     add_user,
     authenticate,
     disable_user,
+    find_users,
     issue_token,
     list_users,
     principal_for_token,
@@ -471,3 +472,30 @@ def test_the_demo_gives_no_password_in_production_mode(tmp_path: Path) -> None:
     people = with_passwords(production, [User(username="admin", display_name="A", email="a@cx.local",
                                               role="administrator")], START)
     assert people[0].password_hash is None
+
+
+def test_the_administrator_searches_the_users_by_text_role_and_state_one_page_at_a_time(accounts: App) -> None:
+    admin = principal_by_name(accounts, "admin")
+    for n in range(1, 8):
+        add_user(accounts, admin, f"officer{n + 1}.south", f"Sam Süd {n}", f"s{n}@south.example", "administrator"
+                 if n % 2 else "auditor")
+    disable_user(accounts, admin, "officer3.south")
+
+    def names(**search: Any) -> list[str]:
+        return [u.username for u in find_users(accounts, admin, **search).users]
+
+    assert names(q="SÜD", page_size=3) == ["officer2.south", "officer3.south", "officer4.south"]
+    last = find_users(accounts, admin, q="süd", page=3, page_size=3)
+    assert ([u.username for u in last.users], last.total, last.pages) == (["officer8.south"], 7, 3)
+    assert names(q="vera@nova") == ["visitor"]  # the email too
+    assert names(q="100%_") == []  # LIKE's wildcards are searched for as text
+    assert names(role="auditor") == ["officer3.south", "officer5.south", "officer7.south"]
+    assert names(role="auditor", state="active") == ["officer5.south", "officer7.south"]
+    assert names(state="disabled") == ["officer3.south"]
+    for field, search in (("role", {"role": "wizard"}), ("state", {"state": "gone"}), ("page_size", {"page_size": 0}),
+                          ("page", {"page": 0}), ("q", {"q": "x" * 201})):
+        with pytest.raises(Invalid) as err:
+            find_users(accounts, admin, **search)
+        assert [f.loc for f in err.value.fields] == [(field,)]
+    with pytest.raises(Refused):
+        find_users(accounts, principal_by_name(accounts, "officer1.north"), q="a")

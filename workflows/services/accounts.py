@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 
 from workflows.audit import Actor
 from workflows.db.models import Organisation, Partnership, User
@@ -275,6 +275,51 @@ def list_users(app: App, actor: Principal) -> list[UserOut]:
         return [_out(uow, u) for u in uow.session.scalars(select(User).order_by(User.username))]
 
 
+USER_ROLES = ("applicant", "officer", "finance", "auditor", "administrator")
+MAX_USER_PAGE = 200
+
+
+class UserPageOut(BaseModel):
+    users: list[UserOut]
+    total: int = Field(description="users matching the search, over every page")
+    page: int
+    page_size: int
+    pages: int
+
+
+def find_users(app: App, actor: Principal, q: str = "", role: str | None = None, state: str = "all",
+               page: int = 1, page_size: int = 50) -> UserPageOut:
+    """The users whose username, name or email holds `q` (any case), of `role` and `state` (all, active,
+    disabled), by username, one page at a time (administrator or system only)."""
+    text = (q or "").strip()
+    if "\x00" in text or len(text) > 200:
+        raise Invalid.field("q", "must be at most 200 characters of text")
+    if role and role not in USER_ROLES:
+        raise Invalid.field("role", f"must be one of {', '.join(USER_ROLES)}")
+    if state not in ("all", "active", "disabled"):
+        raise Invalid.field("state", "must be all, active or disabled")
+    if not 1 <= page_size <= MAX_USER_PAGE:
+        raise Invalid.field("page_size", f"must be 1 to {MAX_USER_PAGE}")
+    if not 1 <= page <= 100_000:
+        raise Invalid.field("page", "must be 1 or more")
+    where: list[ColumnElement[bool]] = []
+    if text:
+        pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where.append(or_(*(func.lower(column).like(pattern, escape="\\")
+                           for column in (User.username, User.display_name, User.email))))
+    if role:
+        where.append(User.role == role)
+    if state != "all":
+        where.append(User.active.is_(state == "active"))
+    with app.uow() as uow:
+        require_account_admin(app, uow, actor, "list users")
+        total = uow.session.scalar(select(func.count(User.id)).where(*where)) or 0
+        rows = uow.session.scalars(select(User).where(*where).order_by(User.username)
+                                   .offset((page - 1) * page_size).limit(page_size)).all()
+        return UserPageOut(users=[_out(uow, u) for u in rows], total=total, page=page, page_size=page_size,
+                           pages=max(1, -(-total // page_size)))
+
+
 # --- signing in ------------------------------------------------------------------------------------
 
 def authenticate(app: App, username: str, password: str, source: str) -> Principal:
@@ -328,7 +373,7 @@ def _audit_failed(app: App, username: str, after: dict[str, Any]) -> None:
         uow.commit()
 
 
-__all__ = ["NewUser", "SessionsEnded", "TokenInfo", "TokenOut", "UserOut", "add_user", "authenticate",
+__all__ = ["NewUser", "SessionsEnded", "TokenInfo", "TokenOut", "UserOut", "UserPageOut", "add_user", "authenticate",
            "check_password", "disable_user", "end_session", "end_sessions", "hash_password", "issue_token",
-           "list_tokens", "list_users", "open_session", "principal_for_session", "principal_for_token",
+           "find_users", "list_tokens", "list_users", "open_session", "principal_for_session", "principal_for_token",
            "revoke_token", "set_password"]

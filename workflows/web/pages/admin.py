@@ -5,19 +5,22 @@ only; a refusal is audited and
 answered by the 403 page)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, NamedTuple
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from workflows.services import Invalid, NotFound
 from workflows.services.access import Principal
-from workflows.web.deps import get_app
+from workflows.services.accounts import USER_ROLES
+from workflows.web.deps import PLAIN_TEXT, get_app
 from workflows.web.pages.common import PagePrincipal, flash, render
 
 router = APIRouter(include_in_schema=False)
 
-ROLES = ["applicant", "officer", "finance", "auditor", "administrator"]
+ROLES = list(USER_ROLES)
+USERS_PER_PAGE = 50
 FIELDS = ("username", "display_name", "email", "role", "partnership", "organisation")
 
 
@@ -36,9 +39,25 @@ def user_schema(partnerships: list[str]) -> dict[str, Any]:
     }}
 
 
+class UserSearch(NamedTuple):
+    """The users list's search, paging included (query parameters of `/admin`)."""
+
+    q: str = ""
+    role: str = ""
+    state: str = "all"
+    page: int = 1
+
+    def link(self, page: int) -> str:
+        return "/admin?" + urlencode({"q": self.q, "role": self.role, "state": self.state, "page": page}) + "#users"
+
+
+EVERY_USER = UserSearch()
+
+
 def _page(request: Request, principal: Principal, values: dict[str, Any] | None = None,
-          errors: list[dict[str, Any]] | None = None, status_code: int = 200) -> Response:
-    from workflows.services.accounts import list_users
+          errors: list[dict[str, Any]] | None = None, status_code: int = 200,
+          search: UserSearch = EVERY_USER) -> Response:
+    from workflows.services.accounts import find_users
     from workflows.services.admin_views import list_partnerships, list_process_versions
     from workflows.services.programme_glance import programme_glance
     from workflows.web.forms import build_form
@@ -49,13 +68,18 @@ def _page(request: Request, principal: Principal, values: dict[str, Any] | None 
     form = build_form(user_schema([p.code for p in partnerships]), values or {}, errors or [])
     password_error = next((e["msg"] for e in errors or [] if list(e["loc"])[-1:] == ["password"]), "")
     return render(request, "admin.html", principal, status_code=status_code, nav_active="admin", glance=glance,
-                  users=list_users(cxp, principal), versions=list_process_versions(cxp, principal),
+                  users=find_users(cxp, principal, search.q, search.role or None, search.state, search.page, USERS_PER_PAGE),
+                  search=search, roles=ROLES, versions=list_process_versions(cxp, principal),
                   partnerships=partnerships, form=form, password_error=password_error)
 
 
 @router.get("/admin", response_class=HTMLResponse)
-def admin(request: Request, principal: PagePrincipal) -> Response:
-    return _page(request, principal)
+def admin(request: Request, principal: PagePrincipal,
+          q: Annotated[str, Query(max_length=200, pattern=PLAIN_TEXT)] = "",
+          role: Annotated[str, Query(pattern="^(|applicant|officer|finance|auditor|administrator)$")] = "",
+          state: Annotated[str, Query(pattern="^(all|active|disabled)$")] = "all",
+          page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
+    return _page(request, principal, search=UserSearch(q.strip(), role, state, page))
 
 
 @router.post("/admin/users", response_class=HTMLResponse)
