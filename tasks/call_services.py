@@ -17,7 +17,8 @@ ROUND_INTERVAL = timedelta(days=14)
 @service("publish_call")
 def publish_call(ctx: ServiceContext, data: Mapping[str, Any]) -> dict[str, Any]:
     call = ctx.programme.publish_call(data["call_id"])
-    ctx.notify("call_published", call["officer_emails"], call, key=f"call_published:{data['call_id']}")
+    ctx.notify("call_published", call["officer_emails"], {**call, "portal_path": f"/calls/{call['code']}"},
+               key=f"call_published:{data['call_id']}")
     opens = datetime.combine(call["opens_on"], time(0, 0), BRUSSELS)
     return {"opens_at": opens.isoformat(), "next_matching_at": call["first_matching_at"], "matching_round": 0}
 

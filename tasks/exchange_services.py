@@ -13,6 +13,7 @@ from rules.eligibility import check_eligibility as eligibility_rule
 from rules.grant import apply_override, compute_actual_costs_grant
 from rules.grant import compute_grant as grant_rule
 from rules.working_days import count_working_days
+from tasks.portal import act_path
 from tasks.ports import ServiceContext
 from tasks.registry import service
 
@@ -28,10 +29,11 @@ def _form(data: Mapping[str, Any], task: str) -> dict[str, Any]:
     return dict(data.get(task) or {})
 
 
-def _visitor_mail(ctx: ServiceContext, data: Mapping[str, Any], template: str, key: str, **extra: Any) -> None:
+def _visitor_mail(ctx: ServiceContext, data: Mapping[str, Any], template: str, key: str, act: str | None = None,
+                  **extra: Any) -> None:
+    """Mail the visitor; its link opens the task `act` once it waits, else the exchange on the visitor's page."""
     facts = ctx.programme.exchange_summary(data["exchange_id"])
-    # portal_path: the applicant's own page, where its tasks and requests are; the outbox makes it a link
-    ctx.notify(template, [facts["visitor_email"]], {**facts, "portal_path": "/my", **extra},
+    ctx.notify(template, [facts["visitor_email"]], {**facts, "portal_path": act_path(facts["exchange_ref"], act), **extra},
                key=f"{template}:{data['exchange_id']}:{key}")
 
 
@@ -61,7 +63,7 @@ def request_information(ctx: ServiceContext, data: Mapping[str, Any]) -> dict[st
     rule_set = ctx.programme.rule_set_for_exchange(data["exchange_id"])
     deadline = end_of_day(ctx.now().astimezone(BRUSSELS).date() + timedelta(days=rule_set.info_request_days))
     ctx.programme.set_exchange_status(data["exchange_id"], "information_requested")
-    _visitor_mail(ctx, data, "information_requested", deadline,
+    _visitor_mail(ctx, data, "information_requested", deadline, act="provide_information",
                   requested=[_form(data, "assess_application").get("comment") or "more information"],
                   due_date=deadline[:10])
     return {"info_deadline": deadline}
@@ -108,7 +110,8 @@ def _answer_mails(ctx: ServiceContext, data: Mapping[str, Any], accepted: bool, 
         ctx.notify("match_answered", [to], {
             "recipient_name": context["recipient_name"], "organisation": context["organisation"],
             "partner_organisation": context["partner_organisation"], "exchange_id": context["exchange_id"],
-            "accepted": accepted, "declined_by": declined, "reasons": reasons, "portal_path": "/my",
+            "accepted": accepted, "declined_by": declined, "reasons": reasons,
+            "portal_path": act_path(context["exchange_id"]),
         }, key=f"match_answered:{data['proposal_id']}:{to}")
 
 
@@ -176,7 +179,8 @@ def open_evidence_window(ctx: ServiceContext, data: Mapping[str, Any]) -> dict[s
 
 @service("send_evidence_reminder")
 def send_evidence_reminder(ctx: ServiceContext, data: Mapping[str, Any]) -> None:
-    _visitor_mail(ctx, data, "evidence_reminder", data["evidence_due_at"], due_date=data["evidence_due_at"][:10],
+    _visitor_mail(ctx, data, "evidence_reminder", data["evidence_due_at"], act="submit_evidence",
+                  due_date=data["evidence_due_at"][:10],
                   missing=["the closing report", "the host's attendance certificate", "tickets and invoices"])
 
 
@@ -185,6 +189,7 @@ def escalate_overdue_evidence(ctx: ServiceContext, data: Mapping[str, Any]) -> N
     facts = ctx.programme.exchange_summary(data["exchange_id"])
     due = datetime.fromisoformat(data["evidence_due_at"])
     context = {**facts, "recipient_name": "Programme officer", "due_date": data["evidence_due_at"][:10],
+               "portal_path": act_path(facts["exchange_ref"]),
                "days_overdue": max(0, (ctx.now() - due).days), "missing": ["closing report and evidence"]}
     ctx.notify("evidence_overdue", facts["officer_emails"], context,
                key=f"evidence_overdue:{data['exchange_id']}:{data['evidence_due_at']}")
@@ -210,7 +215,7 @@ def compute_working_days(ctx: ServiceContext, data: Mapping[str, Any]) -> dict[s
 def notify_correction_needed(ctx: ServiceContext, data: Mapping[str, Any]) -> None:
     comment = _form(data, "validate_evidence").get("comment")
     ctx.programme.set_exchange_status(data["exchange_id"], "evidence_returned")
-    _visitor_mail(ctx, data, "correction_needed", str(ctx.now().timestamp()),
+    _visitor_mail(ctx, data, "correction_needed", str(ctx.now().timestamp()), act="submit_evidence",
                   corrections=[comment or "see the officer's comment"], due_date=data["evidence_due_at"][:10])
 
 
@@ -253,13 +258,16 @@ def commit_budget(ctx: ServiceContext, data: Mapping[str, Any]) -> dict[str, Any
     if not decision.ok and not waited:
         facts = ctx.programme.budget_summary(exchange_id)
         ctx.notify("grant_waiting_budget", ctx.programme.admin_emails(),
-                   {**facts, "recipient_name": "Programme support office"},
+                   {**facts, "recipient_name": "Programme support office",
+                    "portal_path": f"/admin/calls/{facts['call_code']}#budget"},
                    key=f"grant_waiting_budget:{exchange_id}:{moment}")
     elif decision.ok and waited:
         facts = ctx.programme.budget_summary(exchange_id)
-        ctx.notify("grant_committed", [facts["visitor_email"]], facts, key=f"grant_committed:{exchange_id}:{moment}")
+        ctx.notify("grant_committed", [facts["visitor_email"]], {**facts, "portal_path": act_path(facts["exchange_ref"])},
+                   key=f"grant_committed:{exchange_id}:{moment}")
         ctx.notify("grant_committed", facts["officer_emails"],
-                   {**facts, "recipient_name": "Programme officers", "for_officers": True},
+                   {**facts, "recipient_name": "Programme officers", "for_officers": True,
+                    "portal_path": act_path(facts["exchange_ref"], "approve_payment")},
                    key=f"grant_committed:{exchange_id}:officers:{moment}")
     return {"budget_ok": decision.ok, "budget_reasons": decision.codes}
 

@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rules.eligibility import check_eligibility
+from tasks.portal import act_path
 from tasks.ports import ServiceContext
 from tasks.registry import service
 
@@ -19,7 +20,7 @@ def check_host_eligibility(ctx: ServiceContext, data: Mapping[str, Any]) -> dict
 
 def _host_mail(ctx: ServiceContext, data: Mapping[str, Any], template: str) -> None:
     facts = ctx.programme.application_summary(data["application_id"])
-    ctx.notify(template, [facts["email"]], {**facts, "portal_path": "/my"}, key=f"{template}:app{data['application_id']}")
+    ctx.notify(template, [facts["email"]], {**facts, "portal_path": act_path(f"application:{data['application_id']}")}, key=f"{template}:app{data['application_id']}")
 
 
 @service("notify_host_ineligible")

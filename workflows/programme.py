@@ -18,6 +18,7 @@ from rules.explain import Decision
 from rules.grant import GrantResult, great_circle_km
 from rules.matching import HostOffer, MatchResult, VisitorCandidate
 from rules.ruleset import RuleSet, rule_set_from_dict
+from tasks.portal import act_path
 from workflows.audit import SYSTEM
 from workflows.db.base import must_get
 from workflows.db.models import (
@@ -301,7 +302,7 @@ class Programme:
 
     def proposal_mails(self, proposal_id: int) -> list[tuple[str, dict[str, Any]]]:
         """The `match_proposed` email of each side of a proposal just sent: (address, context); the link
-        goes to /my, where the task to accept or decline waits."""
+        opens that side's task to accept or decline (`tasks.portal.act_path`)."""
         proposal = must_get(self.s, MatchProposal, proposal_id)
         visitor_app = must_get(self.s, Application, proposal.visitor_application_id)
         host_app = must_get(self.s, Application, proposal.host_application_id)
@@ -310,12 +311,13 @@ class Programme:
         respond_by = (self._now.astimezone(BRUSSELS) + timedelta(days=days)).date().isoformat()
         shared = {"exchange_id": exchange.ref, "start_date": max(visitor_app.date_from, host_app.date_from).isoformat(),
                   "end_date": min(visitor_app.date_to, host_app.date_to).isoformat(), "respond_by": respond_by,
-                  "reasons": list((proposal.explanation or {}).get("reasons", [])), "portal_path": "/my"}
+                  "reasons": list((proposal.explanation or {}).get("reasons", []))}
         out = []
-        for me, other in ((visitor_app.organisation, host_app.organisation),
-                          (host_app.organisation, visitor_app.organisation)):
+        for me, other, task in ((visitor_app.organisation, host_app.organisation, "visitor_accept_match"),
+                                (host_app.organisation, visitor_app.organisation, "host_accept_match")):
             out.append((me.contact_email, {**shared, "recipient_name": me.legal_name, "organisation": me.legal_name,
-                                           "partner_organisation": other.legal_name, "partner_country": other.country}))
+                                           "partner_organisation": other.legal_name, "partner_country": other.country,
+                                           "portal_path": act_path(exchange.ref, task)}))
         return out
 
     def _waits_for_a_match(self, exchange: Exchange) -> bool:

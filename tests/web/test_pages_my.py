@@ -78,3 +78,32 @@ def test_another_organisations_application_is_not_found(programme: Programme) ->
     other = client_of(programme, HOST)
     assert other.get(sent.headers["location"]).status_code == 404
     assert "Nova Cluster" not in other.get("/my").text
+
+
+def test_an_email_link_opens_the_task_it_announces_after_signing_in(programme: Programme) -> None:  # noqa: F811
+    from urllib.parse import quote
+
+    from starlette.testclient import TestClient
+
+    from tasks.portal import act_path
+    from tests.workflows.builders import evidence
+    from workflows.web.app import create_app
+
+    prog = programme.awaiting_evidence()
+    ref = prog.exchange_ref
+    link = act_path(ref, "submit_evidence")
+    assert link == f"/my/act?subject={ref}&task=submit_evidence"
+    task = prog.open_task("submit_evidence")
+    anonymous = TestClient(create_app(application=prog.app), base_url="https://testserver").get(
+        link, follow_redirects=False)   # signed out: sign in first, then the task
+    assert anonymous.status_code == 303 and anonymous.headers["location"] == "/?next=" + quote(link, safe="/")
+    visitor = client_of(prog, VISITOR)
+    opened = visitor.get(link, follow_redirects=False)
+    assert opened.status_code == 303 and opened.headers["location"] == f"/tasks/{task.id}"
+    # the task done, the same link leads to the exchange on the visitor's page
+    prog.complete("submit_evidence", VISITOR, evidence())
+    assert visitor.get(link, follow_redirects=False).headers["location"] == f"/my#ex-{ref}"
+    # another organisation learns nothing: its own page, for a reference that exists or not
+    outsider = client_of(prog, OUTSIDER)
+    assert outsider.get(link, follow_redirects=False).headers["location"] == "/my"
+    assert visitor.get("/my/act?subject=<script>", follow_redirects=False).status_code == 422

@@ -32,6 +32,7 @@ from workflows.services.applications import (
     update_draft,
     withdraw_application,
 )
+from workflows.services.my_pages import where_to_act
 
 
 def visitor_form(**changes: Any) -> ApplicationIn:
@@ -87,7 +88,9 @@ def test_an_ineligible_visitor_sees_every_reason_in_words_with_what_to_do(progra
     with programme.app.uow() as uow:
         templates = {m.template: m.context for m in uow.session.scalars(select(OutboxMessage))}
         assert "application_ineligible" in templates and "application_received" not in templates
-        assert templates["application_ineligible"]["portal_path"] == "/my"      # the link to the applicant's page
+        link = templates["application_ineligible"]["portal_path"]
+    assert link == f"/my/act?subject={out.exchange}"                         # no task waits: the exchange on /my
+    assert where_to_act(programme.app, as_user(programme.app, VISITOR), str(out.exchange)) == f"/my#ex-{out.exchange}"
 
 
 def test_a_draft_is_kept_changed_then_sent(programme: Programme) -> None:  # noqa: F811

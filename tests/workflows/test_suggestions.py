@@ -14,6 +14,7 @@ from tests.workflows.builders import (  # noqa: F401 - the fixture
     BRUSSELS,
     HOST,
     OFFICER,
+    OUTSIDER,
     SOUTH_OFFICER,
     VISITOR,
     Programme,
@@ -24,11 +25,12 @@ from tests.workflows.builders import (  # noqa: F401 - the fixture
 )
 from tests.workflows.test_applications import host_form, visitor_form
 from workflows.db.models import Exchange, MatchProposal
-from workflows.db.process_models import OutboxMessage
+from workflows.db.process_models import HumanTask, OutboxMessage
 from workflows.mail import render_email
 from workflows.services import Invalid, NotFound, ServiceError
 from workflows.services.applications import create_application
 from workflows.services.lifecycle import instance_for, start
+from workflows.services.my_pages import where_to_act
 from workflows.services.suggestions import set_preferences, suggested_offers
 
 
@@ -80,7 +82,20 @@ def test_the_preferred_offer_is_proposed_with_the_preference_among_its_reasons(p
             select(OutboxMessage).where(OutboxMessage.template == "match_proposed"))}
     assert set(mails) == {"contact@nova.example", "contact@helix.example"}      # both sides are told
     visitor_mail = mails["contact@nova.example"]
-    assert visitor_mail["partner_organisation"] == "Helix Cluster Vienna" and visitor_mail["portal_path"] == "/my"
+    ref = programme.exchange().ref
+    assert visitor_mail["partner_organisation"] == "Helix Cluster Vienna"
+    # each side's link opens its own task to answer, which waits for it by the time the mail is read
+    assert visitor_mail["portal_path"] == f"/my/act?subject={ref}&task=visitor_accept_match"
+    assert mails["contact@helix.example"]["portal_path"] == f"/my/act?subject={ref}&task=host_accept_match"
+    with programme.app.uow() as uow:
+        waiting = dict(uow.session.execute(select(HumanTask.task_spec, HumanTask.id).where(
+            HumanTask.instance_id == programme.instance_id, HumanTask.status == "open")).tuples().all())
+    assert where_to_act(programme.app, as_user(programme.app, VISITOR), ref, "visitor_accept_match") \
+        == f"/tasks/{waiting['visitor_accept_match']}"
+    assert where_to_act(programme.app, as_user(programme.app, HOST), ref, "host_accept_match") \
+        == f"/tasks/{waiting['host_accept_match']}"
+    # another organisation's user learns nothing of it: its own page
+    assert where_to_act(programme.app, as_user(programme.app, OUTSIDER), ref, "visitor_accept_match") == "/my"
     assert "preferred by the visitor" in visitor_mail["reasons"]
     subject, text, _ = render_email("match_proposed", visitor_mail)
     assert subject.startswith("Exchange EX-") and "preferred by the visitor" in text

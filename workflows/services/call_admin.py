@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from tasks.portal import act_path
 from workflows import outbox
 from workflows.app import App
 from workflows.audit import jsonable
@@ -223,7 +224,8 @@ def _end_application(uow: UnitOfWork, application_id: int, call: Call, reason: s
         outbox.enqueue(uow.session, template="call_closed_early", to=[org.contact_email], now=uow.now(),
                        key=f"call_closed_early:{call.code}:{ref}",
                        context={"recipient_name": org.legal_name, "call_title": call.title, "call_code": call.code,
-                                "reason": reason, "reference": ref, "closed_on": uow.now().date().isoformat()})
+                                "reason": reason, "reference": ref, "closed_on": uow.now().date().isoformat(),
+                                "portal_path": act_path(f"application:{application.id}")})
 
 
 def _tell_officers(uow: UnitOfWork, call: Call, reason: str, ended: list[str], continuing: list[str]) -> None:
@@ -237,4 +239,5 @@ def _tell_officers(uow: UnitOfWork, call: Call, reason: str, ended: list[str], c
                        key=f"call_closed_early:{call.code}:officers",
                        context={"recipient_name": "Programme officers", "call_title": call.title,
                                 "call_code": call.code, "reason": reason, "closed_on": uow.now().date().isoformat(),
-                                "for_officers": True, "ended": ended, "continuing": continuing})
+                                "for_officers": True, "ended": ended, "continuing": continuing,
+                                "portal_path": "/exchanges"})

@@ -62,7 +62,8 @@ def _context(app: App, task: HumanTask, now: datetime, recipient: str) -> dict[s
     zone = ZoneInfo(app.settings.timezone)
     due = task.due_at.astimezone(zone) if task.due_at else now.astimezone(zone)
     return {"recipient_name": recipient, "task_name": task.name, "subject": task.subject_ref, "lane": task.lane,
-            "due_date": due.date().isoformat(), "days_overdue": max(0, (now - due).days)}
+            "due_date": due.date().isoformat(), "days_overdue": max(0, (now - due).days),
+            "portal_path": f"/tasks/{task.id}"}
 
 
 def _who_acts(uow: UnitOfWork, task: HumanTask) -> tuple[list[str], str]:
@@ -80,7 +81,7 @@ def _who_acts(uow: UnitOfWork, task: HumanTask) -> tuple[list[str], str]:
     query = select(User.email).where(User.role == task.role, User.active.is_(True))
     if task.partnership_id is not None:
         query = query.where(User.partnership_id == task.partnership_id)
-    return list(s.scalars(query.order_by(User.id))), f"the {task.lane or task.role} team"
+    return list(s.scalars(query.order_by(User.id))), f"{task.lane or task.role} team"
 
 
 def _officers(uow: UnitOfWork, task: HumanTask) -> list[str]:
@@ -107,6 +108,8 @@ def _escalate(app: App, uow: UnitOfWork, task: HumanTask) -> None:
     now = uow.now()
     to = _officers(uow, task)
     _, waiting_for = _who_acts(uow, task)
+    if task.assignee_id is None and task.role != "applicant":
+        waiting_for = f"the {waiting_for}"  # "It waits for the Finance team"
     context = {**_context(app, task, now, "Programme officers"), "waiting_for": waiting_for}
     if to:
         outbox.enqueue(uow.session, template="task_overdue", to=to, context=context,

@@ -5,6 +5,7 @@ the tasks waiting for it and the requests it may make. Only the principal's own 
 (`access.application_scope`, `access.exchange_scope`)."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from pydantic import BaseModel
@@ -13,7 +14,7 @@ from sqlalchemy import select
 from workflows.app import App
 from workflows.db.models import Application, Claim, Exchange, MatchProposal, Organisation, Partnership
 from workflows.db.process_models import AuditEvent
-from workflows.services import access
+from workflows.services import Invalid, access
 from workflows.services.access import Principal
 from workflows.services.application_inputs import ApplicationOut
 from workflows.services.outputs import TaskOut
@@ -163,3 +164,37 @@ def my_page(app: App, principal: Principal) -> MyPageOut:
     tasks = list_tasks(app, principal, page_size=50).tasks if mine else []
     return MyPageOut(organisation=organisation, applications=applications, exchanges=exchanges, tasks=tasks)
 
+
+
+SUBJECT = re.compile(r"^(EX-[0-9]{1,12}|application:[0-9]{1,12})$")
+TASK_ID = re.compile(r"^[a-z][a-z0-9_]{0,79}$")
+
+
+def where_to_act(app: App, principal: Principal, subject: str, task: str | None = None) -> str:
+    """The page an email's link (`tasks.portal.act_path`) opens for the signed-in person: the open task
+    `task` of `subject` when it waits for them (their inbox: their organisation's or lane's), else the
+    first open task of `subject` that does, else the subject's own page — the application's, the exchange
+    on /my for an applicant, the exchange's page for staff. Never another organisation's record: an
+    unknown or foreign subject leads to /my (or the inbox)."""
+    from workflows.services.inbox import list_tasks
+
+    if not SUBJECT.match(subject or ""):
+        raise Invalid.field("subject", "must be an exchange reference (EX-…) or application:<id>")
+    if task is not None and not TASK_ID.match(task):
+        raise Invalid.field("task", "must be a task id such as submit_evidence")
+    waiting = [t for t in list_tasks(app, principal, task=task, page_size=200).tasks if t.subject == subject]
+    if not waiting and task is not None:  # a later step than the email announced: whatever of it waits now
+        waiting = [t for t in list_tasks(app, principal, page_size=200).tasks if t.subject == subject]
+    if waiting:
+        return f"/tasks/{waiting[0].id}"
+    with app.uow() as uow:
+        if subject.startswith("application:"):
+            row = uow.session.get(Application, int(subject.partition(":")[2]))
+            if row is not None and access.sees_application(principal, row):
+                return f"/my/applications/{row.id}" if principal.role == "applicant" else "/tasks"
+        else:
+            exchange = uow.session.scalars(select(Exchange).where(Exchange.ref == subject,
+                                                                  access.exchange_scope(principal))).first()
+            if exchange is not None:
+                return f"/my#ex-{exchange.ref}" if principal.role == "applicant" else f"/exchanges/{exchange.ref}"
+    return "/my" if principal.role == "applicant" else "/tasks"

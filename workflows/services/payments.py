@@ -178,7 +178,8 @@ def _notify_finance(app: App, uow: UnitOfWork, partnership: Partnership, batch: 
         context={"recipient_name": f"{partnership.name} finance team", "batch_ref": batch.msg_id,
                  "msg_id": batch.msg_id, "partnership": partnership.name, "transfer_count": batch.n_tx,
                  "total_amount": str(batch.control_sum), "execution_date": batch.execution_date.isoformat(),
-                 "held_out": [{"exchange_id": h["exchange"], "reason": h["reason"]} for h in held]},
+                 "held_out": [{"exchange_id": h["exchange"], "reason": h["reason"]} for h in held],
+                 "portal_path": f"/payments/{batch.msg_id}"},
         attachments=[
             {"path": str(files.xml_path), "filename": files.xml_path.name, "mime_type": "application/xml",
              "sha256": files.xml_sha256},

@@ -265,6 +265,7 @@ def _queue_email(app: App, uow: UnitOfWork, report: Any, base: str, folder: Path
     outbox.enqueue(uow.session, template="kpi_report", to=recipients, now=uow.now(),
                    key=f"kpi_report:{report.period}:{report.scope}:{attachments[1]['sha256'][:16]}",
                    context={"recipient_name": name, "period": report.period, "scope": report.scope,
+                            "portal_path": "/reports",
                             "exchanges": sum(headline["exchanges_by_status"].values()),
                             "paid_eur": headline["paid_eur"], "committed_eur": headline["committed_eur"],
                             "remaining_eur": headline["remaining_eur"], "overdue_tasks": headline["overdue_tasks"],

@@ -5,9 +5,9 @@ preferred offers, submit or withdraw). The use cases decide who may act; a refus
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -26,6 +26,16 @@ def my(request: Request, principal: PagePrincipal) -> Response:
     from workflows.services.my_pages import my_page
 
     return render(request, "my.html", principal, nav_active="my", d=my_page(get_app(request), principal))
+
+
+@router.get("/my/act")
+def act(request: Request, principal: PagePrincipal,
+        subject: Annotated[str, Query(max_length=40)], task: Annotated[str | None, Query(max_length=80)] = None) -> Response:
+    """An email's link: the task it announces when it waits for the signed-in person, else the subject's
+    page (`my_pages.where_to_act`). Signed out, the sign-in page comes first and then this."""
+    from workflows.services.my_pages import where_to_act
+
+    return RedirectResponse(where_to_act(get_app(request), principal, subject, task), status_code=303)
 
 
 def _form_page(request: Request, principal: Principal, values: dict[str, Any], errors: dict[str, str],
