@@ -10,7 +10,8 @@ visitor's) up to a cut-off, and this module turns them into tables:
   exchange's creation); the time to pay from the last accepted evidence validation (`task_completed`
   of `validate_evidence`) to the bank's execution (`payment_executed`), against the 10-day target;
 - amounts: committed = a `budget_committed` event before the cut-off and not paid by then, paid =
-  claims paid before the cut-off, remaining = the call's budget less both;
+  claims paid before the cut-off — of the scope's own exchanges; remaining = the call's budget less
+  what every partnership of the call committed and was paid (a call's budget is shared, not split);
 - overdue tasks: human tasks open at the cut-off whose due date had passed.
 
 Every table is sorted, so the same rows give the same tables (and the same files).
@@ -213,16 +214,21 @@ def _money_and_days(con: Any) -> list[KpiTable]:
     days = KpiTable("working_days", "Distribution of counted working days", ("working_days", "exchanges"),
                     _q(con, "SELECT working_days::INT, count(*)::INT FROM ex WHERE working_days IS NOT NULL AND ref IN "
                             "(SELECT subject FROM ev WHERE action = 'evidence_recorded') GROUP BY 1 ORDER BY 1"), ("working_days", "exchanges", None))
+    # every claim of the scope's calls: the scope's own count as committed and paid, all of them against
+    # what is left, since a call's budget is shared by its partnerships (not split between them)
     con.execute("""CREATE TEMP TABLE cl AS SELECT c.*, CAST(c.amount AS DECIMAL(18, 2)) AS eur,
+            c.ref IN (SELECT ref FROM s_claims) AS mine,
             (SELECT count(*) FROM ev WHERE ev.action = 'budget_committed' AND ev.subject = c.ref) > 0 AS committed_,
             (SELECT min(ts) FROM ev WHERE ev.action = 'payment_executed' AND ev.subject = c.ref) AS paid
-        FROM s_claims c""")
+        FROM raw_claims c WHERE c.call IN (SELECT code FROM s_calls)""")
     budget = _q(con, """SELECT k.code, CAST(k.budget AS DECIMAL(18, 2)) AS budget,
-                coalesce(sum(eur) FILTER (WHERE committed_ AND paid IS NULL), 0)::DECIMAL(18, 2),
-                coalesce(sum(eur) FILTER (WHERE paid IS NOT NULL), 0)::DECIMAL(18, 2)
+                coalesce(sum(eur) FILTER (WHERE mine AND committed_ AND paid IS NULL), 0)::DECIMAL(18, 2),
+                coalesce(sum(eur) FILTER (WHERE mine AND paid IS NOT NULL), 0)::DECIMAL(18, 2),
+                coalesce(sum(eur) FILTER (WHERE committed_ OR paid IS NOT NULL), 0)::DECIMAL(18, 2)
             FROM s_calls k LEFT JOIN cl ON cl.call = k.code GROUP BY 1, 2 ORDER BY 1""")
-    rows = [(code, f"{b:.2f}", f"{c:.2f}", f"{p:.2f}", f"{b - c - p:.2f}") for code, b, c, p in budget]
-    return [days, KpiTable("budget", "Amounts committed, paid and remaining against each call's budget (EUR)",
+    rows = [(code, f"{b:.2f}", f"{c:.2f}", f"{p:.2f}", f"{b - spent:.2f}") for code, b, c, p, spent in budget]
+    return [days, KpiTable("budget", "Amounts committed and paid (by this scope) against each call's budget, and what "
+                                     "is left of the call for all its partnerships (EUR)",
                            ("call", "budget_eur", "committed_eur", "paid_eur", "remaining_eur"), rows)]
 
 

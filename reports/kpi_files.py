@@ -23,14 +23,19 @@ def render_html(report: KpiReport) -> bytes:
     from jinja2 import Environment
 
     from reports.charts import bar_chart_svg
+    from reports.labels import is_share, percent
 
     sections = []
     for table in report.tables.values():
         svg = bar_chart_svg(table.title, table.columns, table.rows, *table.chart) if table.chart and table.rows else None
+        shares = [i for i, column in enumerate(table.columns) if is_share(column)]
+        rows = [tuple(percent(v) if i in shares else v for i, v in enumerate(row)) for row in table.rows[:HTML_ROWS]]
         sections.append({"name": table.name, "title": table.title, "columns": table.columns, "svg": svg,
-                         "rows": table.rows[:HTML_ROWS], "more": max(0, len(table.rows) - HTML_ROWS)})
+                         "rows": rows, "more": max(0, len(table.rows) - HTML_ROWS)})
     source = resources.files("reports").joinpath("templates/kpi.html.j2").read_text(encoding="utf-8")
-    template = Environment(autoescape=True, keep_trailing_newline=True).from_string(source)
+    environment = Environment(autoescape=True, keep_trailing_newline=True)
+    environment.filters["percent"] = percent
+    template = environment.from_string(source)
     headline = report.headline()
     return template.render(
         period=report.period, scope=report.scope, as_of=report.as_of.isoformat(" ", "seconds"),

@@ -10,6 +10,7 @@ code reads the same everywhere. A code this module does not know reads as its wo
 from __future__ import annotations
 
 import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 
 _CODE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
@@ -89,6 +90,23 @@ def labels(codes: object, kind: str | None = None) -> str:
     if isinstance(codes, str):
         return label(codes, kind)
     return ", ".join(label(code, kind) for code in codes)  # type: ignore[attr-defined]
+
+
+def percent(share: object, digits: int = 1) -> str:
+    """A share kept as a fraction ("0.8500", Decimal, float) as a person reads it: "85.0 %"; "" for
+    None or "", and the value itself when it is not a number."""
+    if share is None or share == "":
+        return ""
+    try:
+        value = Decimal(str(share)) * 100
+    except InvalidOperation:
+        return str(share)
+    return f"{value.quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP)} %"
+
+
+def is_share(column: str) -> bool:
+    """Whether a KPI table's column holds shares (fractions): its name says so ("within_target_share")."""
+    return column == "share" or column.endswith("_share")
 
 
 @lru_cache(maxsize=512)

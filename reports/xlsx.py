@@ -67,14 +67,59 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _write_row(ws: Any, row: int, col: int, values: Sequence[Any], fmt: Any = None) -> None:
-    """Numbers as numbers, everything else as neutralised text (`write_string`: never a formula)."""
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+_ISO_MOMENT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2})?\Z")
+
+
+def _moment(value: Any) -> date | datetime | None:
+    """A date or a local date and time (a value, or its ISO text with no zone), as Excel stores them."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None)
+    if isinstance(value, date):
+        return value
+    try:
+        if isinstance(value, str) and _ISO_DAY.match(value):
+            return date.fromisoformat(value)
+        if isinstance(value, str) and _ISO_MOMENT.match(value):
+            return datetime.fromisoformat(value)
+    except ValueError:  # shaped like a date, is none ("2027-13-45"): stays text
+        return None
+    return None
+
+
+class Formats:
+    """The cell formats of a workbook: amounts with two decimals and thousands, shares as percentages,
+    dates and times as dates (so that Excel sorts, filters and sums them)."""
+
+    def __init__(self, book: Any) -> None:
+        self.bold = book.add_format({"bold": True})
+        self.decimal = book.add_format({"num_format": "#,##0.00"})
+        self.share = book.add_format({"num_format": "0.0%"})
+        self.day = book.add_format({"num_format": "yyyy-mm-dd"})
+        self.moment = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+
+
+def _write_row(ws: Any, row: int, col: int, values: Sequence[Any], fmt: Any = None,
+               formats: Formats | None = None, columns: Sequence[str] = ()) -> None:
+    """Numbers as numbers, dates as dates, everything else as neutralised text (`write_string`: never a
+    formula). With `formats`, a data row's decimals, shares (a column named `share` or `…_share`),
+    dates and times get their number format."""
     for offset, raw in enumerate(values):
         value = _cell(raw)
+        column = columns[offset] if offset < len(columns) else ""
+        moment = _moment(raw) if formats is not None else None
         if value is None:
             ws.write_blank(row, col + offset, None, fmt)
+        elif moment is not None and formats is not None:
+            ws.write_datetime(row, col + offset, moment,
+                              formats.moment if isinstance(moment, datetime) else formats.day)
         elif isinstance(value, int | float) and not isinstance(value, bool):
-            ws.write_number(row, col + offset, value, fmt)
+            number_format = fmt
+            if formats is not None and (column == "share" or column.endswith("_share")):
+                number_format = formats.share
+            elif formats is not None and isinstance(value, float):
+                number_format = formats.decimal
+            ws.write_number(row, col + offset, value, number_format)
         else:
             text = value.isoformat() if isinstance(value, date | datetime) else _text(value)
             ws.write_string(row, col + offset, safe_text(text), fmt)
@@ -88,13 +133,13 @@ def workbook_bytes(sheets: Sequence[Sheet], created: datetime, title: str) -> by
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
                                         "strings_to_urls": False, "strings_to_numbers": False})
     book.set_properties({"title": title, "author": "ClusterXchange", "created": created.replace(tzinfo=None)})
-    bold = book.add_format({"bold": True})
+    formats = Formats(book)
     for sheet in sheets:
         ws = book.add_worksheet(sheet.name[:31])
-        ws.write_string(0, 0, safe_text(sheet.title), bold)
-        _write_row(ws, 2, 0, list(sheet.columns), bold)
+        ws.write_string(0, 0, safe_text(sheet.title), formats.bold)
+        _write_row(ws, 2, 0, list(sheet.columns), formats.bold)
         for r, row in enumerate(sheet.rows, start=3):
-            _write_row(ws, r, 0, row)
+            _write_row(ws, r, 0, row, None, formats, sheet.columns)
         ws.set_column(0, max(len(sheet.columns) - 1, 0), 18)
         if sheet.chart and sheet.rows:
             _chart(book, ws, sheet)

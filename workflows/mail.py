@@ -235,6 +235,8 @@ def _template_source(name: str) -> str | None:
 def _environment() -> jinja2.Environment:
     import jinja2
 
+    from reports.labels import label, percent
+
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(_template_source),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default=False),
@@ -245,6 +247,8 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["money"] = _money
     env.filters["longdate"] = _long_date
+    env.filters["percent"] = percent
+    env.filters["label"] = label
     return env
 
 

@@ -52,6 +52,10 @@ def test_kpis_from_hand_made_rows() -> None:
     assert stages == {"submitted": "1.00", "awaiting_payment": "4.00"}  # EX-2's 'committed' has not ended
     b = compute(rows(), datetime(2027, 4, 1), "2027-03", "B")
     assert b.headline()["exchanges_by_status"] == {"submitted": 1} and b.headline()["paid_eur"] == "0.00"
+    # B's figures count B's share of the call only; what is left is the call's, shared with A
+    assert b.tables["budget"].rows == [("C1", "5000.00", "0.00", "0.00", "3350.00")]
+    a = compute(rows(), datetime(2027, 4, 1), "2027-03", "A")
+    assert a.tables["budget"].rows == [("C1", "5000.00", "550.00", "1100.00", "3350.00")]
     before = compute(rows(), datetime(2027, 3, 5), "2027-03")  # 5 March 00:00: EX-2 is committed at 09:00
     assert before.headline()["exchanges_by_status"] == {"awaiting_payment": 1, "committed": 1, "submitted": 1}
     assert before.headline()["committed_eur"] == "1100.00" and before.headline()["paid_eur"] == "0.00"

@@ -1,6 +1,8 @@
 """Codes in words (reports/labels.py): the one table pages, filters and the audit file read."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from jinja2 import Environment
 
@@ -38,3 +40,12 @@ def test_the_page_filters_say_codes_in_words() -> None:
     page = env.from_string('{{ s | label }}; {{ f | labels("format") }}; {{ c | subdivision(d) }}')
     assert page.render(s="awaiting_match", f=["conference_fair"], c="AT", d="9") == \
         "Waiting for a match; Conference or fair; Wien"
+
+
+def test_a_share_reads_as_a_percentage() -> None:
+    from reports.labels import is_share, percent
+
+    assert [percent(v) for v in ("0.8333", Decimal("1"), 0, "0.0000", None, "", "n/a")] == \
+        ["83.3 %", "100.0 %", "0.0 %", "0.0 %", "", "", "n/a"]
+    assert percent("0.12345", 2) == "12.35 %"
+    assert is_share("within_target_share") and is_share("share") and not is_share("shares_count")

@@ -49,3 +49,23 @@ def test_no_other_module_writes_csv_or_xlsx_itself() -> None:
     found = sorted(str(p.relative_to(root)) for package in ("reports", "workflows", "tasks", "rules")
                    for p in (root / package).rglob("*.py") if writers.search(p.read_text(encoding="utf-8")))
     assert found == ["reports/xlsx.py"]
+
+
+def test_amounts_shares_dates_and_times_carry_their_number_format(tmp_path: Path) -> None:
+    from datetime import date
+
+    from openpyxl import load_workbook
+
+    target = tmp_path / "f.xlsx"
+    rows = [("EX-000001", "1100.00", "0.8500", 3, "2027-02-13", "2027-02-13 20:00:00", date(2027, 3, 1), "2027-13-45")]
+    target.write_bytes(workbook_bytes([Sheet("f", "formats", ("exchange", "paid_eur", "within_target_share",
+                                                                "exchanges", "day", "at", "on", "not_a_date"), rows)],
+                                      datetime(2027, 1, 1, tzinfo=UTC), "f"))
+    cells = list(load_workbook(target)["f"].iter_rows(min_row=4, max_row=4))[0]
+    shown = [(c.value, c.number_format) for c in cells]
+    assert shown[0] == ("EX-000001", "General")
+    assert shown[1] == (1100.0, "#,##0.00") and shown[2] == (0.85, "0.0%") and shown[3] == (3, "General")
+    assert shown[4] == (datetime(2027, 2, 13), "yyyy-mm-dd")
+    assert shown[5] == (datetime(2027, 2, 13, 20, 0), "yyyy-mm-dd hh:mm")
+    assert shown[6] == (datetime(2027, 3, 1), "yyyy-mm-dd")
+    assert shown[7] == ("2027-13-45", "General")  # looks like a date, is not one: text

@@ -260,7 +260,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
                             "held_out": [{"exchange_id": "EX-000124", "reason": "IBAN has wrong check digits"}]},
     "kpi_report": {"recipient_name": "ClusterXchange North officers", "period": "2027-03", "scope": "CXP-NORTH",
                    "exchanges": 2, "paid_eur": "1100.00", "committed_eur": "0.00", "remaining_eur": "28900.00",
-                   "overdue_tasks": 0, "within_target_share": "0.0000"},
+                   "overdue_tasks": 0, "within_target_share": "0.8333"},
     "payment_rejected": {**PERSON, "exchange_id": "EX-000123", "amount": Decimal("366.67"),
                          "reason_text": "Closed account number", "reason_code": "AC04"},
     "exchange_closed": {**PERSON, "exchange_id": "EX-000123", "amount_paid": Decimal("2750.00"),
@@ -316,6 +316,8 @@ def test_the_data_appears_in_the_email() -> None:
     assert "  - The organisation is not in an eligible country.\n" in text
     _, text, _ = render_email("payment_batch_ready", SAMPLES["payment_batch_ready"])
     assert "EX-000124: IBAN has wrong check digits" in text and "EUR 1,100.01" in text
+    _, text, html = render_email("kpi_report", SAMPLES["kpi_report"])
+    assert "Paid within 10 days:          83.3 %" in text and "<td>83.3 %</td>" in html  # a share as a percentage
 
 
 def test_html_is_escaped_and_text_is_not() -> None:

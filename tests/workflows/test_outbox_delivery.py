@@ -7,6 +7,7 @@ import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from email import message_from_bytes, policy
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,8 @@ def test_an_smtp_outage_delays_the_batch_email_which_is_then_delivered_once_with
     assert up["sent"] == [1] and up["waiting"] == 0
     message, = server.recorder.received
     assert message["Message-ID"] == f"<cxp-outbox-1.{T0:%Y%m%d%H%M%S}@clusterxchange.local>"
+    # dated by the clock the product runs on (here the programme's, moved on by the back-off), not the machine's
+    assert parsedate_to_datetime(message["Date"]) == T0 + retry_delay(1)
     assert message["To"] == "finance.cxp-north@example.org" and batch["batch"] in message["Subject"]
     files = {part.get_filename(): part.get_payload(decode=True) for part in message.iter_attachments()}
     assert files == {Path(p).name: Path(p).read_bytes() for p in batch["files"]}

@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
@@ -85,15 +85,18 @@ def _attachments(row: OutboxMessage) -> tuple[Attachment, ...]:
     return tuple(found)
 
 
-def _email(row: OutboxMessage, sender: str, link: Callable[[str], str] | None = None) -> OutgoingEmail:
+def _email(row: OutboxMessage, sender: str, link: Callable[[str], str] | None = None,
+           sent_at: datetime | None = None) -> OutgoingEmail:
     """The email of `row`; a `portal_path` its process queued (a service task knows no address) becomes
-    the absolute `portal_url` of the page where the person acts (`Settings.link`)."""
+    the absolute `portal_url` of the page where the person acts (`Settings.link`). `sent_at` is its Date
+    header: the time on the clock the product runs on (the programme's, simulated in the demo), so that
+    an email never says it was sent before the events it reports."""
     context = dict(row.context or {})
     if link is not None and isinstance(context.get("portal_path"), str):
         context["portal_url"] = link(context["portal_path"])
     subject, text, html = render_email(row.template, context)
     return OutgoingEmail(message_id=message_id(row, sender), to=tuple(row.recipients), subject=subject,
-                         text=text, html=html, attachments=_attachments(row))
+                         text=text, html=html, attachments=_attachments(row), date=sent_at)
 
 
 def _take_next(app: App, skip: set[int], owner: str) -> tuple[int, OutgoingEmail | None, str | None] | None:
@@ -112,7 +115,7 @@ def _take_next(app: App, skip: set[int], owner: str) -> tuple[int, OutgoingEmail
         problem: str | None = None
         email = None
         try:
-            email = _email(row, app.settings.mail_sender, app.settings.link)
+            email = _email(row, app.settings.mail_sender, app.settings.link, now)
         except _NotReady as err:
             problem = f"transient: {err}"
         except Exception as err:  # noqa: BLE001 - a template or address that can never work

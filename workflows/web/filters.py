@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment
 
-from reports.labels import label, labels, subdivision_name
+from reports.labels import label, labels, percent, subdivision_name
 
 DEFAULT_TIMEZONE = "Europe/Brussels"
 
@@ -83,6 +83,7 @@ def install_filters(env: Environment, timezone: str = DEFAULT_TIMEZONE) -> Envir
     env.filters["localtime"] = lambda value, tz=None: localtime(value, tz or timezone)
     env.filters["date"] = lambda value, tz=None: date(value, tz or timezone)
     env.filters["label"] = label
+    env.filters["percent"] = percent
     env.filters["labels"] = labels
     env.filters["subdivision"] = subdivision_name
     return env
