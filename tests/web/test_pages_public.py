@@ -41,6 +41,7 @@ def test_anyone_sees_the_open_calls_with_their_rules_in_words_and_no_draft(anony
     assert "ClusterXchange North (Belgium) lead" in text and "ClusterXchange South (Austria)" in text
     assert "EUR 1,100.00 for a host in Austria" in text and "halved" in text and "at least 3 working days" in text
     assert "27 offers with places left" in text
+    assert "Spring matchmaking days (Virtual marketplace) · Tue 2 Feb 2027 – Thu 4 Feb 2027 · online" in text
     assert DRAFT not in page.text and "A draft nobody may see" not in page.text
     nav = page.text.split('<nav class="mainnav"', 1)[1].split("</nav>", 1)[0]
     assert [href for href in re.findall(r'href="([^"]+)"', nav)] == ["/calls", "/offers", "/register", "/"]

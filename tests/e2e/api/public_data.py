@@ -1,4 +1,5 @@
-"""What the public pages' tests add to the tiny programme of tests/workflows/builders.py: a draft call
+"""What the public pages' tests add to the tiny programme of tests/workflows/builders.py: an event of
+the open call, a draft call
 with an offer of its own (never public), an offer of a deactivated organisation (never shown), an
 organisation whose name holds markup, and `n` more published offers of the open call (paging)."""
 from __future__ import annotations
@@ -11,7 +12,7 @@ from sqlalchemy import select
 
 from benchmarks.applications import seed_offers
 from tests.workflows.builders import Programme
-from workflows.db.models import Application, Call, Organisation, Partnership
+from workflows.db.models import Application, Call, CallEvent, Organisation, Partnership
 from workflows.uow import UnitOfWork
 
 DRAFT = "CXP-DRAFT-09"
@@ -57,6 +58,8 @@ def add_public_data(prog: Programme, n: int = 25) -> PublicData:
                      rule_set_version="2026.1", formats=["exchange_visit"], status="draft", partnerships=[north])
         uow.session.add(draft)
         uow.session.flush()
+        uow.session.add(CallEvent(call_id=prog.call_id, kind="virtual_marketplace", title="Spring matchmaking days",
+                                  starts_on=date(2027, 2, 2), ends_on=date(2027, 2, 4), place="online"))
         draft_offer = _offer(uow, draft.id, _org(uow, "Draft Host Lisbon", "PT-DRAFT-1", north.id, True), north.id)
         hidden = _offer(uow, prog.call_id, _org(uow, HIDDEN, "PT-GONE-1", north.id, False), north.id)
         markup = _offer(uow, prog.call_id, _org(uow, MARKUP, "PT-MARK-1", north.id, True), north.id)

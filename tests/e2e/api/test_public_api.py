@@ -35,6 +35,9 @@ def test_anyone_reads_the_published_calls_with_their_rules_in_words_and_never_a_
     call = calls["CXP-TEST-01"]
     assert [p["code"] for p in call["partnerships"]] == ["CXP-NORTH", "CXP-SOUTH"] and call["partnerships"][0]["lead"]
     assert call["formats"] == [{"code": "exchange_visit", "label": "Exchange visit"}]
+    assert call["events"] == [{"kind": {"code": "virtual_marketplace", "label": "Virtual marketplace"},
+                               "title": "Spring matchmaking days", "starts_on": "2027-02-02", "ends_on": "2027-02-04",
+                               "place": "online"}]
     rules = call["rules"]
     assert rules["version"] == "2026.1" and rules["cap"] == "1100.00" and rules["min_working_days"] == 3
     assert rules["caps_by_host_country"][0]["amount"] == "1100.00"
