@@ -136,7 +136,7 @@ class OfferFilter(BaseModel):
     country: str | None = Field(None, description="the host's country, ISO 3166-1 alpha-2 (e.g. AT)")
     sector: str | None = Field(None, description="a sector code the host offers, e.g. digital")
     format: FormatCode | None = Field(None, description="a format of the offer")
-    call: str | None = Field(None, max_length=40, description="a call's code")
+    call: str | None = Field(None, max_length=40, pattern=r"^[^\x00-\x1f\x7f]*$", description="a call's code")
     date_from: date | None = Field(None, description="offers available on some day from this one …")
     date_to: date | None = Field(None, description="… up to this one (both inclusive)")
     page: int = Field(1, ge=1, le=100_000)
