@@ -112,3 +112,15 @@ def test_no_email_or_personal_name_is_on_the_public_pages(anonymous: TestClient,
 def test_the_sign_in_page_points_to_the_calls_and_registration(anonymous: TestClient) -> None:
     page = anonymous.get("/").text
     assert 'href="/calls">calls open now</a>' in page and 'href="/register">register your organisation</a>' in page
+
+
+def test_the_sign_in_gate_lets_the_public_routes_through_and_keeps_the_administrations() -> None:
+    from workflows.web.api import routes
+    from workflows.web.gate import SignInGate
+    from workflows.web.pages import routes as page_routes
+
+    gate = SignInGate(lambda *_: None, [("/api", r) for router in routes() for r in router.routes]
+                      + [("", r) for router in page_routes() for r in router.routes])
+    for path in ("/calls", "/calls/CXP-TEST-01", "/offers", "/api/calls", "/api/calls/CXP-TEST-01", "/api/offers"):
+        assert gate.required("GET", path) is None, path
+    assert gate.required("POST", "/api/calls") == "bearer" and gate.required("PATCH", "/api/calls/X") == "bearer"
