@@ -98,7 +98,7 @@ def test_a_wrong_filter_is_shown_beside_its_field_and_nothing_is_listed(anonymou
     assert page.status_code == 422
     assert 'id="o-country" name="country" aria-invalid="true" aria-describedby="o-country-error"' in page.text
     assert re.search(r'id="o-country-error">.*is not an ISO 3166-1 country code', page.text)
-    assert re.search(r'id="o-date_to-error">.*2027-04-01 is before date_from 2027-05-01', page.text)
+    assert re.search(r'id="o-date_to-error">.*2027-04-01 is before the first day of the range, 2027-05-01', page.text)
     assert 'value="2027-05-01"' in page.text and "<tr data-offer" not in page.text
 
 

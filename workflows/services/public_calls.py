@@ -176,7 +176,7 @@ class OfferFilter(BaseModel):
     def _in_order(cls, value: date | None, info: Any) -> date | None:
         start = info.data.get("date_from")
         if value is not None and start is not None and value < start:
-            raise ValueError(f"{value} is before date_from {start}")
+            raise ValueError(f"{value} is before the first day of the range, {start}")
         return value
 
 

@@ -1,5 +1,6 @@
 """An anonymous visitor in a real chromium: opens /calls from the navigation, a call, then /offers,
-filters them by country with the keyboard alone, and pages on. Every page is checked with axe-core
+filters them by country with the keyboard alone, pages on, and sends a wrong filter (shown beside its
+field). Every page is checked with axe-core
 (no serious or critical violation) and at 390 px (nothing scrolls sideways: the offers' table scrolls
 inside its wrapper). Screenshots: var/screenshots/public-*.png."""
 from __future__ import annotations
@@ -84,4 +85,9 @@ def test_an_anonymous_visitor_browses_the_calls_and_filters_the_offers_by_keyboa
     page.wait_for_url("**page=2**")
     assert "page 2 of" in page.inner_text("#o-summary")
     checked(page, screenshot, "offers-page-2")
+
+    wrong = page.goto(f"{live_server.url}/offers?date_from=2027-05-01&date_to=2027-04-01")
+    assert wrong is not None and wrong.status == 422
+    assert "is before the first day of the range" in page.inner_text("#o-date_to-error")
+    checked(page, screenshot, "offers-wrong-filter")
     assert errors == []
