@@ -276,8 +276,20 @@ def _call_out(call: Call, today: date, rules: PublicRulesOut, offers: int) -> Pu
 
 
 def _rules(uow: UnitOfWork, versions: set[str]) -> dict[str, PublicRulesOut]:
-    rows = uow.session.scalars(select(RuleSetRecord).where(RuleSetRecord.version.in_(versions)))
-    return {row.version: rules_out(rule_set_from_dict(row.data)) for row in rows}
+    import json
+
+    rows = uow.session.execute(select(RuleSetRecord.version, RuleSetRecord.data).where(
+        RuleSetRecord.version.in_(versions)))
+    return {version: _rules_in_words(json.dumps(data, sort_keys=True)) for version, data in rows}
+
+
+@lru_cache(maxsize=64)
+def _rules_in_words(document: str) -> PublicRulesOut:
+    """`rules_out` of a stored rule set, by its whole document (a version's values never change, and a
+    changed document is another key): the same words are not composed again on every request."""
+    import json
+
+    return rules_out(rule_set_from_dict(json.loads(document)))
 
 
 def _calls(uow: UnitOfWork, statuses: tuple[str, ...], code: str | None = None) -> list[PublicCallOut]:
@@ -339,19 +351,26 @@ def _load() -> Any:
     return select(taken.c.offer_id, func.sum(taken.c.n).label("taken")).group_by(taken.c.offer_id).subquery("load")
 
 
-def _offers(filters: OfferFilter) -> Select[Any]:
-    """The published offers matching `filters`, with their places left (a SELECT of every column shown)."""
+@lru_cache(maxsize=1)
+def _published_offers() -> Select[Any]:
+    """Every published offer with a place left, built once (a statement is immutable: each filter makes
+    a new one from it, safe from any thread)."""
     load = _load()
     places_left = (Application.capacity - func.coalesce(load.c.taken, 0)).label("places_left")
-    query = (select(Application.id, Call.code, Call.title, Organisation.legal_name, Organisation.country,
-                    Organisation.city, Application.format, Application.sectors, Application.topics,
-                    Application.activities_offered, Application.date_from, Application.date_to,
-                    Application.capacity, places_left)
-             .join(Organisation, Organisation.id == Application.organisation_id)
-             .join(Call, Call.id == Application.call_id)
-             .outerjoin(load, load.c.offer_id == Application.id)
-             .where(Application.role == "host", Application.status == "published", Organisation.active,
-                    Call.status.in_(PUBLISHED), places_left > 0))
+    return (select(Application.id, Call.code, Call.title, Organisation.legal_name, Organisation.country,
+                   Organisation.city, Application.format, Application.sectors, Application.topics,
+                   Application.activities_offered, Application.date_from, Application.date_to,
+                   Application.capacity, places_left)
+            .join(Organisation, Organisation.id == Application.organisation_id)
+            .join(Call, Call.id == Application.call_id)
+            .outerjoin(load, load.c.offer_id == Application.id)
+            .where(Application.role == "host", Application.status == "published", Organisation.active,
+                   Call.status.in_(PUBLISHED), places_left > 0))
+
+
+def _offers(filters: OfferFilter) -> Select[Any]:
+    """The published offers matching `filters`, with their places left (a SELECT of every column shown)."""
+    query = _published_offers()
     if filters.country:
         query = query.where(Organisation.country == filters.country)
     if filters.sector:  # a JSON list of codes: its text holds the code in quotes (codes have no quote)
