@@ -68,6 +68,9 @@ def test_a_signed_in_applicant_gets_the_link_to_apply_and_an_officer_does_not(pr
     applicant = signed_in(programme.app, VISITOR).get("/calls/CXP-TEST-01").text
     assert 'href="/my/applications/new?call=CXP-TEST-01"' in applicant and "Apply to this call" in applicant
     assert 'href="/calls"' in applicant and 'href="/offers"' in applicant and "Sign out" in applicant
+    listing = signed_in(programme.app, VISITOR).get("/calls").text
+    assert '<a class="button primary" href="/my/applications/new?call=CXP-TEST-01">Apply to CXP-TEST-01</a>' in listing
+    assert "Apply to" not in signed_in(programme.app, OFFICER).get("/calls").text
     officer = signed_in(programme.app, OFFICER).get("/calls/CXP-TEST-01").text
     assert "Apply to this call" not in officer and "Register your organisation" not in officer
 

@@ -21,10 +21,12 @@ FILTERS = ("country", "sector", "format", "call", "date_from", "date_to", "page_
 
 @router.get("/calls", response_class=HTMLResponse)
 def calls(request: Request) -> Response:
-    from workflows.services.public_calls import public_calls
+    from workflows.services.public_calls import apply_link, public_calls
 
-    return render(request, "public_calls.html", session_principal(request), nav_active="calls",
-                  calls=public_calls(get_app(request)))
+    principal = session_principal(request)
+    found = public_calls(get_app(request))
+    return render(request, "public_calls.html", principal, nav_active="calls", calls=found,
+                  apply_urls={c.code: apply_link(principal, c) for c in found})
 
 
 @router.get("/calls/{code}", response_class=HTMLResponse)
