@@ -124,7 +124,8 @@ def cli_start(work: Path, repeat: int = 5) -> dict[str, Any]:
             "target_ratio": 3}
 
 
-SECTIONS = ("lifecycle", "cli_start", "inbox_query", "payment_batch", "kpi_report", "http", "applications")
+SECTIONS = ("lifecycle", "cli_start", "inbox_query", "payment_batch", "kpi_report", "http", "applications",
+            "public_pages")
 
 
 def http_section(open_tasks: int, max_requests: int = 2000, max_seconds: float = 60, page_reps: int = 30,
@@ -176,6 +177,10 @@ def main(argv: list[str] | None = None) -> int:
             from benchmarks import applications
 
             report["applications"] = isolated(applications.run, 20 if args.quick else 200)
+        if "public_pages" in only:  # /calls, /offers (1,000 offers) and their JSON next to their service calls
+            from benchmarks import applications
+
+            report["public_pages"] = isolated(applications.public_pages, 1000, 20 if args.quick else 100)
         # ENGINEERING: how each figure grows from 1x to 10x the data
         if "lifecycle" in only:
             growths["engine_persisted_sqlite"] = growth(engine_persisted_in, "exchanges", "seconds", n // 2, 5 * n, tmp)

@@ -83,7 +83,11 @@ def test_chained_calls_answer_as_documented_and_none_is_a_server_error(api_schem
     from hypothesis import HealthCheck, Phase
     from hypothesis import settings as run_settings
 
-    machine = api_schema.as_state_machine()
+    # Not chained: the public reads (tag "public"; each is fuzzed above). What they list depends on the
+    # state other sequences leave (a call closed by one is gone from GET /api/calls in the next), so
+    # links from them make Hypothesis' replay of a sequence draw differently (FlakyStrategyDefinition);
+    # the administration's reads link to the same codes and ids whatever their state.
+    machine = api_schema.exclude(tag="public").as_state_machine()
     assert machine.bundles, "schemathesis found no links between the operations: nothing would be chained"
 
     class AsAdministrator(machine):  # type: ignore[misc, valid-type]
