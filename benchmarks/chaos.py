@@ -84,6 +84,7 @@ class State:
     tasks_per_step: dict[tuple[int, str], int]  # (instance, task spec) -> human tasks created
     batches_per_claim: dict[int, list[int]]  # claim id -> the batches holding a line for it
     paid_events_per_exchange: dict[str, int]  # exchange ref -> its `payment_executed` audit events
+    incidents: dict[int, str] = field(default_factory=dict)  # instance -> its incident's error
     paid_claims: int = 0
     exchanges: int = 0
     closed: int = 0
@@ -94,7 +95,7 @@ def check(state: State, acks: Iterable[Ack], audit_verify: dict[str, Any] | None
     """Each check's problems (an empty list when it holds)."""
     problems: dict[str, list[str]] = {"acknowledged_not_lost": [], "retried_conflicts_committed": [],
                                       "no_step_twice": [], "no_claim_paid_twice": [], "audit_verify": [],
-                                      "doctor": [], "unexpected_answers": []}
+                                      "doctor": [], "no_incident": [], "unexpected_answers": []}
     for ack in acks:
         status, by = state.tasks.get(ack.task_id, ("missing", None))
         if 200 <= ack.status < 300:
@@ -121,6 +122,8 @@ def check(state: State, acks: Iterable[Ack], audit_verify: dict[str, Any] | None
     for claim, batches in sorted(state.batches_per_claim.items()):
         if len(batches) > 1:
             problems["no_claim_paid_twice"].append(f"claim {claim}: in batches {sorted(batches)}")
+    for instance, error in sorted(state.incidents.items()):
+        problems["no_incident"].append(f"instance {instance}: {error[:300]}")
     if audit_verify is not None and not audit_verify.get("ok"):
         problems["audit_verify"].append(json.dumps(audit_verify)[:500])
     if doctor is not None and doctor.get("stuck"):
@@ -137,8 +140,10 @@ def read_state(app: Any, exchange_ids: list[int]) -> State:
 
     with app.uow() as uow:
         s = uow.session
-        instances = list(s.scalars(select(ProcessInstance.id).where(
-            ProcessInstance.subject_type == "exchange", ProcessInstance.subject_id.in_(exchange_ids))))
+        rows = s.execute(select(ProcessInstance.id, ProcessInstance.incident).where(
+            ProcessInstance.subject_type == "exchange", ProcessInstance.subject_id.in_(exchange_ids))).all()
+        instances = [row.id for row in rows]
+        incidents = {row.id: str((row.incident or {}).get("error", row.incident)) for row in rows if row.incident}
         names = {uid: name for uid, name in s.execute(select(User.id, User.username))}
         tasks = {tid: (status, names.get(by) if by else None) for tid, status, by in s.execute(
             select(HumanTask.id, HumanTask.status, HumanTask.completed_by).where(
@@ -158,8 +163,8 @@ def read_state(app: Any, exchange_ids: list[int]) -> State:
         paid_claims = s.scalar(select(func.count()).select_from(Claim).where(Claim.status == ClaimStatus.PAID)) or 0
         closed = s.scalar(select(func.count()).select_from(Exchange).where(
             Exchange.id.in_(exchange_ids), Exchange.status == "closed")) or 0
-    return State(tasks, dict(completed), per_step, dict(batches), dict(paid), int(paid_claims), len(exchange_ids),
-                 int(closed))
+    return State(tasks, dict(completed), per_step, dict(batches), dict(paid), incidents, int(paid_claims),
+                 len(exchange_ids), int(closed))
 
 
 def unfinished(app: Any, exchange_ids: list[int]) -> list[dict[str, Any]]:
