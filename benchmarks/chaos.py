@@ -499,9 +499,9 @@ def setup(url: str, files: Path, exchanges: int) -> Run:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.chaos", description=__doc__.split("\n\n")[0])
     parser.add_argument("mode", nargs="?", default="run", choices=("run", "worker"))
-    parser.add_argument("--exchanges", type=int, default=60, help="exchanges driven through their lifecycle")
+    parser.add_argument("--exchanges", type=int, default=100, help="exchanges driven through their lifecycle")
     parser.add_argument("--kills", type=int, default=50, help="at least this many SIGKILLs")
-    parser.add_argument("--kill-every", type=float, default=2.5, help="seconds between kills (on average)")
+    parser.add_argument("--kill-every", type=float, default=1.5, help="seconds between kills (on average)")
     parser.add_argument("--threads", type=int, default=4, help="client threads completing tasks")
     parser.add_argument("--max-seconds", type=float, default=600, help="give up driving after this long")
     parser.add_argument("--seed", type=int, default=None)

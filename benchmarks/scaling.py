@@ -61,6 +61,19 @@ def _due_left(app: Any, exchanges: list[int]) -> int:
             ProcessInstance.next_timer_at <= uow.now())) or 0)
 
 
+def _warm(programme: Any, share: list[tuple[int, int]]) -> None:
+    """What a long-running worker has done before: the modules of a step imported, the exchange's BPMN
+    parsed and its people resolved — so that the timed part is the steps, not a process's first call."""
+    import tasks.forms  # noqa: F401
+    import workflows.services.evidence  # noqa: F401
+    import workflows.services.inbox  # noqa: F401
+
+    with programme.app.uow() as uow:
+        programme.app.library.current(uow, "exchange")
+    for username in ["officer1", "officer2", "host"] + [f"v{i}" for i, _ in share]:
+        programme._principal(username)
+
+
 def drive_share(database_url: str, files_dir: str, ids: dict[str, int], share: list[tuple[int, int]],
                 everyone: list[int], start: Any, at_visit_end: Any, due: Any) -> None:
     """One worker process: its exchanges (index, id) through every step; at the end of the visits it
@@ -70,6 +83,7 @@ def drive_share(database_url: str, files_dir: str, ids: dict[str, int], share: l
     from workflows.services.lifecycle import fire_due_timers
 
     programme = _attached(database_url, Path(files_dir), ids, [exchange for _, exchange in share])
+    _warm(programme, share)
     start.wait()
     for spec, form in FORMS:
         if spec == "@visit_ends":
