@@ -1,6 +1,9 @@
 """`python -m benchmarks.chaos` (`make chaos`): kill -9 at random while a programme runs on PostgreSQL
-(SPEC §15, issue 21 point 6). Not part of `make test`; bounded in time (about 5-8 minutes on two
-shared cores with the defaults; `--exchanges`, `--kills` and `--kill-every` make it longer).
+(SPEC §15, issue 21 point 6). Not part of `make test`; bounded in time (about 7 minutes on two
+shared cores with the defaults — 100 exchanges, a kill every 1.5 s on average, `--max-seconds` 600
+of driving at most; `--exchanges`, `--kills` and `--kill-every` make it longer or harder). A worker
+killed while it holds timer claims leaves them leased for two minutes (the product's lease), so the
+last exchanges of a run may wait that long for their visit-end timer.
 
 On a fresh, uniquely named PostgreSQL database on 127.0.0.1:5432 (created, then dropped):
 
