@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -114,20 +115,24 @@ class Sampler(threading.Thread):
         self.engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
         self.database, self.every = database, every
         self.samples = self.active = self.waiting = 0
+        self.waits: Counter[str] = Counter()  # what the lock-waiting backends were running
         self.stop = threading.Event()
 
     def run(self) -> None:
         from sqlalchemy import text
 
-        query = text("SELECT count(*) FILTER (WHERE state = 'active'), "
-                     "count(*) FILTER (WHERE state = 'active' AND wait_event_type = 'Lock') "
-                     "FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()")
+        query = text("SELECT state, wait_event_type, wait_event, query FROM pg_stat_activity "
+                     "WHERE datname = :db AND pid <> pg_backend_pid()")
         with self.engine.connect() as conn:
             while not self.stop.wait(self.every):
-                active, waiting = conn.execute(query, {"db": self.database}).one()
                 self.samples += 1
-                self.active += int(active)
-                self.waiting += int(waiting)
+                for state, wait_type, wait_event, sql in conn.execute(query, {"db": self.database}):
+                    if state != "active":
+                        continue
+                    self.active += 1
+                    if wait_type == "Lock":
+                        self.waiting += 1
+                        self.waits[f"{wait_event}: {' '.join((sql or '').split())[:140]}"] += 1
         self.engine.dispose()
 
 
@@ -205,6 +210,7 @@ def measure(n: int, exchanges: int, sample_every: float, work: Path) -> dict[str
             "seconds": round(elapsed, 2), "exchanges_per_second": round(exchanges / elapsed, 2),
             "lock_wait_share": round(sampler.waiting / sampler.active, 4) if sampler.active else 0.0,
             "pg_samples": sampler.samples, "active_samples": sampler.active, "lock_wait_samples": sampler.waiting,
+            "lock_waits_by_statement": dict(sampler.waits.most_common(5)),
             "timer_due_to_commit_ms": {
                 "timers": len(latencies),
                 "p50": round(statistics.median(latencies) * 1000) if latencies else None,
