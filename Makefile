@@ -5,7 +5,7 @@ PY      = $(VENV)/bin/python
 CXP     = $(VENV)/bin/cxp
 DEMO_DB = sqlite:///var/demo.db
 
-.PHONY: install run test check bench lint-bpmn check-wheel constraints clean
+.PHONY: install run test check bench chaos scaling lint-bpmn check-wheel constraints clean
 
 # the versions CI tested: constraints.txt pins every distribution (refresh it with `make constraints`)
 $(VENV)/.installed: pyproject.toml constraints.txt tools/system_deps.sh
@@ -59,6 +59,19 @@ check: install
 ## bench: the speed figures, as JSON
 bench: install
 	$(PY) -m benchmarks
+
+## chaos: kill -9 a random server or worker at least 50 times while a programme runs on PostgreSQL, then
+## check that nothing acknowledged is lost and nothing ran twice (benchmarks/chaos.py; a few minutes;
+## not part of `test`). CHAOS_ARGS="--exchanges 40 --kills 200" makes it longer.
+CHAOS_ARGS ?=
+chaos: install
+	$(PY) -m benchmarks.chaos $(CHAOS_ARGS)
+
+## scaling: product-path exchanges per second with 1, 2 and 4 worker processes on PostgreSQL, the
+## efficiency, the share of time waiting for locks and the timers' p95 (benchmarks/scaling.py)
+SCALING_ARGS ?=
+scaling: install
+	$(PY) -m benchmarks.scaling $(SCALING_ARGS)
 
 ## check-wheel: build the wheel, install it (not editable) in a fresh virtualenv, run init, demo, audit verify
 check-wheel:

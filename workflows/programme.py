@@ -423,9 +423,15 @@ class Programme:
         return BudgetState(call.budget, total(ClaimStatus.COMMITTING), total((ClaimStatus.PAID,)))
 
     def commit_budget(self, exchange_id: int) -> Decision:
-        """R-BUDGET: commit the claim against its call's budget (the call row is locked meanwhile)."""
+        """R-BUDGET: commit the claim against its call's budget (the call row is locked meanwhile).
+
+        The lock is `FOR NO KEY UPDATE`, not `FOR UPDATE`: the step that computed the grant inserted the
+        claim in this transaction, and its foreign key took a `FOR KEY SHARE` lock on the same call row.
+        Two such steps of one call each held that share and each waited for the other's to take
+        `FOR UPDATE` — a deadlock (found by benchmarks/chaos.py). `FOR NO KEY UPDATE` does not conflict
+        with a key share, and still one commitment of a call at a time (it conflicts with itself)."""
         claim = self._claim(exchange_id)
-        call = self.s.scalars(select(Call).where(Call.id == claim.call_id).with_for_update()).one()
+        call = self.s.scalars(select(Call).where(Call.id == claim.call_id).with_for_update(key_share=True)).one()
         decision = check_commitment(self._budget_state(call), claim.amount)
         claim.status = ClaimStatus.COMMITTED if decision.ok else ClaimStatus.WAITING_BUDGET
         claim.status_reason = None if decision.ok else "BUDGET_EXHAUSTED"

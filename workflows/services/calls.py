@@ -77,7 +77,8 @@ def offer_budget(app: App, uow: UnitOfWork, call: Call) -> list[str]:
     from rules.budget import BudgetState, fitting
     from workflows.services.lifecycle import deliver, instance_for
 
-    uow.session.execute(select(Call.id).where(Call.id == call.id).with_for_update())  # one offer at a time
+    # one offer at a time; the lock of `Programme.commit_budget` (no key update: see there)
+    uow.session.execute(select(Call.id).where(Call.id == call.id).with_for_update(key_share=True))
     now = budget_of(uow, call)
     waiting = waiting_grants(uow, call.id)
     chosen = fitting(BudgetState(now.budget, now.committed, now.paid), [claim.amount for claim, _ in waiting])
