@@ -36,6 +36,9 @@ def test_a_visitor_applies_in_the_browser_form_and_sees_its_eligibility_and_offe
     web = client_of(programme, VISITOR)
     page = web.get("/my/applications/new")
     assert page.status_code == 200 and "CXP-TEST-01" in page.text
+    assert '<option value="CXP-TEST-01" selected>' not in page.text
+    chosen = web.get("/my/applications/new", params={"call": "CXP-TEST-01"})  # "Apply to this call" on /calls
+    assert '<option value="CXP-TEST-01" selected>' in chosen.text
     before = applications(programme)
     bad = post(web, "/my/applications/new", "/my/applications/new",
                data={**FORM, "format": "conference_fair", "date_from": "2027-01-04", "declaration_given": ""})

@@ -48,9 +48,12 @@ def _form_page(request: Request, principal: Principal, values: dict[str, Any], e
 
 
 @router.get("/my/applications/new", response_class=HTMLResponse)
-def new(request: Request, principal: PagePrincipal, role: str = "visitor") -> Response:
+def new(request: Request, principal: PagePrincipal, role: str = "visitor",
+        call: Annotated[str, Query(max_length=40)] = "") -> Response:
+    """The form, for the call chosen on its public page (`?call=CODE`: preselected when it takes
+    applications) and the role (`?role=host` for a host offer)."""
     return _form_page(request, principal, {"role": "host" if role == "host" else "visitor", "format": "exchange_visit",
-                                           "capacity": "1"}, {})
+                                           "capacity": "1", "call": call.strip()}, {})
 
 
 def _posted(posted: Any) -> dict[str, Any]:
