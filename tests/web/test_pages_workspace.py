@@ -115,7 +115,7 @@ def test_an_open_incident_is_listed_on_the_incidents_page_and_on_its_exchange(
     auditor = sign_in(TestClient(web.app), AUDITOR).get("/tasks").text  # reads them, retries nothing
     assert "see the incidents</a>" in auditor.split('id="incidents-notice"')[1].split("</p>")[0]
     listing = web.get("/incidents")
-    assert "compute grant" in listing.text and "no host country" in listing.text
+    assert "Compute grant" in listing.text and "no host country" in listing.text
     assert f'action="/incidents/{programme.instance_id}/retry"' in listing.text
     assert "no host country" in web.get(f"/exchanges/{programme.exchange_ref}").text
 
