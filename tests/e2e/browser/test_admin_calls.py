@@ -1,6 +1,6 @@
 """An administrator in a real chromium: creates a call with two events — sending the form with two
 mistakes first, each shown beside its field with what was typed kept — publishes it and finds it on
-its page (and on the public calls page and `GET /api/calls/{code}` once those exist: issue 19's);
+its page, on the public calls page and in `GET /api/calls/{code}`;
 then raises the budget of a call whose grant waits for budget and sees it approved at once. Every page
 is checked with axe-core (no serious or critical violation) and at 390 px (no sideways scrolling).
 Screenshots: var/screenshots/admin-calls-*.png."""
@@ -128,14 +128,15 @@ def test_an_administrator_creates_a_call_with_two_events_after_its_field_errors_
     assert "published the call" in history and "Budget and rule set 2026.1 checked." in history
     checked(page, screenshot, "published")
 
-    public = page.request.get(f"{live_server.url}/api/calls/CXP-2027-07")     # issue 19's route, when it is there
-    if public.status == 200:
-        assert public.json()["code"] == "CXP-2027-07"
-    else:
-        assert public.status in (404, 405)
-    listing = page.goto(f"{live_server.url}/calls")                             # issue 19's public page
-    if listing is not None and listing.status == 200:
-        assert "Summer exchanges 2027" in page.inner_text("main")
+    # published, it is public: in the JSON and on the public pages, with its two events
+    public = page.request.get(f"{live_server.url}/api/calls/CXP-2027-07")
+    assert public.status == 200 and public.json()["code"] == "CXP-2027-07"
+    page.goto(f"{live_server.url}/calls")
+    page.click("main a[href='/calls/CXP-2027-07']")
+    page.wait_for_url("**/calls/CXP-2027-07")
+    shown = page.inner_text("main")
+    assert "Summer exchanges 2027" in shown and "Vienna" in shown
+    checked(page, screenshot, "public-call")
     assert errors == []
 
 
