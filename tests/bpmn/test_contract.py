@@ -28,7 +28,7 @@ CONTRACT = {
             "sign_commitment_host": ("Host", HP, "signatures_due"),
             "sign_commitment_visitor_officer": ("Officer", VP, "signatures_due"),
             "sign_commitment_host_officer": ("Officer", HP, "signatures_due"),
-            "host_consent_extension": ("Host", HP, None),
+            "host_consent_extension": ("Host", HP, "extension_consent_due"),
             "decide_extension": ("Officer", VP, None),
             "submit_evidence": ("Visitor", VP, "evidence_due_at"),
             "validate_evidence": ("Officer", VP, None),

@@ -289,9 +289,10 @@ def test_extension_during_the_visit_moves_its_end(clock):
     run = start(clock)
     reach_visit(run)
     run.wait(clock, days=2)
-    run.send("extension_requested", days=2, requested_by="host")
+    run.send("extension_requested", days=2, requested_by="host", extension_consent_due=clock.iso(days=1))
     assert run.offered == ["host_consent_extension"]
-    assert run.assignment("host_consent_extension") == {"lane": "Host", "partnership": HOST_P}
+    assert run.assignment("host_consent_extension") == {"lane": "Host", "partnership": HOST_P,
+                                                        "due": clock.iso(days=1)}  # before the planned departure
     run.complete("host_consent_extension", consent=True)
     assert run.offered == ["decide_extension"]
     assert run.assignment("decide_extension") == {"lane": "Officer", "partnership": VISITOR_P}

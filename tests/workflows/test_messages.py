@@ -41,6 +41,8 @@ def test_an_extension_during_the_visit_moves_the_departure_and_the_visit_end(pro
     new_departure = DEPARTURE + timedelta(days=7)
 
     request_extension(programme.app, programme.exchange_ref, as_user(programme.app, VISITOR), new_departure, "A second matchmaking round.")
+    # the host's consent is due the evening before the planned departure, not a fortnight later
+    assert programme.open_task("host_consent_extension").due_at == evening(DEPARTURE - timedelta(days=1))
     programme.complete("host_consent_extension", HOST, {"consent": True, "comment": "Welcome."})
     assert programme.exchange().departure == DEPARTURE  # not before the officer decides
     programme.complete("decide_extension", OFFICER, {"approve": True, "comment": "Within one month."})

@@ -18,7 +18,7 @@ Every refusal — who may not act, a conflict of interest declared with one of t
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -68,9 +68,19 @@ def request_extension(app: App, ref: str, principal: Principal, new_departure: d
         uow.audit(principal.actor, "extension_requested", subject=exchange.ref,
                   after={"departure": new_departure, "reason": reason})
         deliver(app, uow, instance_for(uow, "exchange", exchange.id), "extension_requested",
-                {"extension_departure": new_departure.isoformat(), "extension_reason": reason})
+                {"extension_departure": new_departure.isoformat(), "extension_reason": reason,
+                 "extension_consent_due": _consent_due(uow.now(), exchange.departure)})
         uow.commit()
         return ExtensionRequestOut(exchange=exchange.ref, requested_departure=new_departure, status="requested")
+
+
+def _consent_due(now: datetime, departure: date | None) -> str:
+    """When the host's consent to an extension is due: the evening before the planned departure, so that
+    the visitor knows before leaving whether to stay (the evening of the request when that is later)."""
+    from tasks.exchange_services import BRUSSELS, end_of_day
+
+    today = now.astimezone(BRUSSELS).date()
+    return end_of_day(max(today, departure - timedelta(days=1)) if departure else today)
 
 
 def _rule_set(uow: UnitOfWork, exchange: Exchange) -> Any:
