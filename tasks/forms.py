@@ -12,7 +12,7 @@ validators on the *later* field, so that the error names that field.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -39,6 +39,13 @@ MAX_GRANT_EUR = Decimal("1100")
 T = TypeVar("T")
 
 
+def spoken_field(path: str | Sequence[str | int]) -> str:
+    """A field's path as a person reads it, list items counted from 1: "documents.0.sha256" →
+    "documents, item 1, sha256" (the API's `loc` keeps the 0-based indices of JSON)."""
+    parts = path.split(".") if isinstance(path, str) else [str(p) for p in path]
+    return ", ".join(f"item {int(p) + 1}" if p.isdigit() else p for p in parts if p != "")
+
+
 class FormError(ValueError):
     """Submitted data does not fit the form of a task.
 
@@ -53,7 +60,7 @@ class FormError(ValueError):
 
     def __str__(self) -> str:
         sentences = "; ".join(
-            f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in self.errors
+            f"{spoken_field(e['field'])}: {e['message']}" if e["field"] else e["message"] for e in self.errors
         )
         return f"invalid data for task {self.task_id}: {sentences}"
 

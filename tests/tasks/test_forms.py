@@ -242,3 +242,14 @@ def test_proposal_review_reassigns_each_visitor_once():
 def test_host_rejection_needs_a_comment():
     assert refused("approve_host", {"decision": "reject"}) == {"comment": "is required when rejecting"}
     assert validate_form("approve_host", {"decision": "approve"}) == {"decision": "approve", "comment": None}
+
+
+def test_a_list_item_is_named_as_people_count_it_from_one() -> None:
+    from tasks.forms import FormError, spoken_field, validate_form
+
+    assert spoken_field("documents.0.sha256") == "documents, item 1, sha256"
+    assert spoken_field(["activities", 2, "date"]) == "activities, item 3, date" and spoken_field("") == ""
+    with pytest.raises(FormError) as caught:
+        validate_form("submit_evidence", {"documents": [{"kind": "attendance_certificate"}]})
+    assert "documents, item 1, " in str(caught.value) and "documents.0" not in str(caught.value)
+    assert any(e["field"].startswith("documents.0.") for e in caught.value.errors)  # the API's loc: JSON's 0

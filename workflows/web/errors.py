@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 
+from tasks.forms import spoken_field
 from workflows.services import (
     Conflict,
     Invalid,
@@ -118,7 +119,7 @@ async def _request_invalid(request: Request, err: Exception) -> Any:
     password)."""
     assert isinstance(err, RequestValidationError)
     if is_page(request):
-        named = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: {e.get('msg')}" for e in err.errors())
+        named = "; ".join(f"{spoken_field(list(e.get('loc', ()))[1:])}: {e.get('msg')}" for e in err.errors())
         return page_error(request, 422, named or "the request is not valid")
     detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "is not valid"), "type": e.get("type")}
               for e in err.errors()]

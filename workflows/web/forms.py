@@ -25,6 +25,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tasks.forms import spoken_field
+
 TEXTAREA_ABOVE = 200  # characters of maxLength from which a string gets a textarea
 TRUE_TEXTS = frozenset({"on", "true", "1", "yes"})
 SCALARS = ("string", "integer", "number", "boolean")
@@ -232,8 +234,8 @@ def _error_target(error: Mapping[str, Any], fields: Mapping[str, FormField]) -> 
         parts = parts[1:]
     message = str(error.get("msg", error.get("message", "")))
     if parts and parts[0] in fields:
-        detail = ".".join(parts[1:])
-        return parts[0], f"{message} (item {detail})" if detail else message
+        detail = spoken_field(parts[1:])  # "item 2, date": counted from 1, as people count
+        return parts[0], f"{message} ({detail})" if detail else message
     return None, message
 
 
