@@ -9,7 +9,7 @@ import pytest
 from lxml import etree
 from pydantic import BaseModel
 
-from tasks.forms import FORMS, FormError, form_for, validate_form
+from tasks.forms import FORMS, FormError, form_for, spoken_field, validate_form
 from tests.bpmn.harness import CERTIFICATE, GOOD_FORMS
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
@@ -31,7 +31,7 @@ def refused(task_id: str, data: dict) -> dict[str, str]:
     assert error.task_id == task_id
     for item in error.errors:
         assert item["field"] and item["message"]
-        assert f"{item['field']}: {item['message']}" in str(error)
+        assert f"{spoken_field(item['field'])}: {item['message']}" in str(error)  # items counted from 1
     return {item["field"]: item["message"] for item in error.errors}
 
 
@@ -245,8 +245,6 @@ def test_host_rejection_needs_a_comment():
 
 
 def test_a_list_item_is_named_as_people_count_it_from_one() -> None:
-    from tasks.forms import FormError, spoken_field, validate_form
-
     assert spoken_field("documents.0.sha256") == "documents, item 1, sha256"
     assert spoken_field(["activities", 2, "date"]) == "activities, item 3, date" and spoken_field("") == ""
     with pytest.raises(FormError) as caught:
