@@ -322,3 +322,22 @@ def test_an_administrator_reads_the_officers_lane_without_claim_buttons(web: Tes
     officer = sign_in(TestClient(web.app), OFFICER)
     assert f'action="/tasks/{task.id}/claim"' in officer.get("/tasks").text
     assert "Claim this task" in officer.get(f"/tasks/{task.id}").text
+
+
+def test_the_inbox_marks_a_task_four_eyes_keep_from_the_officer_with_the_reason(
+        programme: Programme, web: TestClient) -> None:
+    from tests.workflows.builders import SECOND_OFFICER, accept_evidence
+
+    prog = programme.awaiting_evidence()
+    prog.complete("submit_evidence", VISITOR, evidence())
+    prog.complete("validate_evidence", OFFICER, accept_evidence())   # OFFICER validated: not their approval
+    approval = prog.open_task("approve_payment")
+    row = re.search(rf'<tr id="task-row-{approval.id}".*?</tr>', sign_in(web, OFFICER).get("/tasks").text, re.S)
+    assert row is not None and "not for you (four eyes)" in row.group(0)
+    assert "validated the evidence" in row.group(0) and "Claim" not in row.group(0)
+    accounts.set_password(prog.app, access.SYSTEM, SECOND_OFFICER, PASSWORD)
+    from workflows.web.app import create_app
+
+    other = sign_in(TestClient(create_app(application=prog.app)), SECOND_OFFICER).get("/tasks").text
+    row = re.search(rf'<tr id="task-row-{approval.id}".*?</tr>', other, re.S)
+    assert row is not None and "four eyes" not in row.group(0) and ">Claim</button>" in row.group(0)

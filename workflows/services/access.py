@@ -273,6 +273,12 @@ FOUR_EYES_ACTIONS = {**dict.fromkeys(PARTNERSHIP_SIGNATURES, "sign_commitment_pa
                      "verify_bank_details": "verify_bank_details"}
 
 
+def conflicts_of(uow: UnitOfWork, principal: Principal) -> frozenset[int]:
+    """The organisations the principal declared a conflict of interest with (R-4EYES bars them from
+    those organisations' files)."""
+    return _conflicts(uow, principal)
+
+
 def _conflicts(uow: UnitOfWork, principal: Principal) -> frozenset[int]:
     """The organisations the principal declared a conflict of interest with."""
     from workflows.db.models import ConflictDeclaration

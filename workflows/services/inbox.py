@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -178,6 +178,28 @@ def list_tasks(source: App | UnitOfWork, principal: Principal, *, role: str | No
         counts = {spec: n for spec, n in counts_sql.rows(uow.connection, **params)}
     return InboxPage.model_construct(tasks=[_task_out(r, now) for r in rows], total=sum(counts.values()),
                                      page=page, page_size=page_size, counts_by_task=counts)
+
+
+def barred_tasks(app: App, principal: Principal, tasks: Iterable[TaskOut]) -> dict[int, str]:
+    """Of an inbox page's tasks, those the principal sees but may not claim or complete because of
+    R-4EYES (a signature, validation or approval of theirs already on the file, a declared conflict of
+    interest), each with the reason in words — the inbox marks them instead of offering Claim. Only
+    the tasks R-4EYES can bar are looked at (every task when the principal declared a conflict)."""
+    if principal.role not in access.PARTNERSHIP_ROLES or principal.user_id is None:
+        return {}
+    out: dict[int, str] = {}
+    with app.uow() as uow:
+        conflicted = bool(access.conflicts_of(uow, principal))
+        for t in tasks:
+            if t.task not in access.FOUR_EYES_ACTIONS and not conflicted:
+                continue
+            if t.assignee_id not in (None, principal.user_id) or not access.may_claim(principal, t):
+                continue
+            row = uow.session.get(HumanTask, t.id)
+            problem = access.task_action_problem(uow, principal, row) if row is not None else None
+            if problem:
+                out[t.id] = problem
+    return out
 
 
 def task_out(uow: UnitOfWork, task: HumanTask) -> TaskOut:

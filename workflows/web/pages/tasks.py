@@ -42,7 +42,7 @@ def inbox(request: Request, principal: PagePrincipal, role: Text = None, process
           page: Annotated[int, Query(ge=1, le=100_000)] = 1,
           page_size: Annotated[int, Query(ge=1, le=200)] = 50) -> Response:
     """The inbox; every filter is a GET parameter, so that a filtered inbox can be bookmarked."""
-    from workflows.services.inbox import list_tasks
+    from workflows.services.inbox import barred_tasks, list_tasks
 
     cxp = get_app(request)
     lane = (blank_is_none(role) or "officer") if principal.role in READS_LANES else None
@@ -55,9 +55,10 @@ def inbox(request: Request, principal: PagePrincipal, role: Text = None, process
                        page_size=page_size)
     names = {t.task: t.name for t in found.tasks}
     incidents = _incidents(cxp, principal)
+    barred = barred_tasks(cxp, principal, found.tasks)
     last_page = max(1, -(-found.total // page_size))
     return render(request, "tasks.html", principal, nav_active="tasks" if principal.role == "applicant" else "inbox",
-                  inbox=found, filters=filters, names=names, page=page, last_page=last_page, incidents=incidents,
+                  inbox=found, filters=filters, names=names, page=page, last_page=last_page, incidents=incidents, barred=barred,
                   statuses=STATUSES, sorts=SORTS, lanes=LANES if lane else (), processes=PROCESSES, page_sizes=PAGE_SIZES,
                   tz=cxp.settings.timezone, here=url_with("/tasks", filters, page=page if page > 1 else None),
                   url=lambda **changes: url_with("/tasks", filters, **changes))
