@@ -100,6 +100,9 @@ class Organisation(Base):
     # legal name, legal id and city folded (workflows/db/folding.py), kept by the listener below on every
     # insert and update: what the searches match, in any script, case or accent
     search_fold: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # where its registration stands (workflows/db/registration_models.py): an imported organisation is
+    # approved; one that registered itself applies only once its partnership approved it
+    registration_status: Mapped[str] = mapped_column(String(30), default="approved", server_default="approved")
 
 
 @event.listens_for(Organisation, "before_insert")

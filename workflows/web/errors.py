@@ -18,6 +18,7 @@ from workflows.services import (
     NotFound,
     Refused,
     ServiceError,
+    Throttled,
     TooLarge,
     Unauthenticated,
     WrongType,
@@ -76,6 +77,8 @@ def field_errors(err: Invalid | ServiceError, prefix: tuple[str, ...] = ("body",
 def _status_of(err: ServiceError) -> int:
     if isinstance(err, Unauthenticated):
         return 401
+    if isinstance(err, Throttled):
+        return 429
     for kind, status in ((NotFound, 404), (Refused, 403), (Conflict, 409), (TooLarge, 413), (WrongType, 415)):
         if isinstance(err, kind):
             return status
@@ -108,6 +111,8 @@ async def _service_error(request: Request, err: Exception) -> Any:
         if retry:
             return _detail(429, str(err), {"Retry-After": str(int(retry))})
         return _detail(401, str(err), {"WWW-Authenticate": "Bearer"})
+    if status == 429:
+        return _detail(429, str(err), {"Retry-After": str(int(getattr(err, "retry_after", 1)))})
     if status == 422:
         return JSONResponse({"detail": field_errors(err)}, status_code=422)
     return _detail(status, str(err))
