@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, ValidationInfo, field_validator
 
 from workflows.services import FieldError, Invalid
 
@@ -43,36 +43,45 @@ class RegistrationIn(BaseModel):
     @field_validator("country")
     @classmethod
     def _country(cls, value: str) -> str:
+        from rules.errors import RuleInputError
         from rules.values import normalise_country
 
-        return normalise_country("country", value)
+        try:
+            return normalise_country("country", value)
+        except RuleInputError as err:
+            raise ValueError(err.message) from None
 
     @field_validator("subdivision", "username", mode="before")
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @model_validator(mode="after")
-    def _place(self) -> RegistrationIn:
-        """The subdivision and the city belong to the country (raised naming the field)."""
+    @field_validator("subdivision")
+    @classmethod
+    def _subdivision(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """A subdivision of the country that the holidays library knows (judged once the country is)."""
         from rules.errors import RuleInputError
         from rules.working_days import normalise_subdivision
+
+        country = info.data.get("country")
+        try:
+            return value if value is None or country is None else normalise_subdivision(country, value)
+        except RuleInputError as err:
+            raise ValueError(err.message) from None
+
+    @field_validator("city_id")
+    @classmethod
+    def _city(cls, value: int, info: ValidationInfo) -> int:
+        """A city of the list, in the country (judged once the country is)."""
         from workflows.services.places import city
 
-        errors: list[FieldError] = []
-        if self.subdivision is not None:
-            try:
-                self.subdivision = normalise_subdivision(self.country, self.subdivision)
-            except RuleInputError as err:
-                errors.append(FieldError(("subdivision",), err.message))
-        found = city(self.city_id)
+        found = city(value)
         if found is None:
-            errors.append(FieldError(("city_id",), f"{self.city_id} is not a city of the list"))
-        elif found.country != self.country:
-            errors.append(FieldError(("city_id",), f"{found.name} is in {found.country}, not in {self.country}"))
-        if errors:
-            raise _PlaceErrors(errors)
-        return self
+            raise ValueError(f"{value} is not a city of the list; pick one for the country")
+        country = info.data.get("country")
+        if country is not None and found.country != country:
+            raise ValueError(f"{found.name} is in {found.country}, not in {country}")
+        return value
 
     def city(self) -> tuple[str, float, float]:
         """The chosen city's name and coordinates (checked by the model)."""
@@ -90,12 +99,6 @@ class RegistrationIn(BaseModel):
             return self.username
         local = re.sub(r"[^A-Za-z0-9._-]", "", self.email.split("@", 1)[0]).lstrip("._-")
         return (local or "applicant")[:60]
-
-
-class _PlaceErrors(ValueError):
-    def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__("; ".join(f"{e.field}: {e.msg}" for e in errors))
-        self.errors = errors
 
 
 class RegistrationOut(BaseModel):
@@ -143,14 +146,8 @@ def _message(error: Any) -> str:
 
 def field_errors(err: ValidationError) -> list[FieldError]:
     """Each wrong field of a `ValidationError` of `RegistrationIn`, in sentences for a person."""
-    out: list[FieldError] = []
-    for e in err.errors(include_url=False):
-        cause = (e.get("ctx") or {}).get("error")
-        if isinstance(cause, _PlaceErrors):
-            out.extend(cause.errors)
-        else:
-            out.append(FieldError(tuple(str(p) for p in e["loc"][:1]) or ("",), _message(e)))
-    return out
+    return [FieldError(tuple(str(p) for p in e["loc"][:1]) or ("",), _message(e))
+            for e in err.errors(include_url=False)]
 
 
 def parse_registration(data: dict[str, Any]) -> RegistrationIn:

@@ -51,7 +51,8 @@ ANSWERS: dict[int, tuple[type[BaseModel], str]] = {
     413: (Problem, "the request body is above its limit (20 MB for an upload, 1 MB for a form or JSON)"),
     415: (Problem, "the upload is not a file of the accepted type"),
     422: (InvalidData, "invalid data: each field named in `detail`"),
-    429: (Problem, "too many failed sign-ins: try again after Retry-After seconds"),
+    429: (Problem, "too many failed sign-ins, or registrations from one address: try again after Retry-After "
+                   "seconds"),
     503: (Problem, "the database is not available: try again after Retry-After seconds"),
 }
 SIGNED_IN = (401, 403, 404, 422)  # what any call with a bearer token may answer

@@ -14,10 +14,11 @@ def routes() -> list[APIRouter]:
     from workflows.web.api import exchange_actions as exchange_actions_api
     from workflows.web.api import incidents as incidents_api
     from workflows.web.api import process_versions as versions_api
+    from workflows.web.api import registrations as registrations_api
     from workflows.web.api import rule_sets as rule_sets_api
 
     return [health.router, auth.router, tasks.router, instances.router, exchanges.router, evidence.router,
             exchange_actions_api.router, incidents_api.router, payments.router, audit.router, reports.router,
             versions_api.router, users.router,
             calls_api.router, admin_api.router, rule_sets_api.router,
-            applications_api.router]
+            applications_api.router, registrations_api.router]
