@@ -55,3 +55,13 @@ def subdivisions(country: str) -> list[str]:
     from rules.working_days import subdivisions_of
 
     return subdivisions_of(country)
+
+
+def countries() -> list[tuple[str, str]]:
+    """(ISO alpha-2 code, name) of every country, by name (Kosovo's XK included)."""
+    import pycountry
+
+    from rules.values import iso_countries
+
+    names = {c.alpha_2: getattr(c, "common_name", None) or c.name for c in pycountry.countries}
+    return sorted(((code, names.get(code, "Kosovo")) for code in iso_countries()), key=lambda c: c[1])

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import UTC, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -37,20 +38,52 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def problems(uow: UnitOfWork, form: RegistrationIn, username: str) -> list[FieldError]:
+def problems(uow: UnitOfWork, legal_id: str, partnership: str, username: str,
+             username_chosen: bool) -> list[FieldError]:
     """What the database says is wrong with the form (empty: nothing)."""
     s = uow.session
     out: list[FieldError] = []
-    taken = s.scalars(select(Organisation).where(Organisation.legal_id == form.legal_id)).first()
+    taken = s.scalars(select(Organisation).where(Organisation.legal_id == legal_id)).first() if legal_id else None
     if taken is not None:
-        out.append(FieldError(("legal_id",), f"{form.legal_id!r} is already registered (by {taken.legal_name}); "
+        out.append(FieldError(("legal_id",), f"{legal_id!r} is already registered (by {taken.legal_name}); "
                                              "if it is yours, ask your partnership's officer for an account"))
-    if s.scalar(select(Partnership.id).where(Partnership.code == form.partnership)) is None:
-        out.append(FieldError(("partnership",), f"no partnership {form.partnership!r}; pick one of the list"))
-    if s.scalar(select(User.id).where(User.username == username)) is not None:
-        field = "username" if form.username else "email"
+    if partnership and s.scalar(select(Partnership.id).where(Partnership.code == partnership)) is None:
+        out.append(FieldError(("partnership",), f"no partnership {partnership!r}; pick one of the list"))
+    if username and s.scalar(select(User.id).where(User.username == username)) is not None:
+        field = "username" if username_chosen else "email"
         out.append(FieldError((field,), f"the username {username!r} is taken; choose another username"))
     return out
+
+
+def parse(app: App, data: dict[str, Any]) -> RegistrationIn:
+    """The form's values as the one model, or `Invalid` naming every wrong field at once: the model's
+    own checks, the password's, and what the database knows (a legal id or username already used)."""
+    from pydantic import ValidationError
+
+    from workflows.services.accounts import check_password
+    from workflows.services.registration_inputs import field_errors
+
+    fields: list[FieldError] = []
+    form: RegistrationIn | None = None
+    try:
+        form = RegistrationIn.model_validate(data)
+    except ValidationError as err:
+        fields = field_errors(err)
+    wrong = {f.field for f in fields}
+    if "password" not in wrong:
+        try:
+            check_password(app.settings, str(data.get("password") or ""))
+        except Invalid as err:
+            fields.extend(err.fields)
+    username = form.derived_username() if form is not None else str(data.get("username") or "").strip()
+    with app.uow() as uow:
+        fields.extend(f for f in problems(uow, str(data.get("legal_id") or "").strip(),
+                                          str(data.get("partnership") or "").strip(), username,
+                                          bool(str(data.get("username") or "").strip()))
+                      if f.field not in wrong)
+    if fields or form is None:
+        raise Invalid("; ".join(f"{f.field}: {f.msg}" for f in fields), fields)
+    return form
 
 
 def _link_mail(app: App, uow: UnitOfWork, reg: Registration, org: Organisation, user: User, token: str) -> None:
@@ -91,7 +124,7 @@ def register(app: App, form: RegistrationIn, client: str) -> RegistrationOut:
             uow.commit()  # the refusal is on the trail; the count stays what it was (it was over already)
             raise Throttled(f"too many registrations from your address: at most "
                             f"{app.settings.registrations_per_hour} an hour; try again in {wait} s", wait)
-        fields = problems(uow, form, username) + fields
+        fields = problems(uow, form.legal_id, form.partnership, username, bool(form.username)) + fields
         if fields:
             raise Invalid("; ".join(f"{f.field}: {f.msg}" for f in fields), fields)
         partnership = uow.session.scalars(select(Partnership).where(Partnership.code == form.partnership)).one()
@@ -196,3 +229,10 @@ def refusal(uow: UnitOfWork, organisation: Organisation) -> str | None:
         return f"the partnership asked for information about its registration{question}: answer it in your tasks"
     reason = reg.reason if reg is not None and reg.reason else "no reason given"
     return f"its registration was rejected: {reason}"
+
+
+def partnerships(app: App) -> list[tuple[str, str]]:
+    """(code, name) of the partnerships an organisation may choose to assess its registration."""
+    with app.uow() as uow:
+        return [(code, name) for code, name in uow.session.execute(
+            select(Partnership.code, Partnership.name).order_by(Partnership.name))]
