@@ -51,6 +51,15 @@ class RegistrationIn(BaseModel):
         except RuleInputError as err:
             raise ValueError(err.message) from None
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """No NUL character in any text (PostgreSQL cannot store one; no person types one)."""
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(t, str) and "\x00" in t for t in texts):
+            raise ValueError("must not contain a NUL character")
+        return value
+
     @field_validator("subdivision", "username", mode="before")
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
@@ -110,7 +119,8 @@ class RegistrationOut(BaseModel):
 class VerifyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    token: str = Field(min_length=1, max_length=200, description="the token of the link in the email")
+    token: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$",
+                       description="the token of the link in the email")
 
 
 class VerificationOut(BaseModel):

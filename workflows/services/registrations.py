@@ -75,12 +75,12 @@ def parse(app: App, data: dict[str, Any]) -> RegistrationIn:
             check_password(app.settings, str(data.get("password") or ""))
         except Invalid as err:
             fields.extend(err.fields)
-    username = form.derived_username() if form is not None else str(data.get("username") or "").strip()
+    def valid(name: str) -> str:  # a value the model accepted, else none to look up
+        return "" if name in wrong else str(data.get(name) or "").strip()
+
+    username = form.derived_username() if form is not None else valid("username")
     with app.uow() as uow:
-        fields.extend(f for f in problems(uow, str(data.get("legal_id") or "").strip(),
-                                          str(data.get("partnership") or "").strip(), username,
-                                          bool(str(data.get("username") or "").strip()))
-                      if f.field not in wrong)
+        fields.extend(problems(uow, valid("legal_id"), valid("partnership"), username, bool(valid("username"))))
     if fields or form is None:
         raise Invalid("; ".join(f"{f.field}: {f.msg}" for f in fields), fields)
     return form
