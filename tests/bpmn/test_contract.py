@@ -93,7 +93,7 @@ CONTRACT = {
     "registration": {
         "lanes": ["Applicant", "Officer", "System"],
         "user_tasks": {"assess_registration": ("Officer", "partnership_id", None),
-                       "answer_registration_question": ("Applicant", None, None)},
+                       "answer_registration_question": ("Applicant", "partnership_id", None)},
         "operations": {"approve_registration", "reject_registration", "request_registration_information",
                        "record_registration_answer"},
         "messages": {},

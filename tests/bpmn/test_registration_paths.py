@@ -31,7 +31,7 @@ def test_asked_for_information_the_applicant_answers_and_the_officers_assess_aga
     run = start()
     run.complete("assess_registration", decision="request_info", question="Which cluster?")
     assert run.offered == ["answer_registration_question"]
-    assert run.task("answer_registration_question").task_spec.lane == "Applicant"   # its organisation's users
+    assert run.assignment("answer_registration_question") == {"lane": "Applicant", "partnership": PARTNERSHIP}
     run.complete("answer_registration_question", information="Flanders Digital.")
     assert run.offered == ["assess_registration"]
     run.complete("assess_registration", decision="request_info", question="Since when?")
