@@ -216,3 +216,17 @@ def test_registrations_are_limited_per_client_address_per_hour(programme: Progra
     with programme.app.uow() as uow:
         assert uow.session.scalar(select(func.count(AuditEvent.id)).where(
             AuditEvent.action == "registration_throttled")) == 1
+
+
+def test_the_demo_registers_two_organisations_through_the_front_door(programme: Programme) -> None:  # noqa: F811
+    from workflows.demo.front_door import register_organisations
+
+    assert register_organisations(programme.app) == ["aurora", "borealis"]
+    assert register_organisations(programme.app) == []                      # once
+    with programme.app.uow() as uow:
+        statuses = dict(uow.session.execute(select(Organisation.legal_id, Organisation.registration_status).where(
+            Organisation.legal_id.in_(("EE10000001", "PT500000001")))).all())
+        waiting = uow.session.scalars(select(HumanTask.partnership_id).where(
+            HumanTask.task_spec == "assess_registration", HumanTask.status == "open")).all()
+    assert statuses == {"EE10000001": "approved", "PT500000001": "verified"} and waiting == [programme.south_id]
+    assert create_application(programme.app, as_user(programme.app, "aurora"), visitor_form()).status == "eligible"
