@@ -78,3 +78,29 @@ def test_registered_then_verified_by_the_link_the_applicant_signs_in_and_is_told
         "audit_rights_accepted": "yes", "action": "submit"})
     assert application.status_code == 403
     assert "waits for the partnership's assessment" in text_of(application.text)
+
+
+def test_the_officer_assesses_in_the_inbox_a_reason_required_beside_its_field(programme: Programme) -> None:  # noqa: F811
+    from tests.web import test_pages_work as work
+    from workflows.services import access, accounts
+
+    web = anonymous(programme)
+    post(web, "/register", "/register", data=FORM)
+    link = programme.emails("registration_verify")[0].context["link"]
+    assert web.get(link[link.index("/verify"):]).status_code == 200
+    accounts.set_password(programme.app, access.SYSTEM, "officer1.north", work.PASSWORD)
+    officer = work.sign_in(TestClient(create_app(application=programme.app)), "officer1.north")
+    assert "Assess the registration" in officer.get("/tasks").text
+    with programme.app.uow() as uow:
+        from workflows.db.process_models import HumanTask
+
+        task_id = uow.session.scalars(select(HumanTask.id).where(HumanTask.task_spec == "assess_registration")).one()
+    page = officer.get(f"/tasks/{task_id}")
+    assert "&lt;i&gt;Tiber&lt;/i&gt; Cluster" in page.text and "contact@tiber.example" in page.text
+    assert 'for="field-reason"' in page.text and 'for="field-question"' in page.text
+    refused = work.post(officer, f"/tasks/{task_id}", {"decision": "reject", "reason": ""}, f"/tasks/{task_id}")
+    error = re.search(r'<p class="field-error" id="field-reason-error">(.*?)</p>', refused.text, re.S)
+    assert refused.status_code == 422 and error and "required when rejecting" in error.group(1)
+    done = work.post(officer, f"/tasks/{task_id}", {"decision": "approve"}, f"/tasks/{task_id}")
+    assert done.status_code == 303
+    assert programme.emails("registration_approved")[0].recipients == ["contact@tiber.example"]

@@ -230,3 +230,20 @@ def test_the_demo_registers_two_organisations_through_the_front_door(programme: 
             HumanTask.task_spec == "assess_registration", HumanTask.status == "open")).all()
     assert statuses == {"EE10000001": "approved", "PT500000001": "verified"} and waiting == [programme.south_id]
     assert create_application(programme.app, as_user(programme.app, "aurora"), visitor_form()).status == "eligible"
+
+
+def test_the_officer_sees_what_was_registered_and_the_applicant_its_question(programme: Programme) -> None:  # noqa: F811
+    from workflows.services.task_detail import task_detail
+
+    instance = verified(programme)
+    task = programme.open_task("assess_registration", instance)
+    ctx = task_detail(programme.app, programme.principal(OFFICER), task.id).context
+    assert ctx is not None and ctx.kind == "registration"
+    assert (ctx.legal_id, ctx.city, ctx.country, ctx.contact_email) == ("BE0999000111", "Brussels", "BE",
+                                                                        "contact@tiber.example")
+    assert "tina" in ctx.user and ctx.verified_at is not None
+    programme.complete("assess_registration", OFFICER, {"decision": "request_info", "question": "Which cluster?"},
+                       instance_id=instance)
+    answer = programme.open_task("answer_registration_question", instance)
+    seen = task_detail(programme.app, programme.principal("tina"), answer.id)
+    assert seen.can_act and seen.context is not None and seen.context.question == "Which cluster?"
