@@ -104,3 +104,13 @@ def test_the_officer_assesses_in_the_inbox_a_reason_required_beside_its_field(pr
     done = work.post(officer, f"/tasks/{task_id}", {"decision": "approve"}, f"/tasks/{task_id}")
     assert done.status_code == 303
     assert programme.emails("registration_approved")[0].recipients == ["contact@tiber.example"]
+
+
+def test_a_registered_applicant_signs_in_before_approval_and_my_page_answers(programme: Programme) -> None:  # noqa: F811
+    web = anonymous(programme)
+    post(web, "/register", "/register", data=FORM)
+    signed = web.post("/login", data={"username": "tina", "password": FORM["password"], "next": "/my",
+                                      "csrf_token": token_of(web.get("/").text)}, follow_redirects=False)
+    assert signed.status_code == 303
+    page = web.get("/my")
+    assert page.status_code == 200 and "&lt;i&gt;Tiber&lt;/i&gt; Cluster" in page.text
