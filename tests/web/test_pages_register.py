@@ -114,3 +114,18 @@ def test_a_registered_applicant_signs_in_before_approval_and_my_page_answers(pro
     assert signed.status_code == 303
     page = web.get("/my")
     assert page.status_code == 200 and "&lt;i&gt;Tiber&lt;/i&gt; Cluster" in page.text
+
+
+def test_past_the_limit_per_address_the_page_says_when_to_try_again(programme: Programme) -> None:  # noqa: F811
+    from tests.wall_clock import WallClock
+
+    programme.app.wall_clock = WallClock()
+    web = anonymous(programme)
+    for n in range(programme.app.settings.registrations_per_hour):
+        done = post(web, "/register", "/register", data={**FORM, "legal_id": f"BE09990001{n:02d}", "username": f"u{n}"})
+        assert done.status_code == 201
+    before = organisations(programme)
+    refused = post(web, "/register", "/register", data={**FORM, "legal_id": "BE0999000199", "username": "late"})
+    assert refused.status_code == 429 and "too many registrations" in text_of(refused.text)
+    assert int(refused.headers["Retry-After"]) > 0 and organisations(programme) == before
+    assert 'value="BE0999000199"' in refused.text                             # what was typed is kept

@@ -29,6 +29,7 @@ def _page(request: Request, values: dict[str, Any], errors: dict[str, str], stat
                   countries=countries(), cities=cities(country) if country else [],
                   subdivisions=subdivisions(country) if country else [],
                   partnerships=partnerships(get_app(request)),
+                  min_password=get_app(request).settings.min_password_length,
                   org_types=(("cluster_organisation", "Cluster organisation"), ("sme", "SME"),
                              ("scaleup_support_organisation", "Scale-up support organisation")), **context)
 
