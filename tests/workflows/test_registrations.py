@@ -216,6 +216,19 @@ def test_registrations_are_limited_per_client_address_per_hour(programme: Progra
     with programme.app.uow() as uow:
         assert uow.session.scalar(select(func.count(AuditEvent.id)).where(
             AuditEvent.action == "registration_throttled")) == 1
+    from workflows.db.registration_models import RequestCount
+    from workflows.services.throttle import sweep_attempts
+
+    def counted() -> int:
+        with programme.app.uow() as uow:
+            return int(uow.session.scalar(select(func.count()).select_from(RequestCount)) or 0)
+
+    assert counted() == 2
+    sweep_attempts(programme.app)
+    assert counted() == 2                                         # their windows are recent
+    clock.advance(days=2)
+    sweep_attempts(programme.app)
+    assert counted() == 0                                         # the table does not grow for ever
 
 
 def test_the_demo_registers_two_organisations_through_the_front_door(programme: Programme) -> None:  # noqa: F811

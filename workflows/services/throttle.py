@@ -134,7 +134,8 @@ class AttemptsSwept:
 
 def sweep_attempts(app: App, older_than: timedelta = FORGOTTEN_AFTER) -> AttemptsSwept:
     """Remove the counts of usernames not tried for `older_than` whose wait is over; a window whose
-    refusals no checked attempt reported (`refused`) is audited once as `login_refusals` first."""
+    refusals no checked attempt reported (`refused`) is audited once as `login_refusals` first. The
+    request counts (registrations per address) whose window ended `older_than` ago go too."""
     from sqlalchemy import select
 
     from workflows.audit import Actor
@@ -154,8 +155,18 @@ def sweep_attempts(app: App, older_than: timedelta = FORGOTTEN_AFTER) -> Attempt
                           after={"username": username, "refused": refused, "last_attempt_at": last.isoformat()})
         if rows:
             uow.connection.execute(delete(_A).where(_A.c.username.in_([r[0] for r in rows])))
+        forget_requests(uow.connection, now - older_than)
         uow.commit()
     return AttemptsSwept(removed=len(rows), refusals_reported=reported)
+
+
+def forget_requests(connection: Connection, ended_before: datetime) -> int:
+    """Remove the request counts whose window ended before `ended_before` (they count nothing any more)."""
+    from workflows.db.registration_models import RequestCount
+
+    table = table_of(RequestCount)
+    return int(connection.execute(delete(table).where(
+        table.c.window_ends < literal(ended_before, UTCDateTime()))).rowcount or 0)
 
 
 # --- requests per key (registrations per client address) --------------------------------------------
