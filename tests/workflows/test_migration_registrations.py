@@ -36,6 +36,8 @@ def test_migration_0016_approves_existing_organisations_and_undoes_it(database_u
                       "created_at) VALUES (1, 1, 1, :status, '2027-01-03 00:00:00', '2027-01-01 00:00:00')")
             with pytest.raises(IntegrityError), connection.begin_nested():
                 connection.execute(text(insert), {"status": "maybe"})
+            with pytest.raises(IntegrityError), connection.begin_nested():
+                connection.execute(text("UPDATE organisations SET registration_status = 'maybe'"))
             connection.execute(text(insert), {"status": "verified"})
             command.downgrade(config, "0015_search_fold")
             tables = set(inspect(connection).get_table_names())

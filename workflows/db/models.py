@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     ForeignKey,
@@ -74,6 +75,9 @@ class ConflictDeclaration(Base):
 
 class Organisation(Base):
     __tablename__ = "organisations"
+    __table_args__ = (CheckConstraint("registration_status IN ('pending_verification', 'verified', "
+                                      "'information_requested', 'approved', 'rejected')",
+                                      name="registration_status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     legal_id: Mapped[str] = mapped_column(String(40), unique=True)

@@ -22,8 +22,14 @@ STATUSES = ("pending_verification", "verified", "information_requested", "approv
 def upgrade() -> None:
     # Plain ADD COLUMN, never a batch operation: other tables' rows refer to the organisations. The
     # server default backfills every existing organisation (imported, the demo's) as approved.
-    op.add_column("organisations", sa.Column("registration_status", sa.String(length=30), nullable=False,
-                                             server_default="approved"))
+    allowed = "registration_status IN (" + ", ".join(f"'{s}'" for s in STATUSES) + ")"
+    if op.get_bind().dialect.name == "sqlite":  # SQLite adds no constraint to a table, but takes one on a column
+        op.execute("ALTER TABLE organisations ADD COLUMN registration_status VARCHAR(30) NOT NULL "
+                   f"DEFAULT 'approved' CONSTRAINT ck_organisations_registration_status CHECK ({allowed})")
+    else:
+        op.add_column("organisations", sa.Column("registration_status", sa.String(length=30), nullable=False,
+                                                 server_default="approved"))
+        op.create_check_constraint("ck_organisations_registration_status", "organisations", allowed)
     op.create_table(
         "registrations",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -55,4 +61,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("request_counts")
     op.drop_table("registrations")
+    if op.get_bind().dialect.name != "sqlite":
+        op.drop_constraint("ck_organisations_registration_status", "organisations", type_="check")
     op.drop_column("organisations", "registration_status")
