@@ -81,6 +81,17 @@ def _calendar(country: str, subdivision: str | None, year: int) -> holidays.Holi
     return holidays.country_holidays(country, subdiv=subdivision, years=year, expand=False, language=language)
 
 
+def subdivisions_of(country: str) -> list[str]:
+    """The subdivision codes the holidays library knows for `country` (empty: none)."""
+    return list(_supported().get(country, []))
+
+
+def normalise_subdivision(country: str, subdivision: str | None) -> str | None:
+    """The subdivision code the holidays library knows for `country` (``DE-BY`` or ``BY`` as ``BY``), or
+    `RuleInputError` listing the known ones; None stays None. `country` is already normalised."""
+    return _normalise_subdivision(country, subdivision)
+
+
 def _normalise_subdivision(country: str, subdivision: str | None) -> str | None:
     if subdivision is None:
         return None

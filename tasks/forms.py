@@ -583,6 +583,41 @@ class ApproveHost(Form):
         return value
 
 
+class AssessRegistration(Form):
+    """An officer of the chosen partnership assesses an organisation's registration."""
+
+    model_config = ConfigDict(title="Assess the registration")
+
+    decision: Literal["approve", "reject", "request_info"] = Field(
+        title="Decision", description="approve (the organisation may apply), reject (say why), or request_info "
+                                      "(ask the applicant a question)."
+    )
+    reason: OptionalText = Field(default=None, validate_default=True, title="Reason",
+                                 description="Why the registration is rejected (told to the applicant).")
+    question: OptionalText = Field(default=None, validate_default=True, title="Question",
+                                   description="What the applicant should tell you (told to the applicant).")
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_when_rejected(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("decision") == "reject":
+            return _require(value, "is required when rejecting: the applicant is told why")
+        return value
+
+    @field_validator("question")
+    @classmethod
+    def _question_when_asking(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("decision") == "request_info":
+            return _require(value, "is required when asking for information: what should the applicant tell you?")
+        return value
+
+
+class AnswerRegistrationQuestion(ProvideInformation):
+    """The applicant answers the partnership's question about its registration."""
+
+    model_config = ConfigDict(title="Answer the partnership's question")
+
+
 FORMS: dict[str, type[BaseModel]] = {
     "assess_application": AssessApplication,
     "provide_information": ProvideInformation,
@@ -603,6 +638,8 @@ FORMS: dict[str, type[BaseModel]] = {
     "prepare_call": PrepareCall,
     "review_proposals": ReviewProposals,
     "approve_host": ApproveHost,
+    "assess_registration": AssessRegistration,
+    "answer_registration_question": AnswerRegistrationQuestion,
 }
 
 

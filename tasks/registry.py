@@ -29,7 +29,7 @@ def service(name: str) -> Callable[[ServiceFn], ServiceFn]:
 
 def services() -> dict[str, ServiceFn]:
     """All registered services (imports the modules that define them)."""
-    from tasks import call_services, exchange_services, hosting_services  # noqa: F401
+    from tasks import call_services, exchange_services, hosting_services, registration_services  # noqa: F401
 
     return dict(_SERVICES)
 

@@ -56,6 +56,11 @@ TEMPLATES = (
     "call_closed_early",
     "application_received",
     "match_answered",
+    "registration_verify",
+    "registration_received",
+    "registration_approved",
+    "registration_rejected",
+    "registration_information_requested",
 )
 
 

@@ -509,6 +509,46 @@ class Programme:
         return {"exchanges": by_status, "budget": str(call.budget), "paid": str(state.paid),
                 "committed": str(state.committed), "remaining": str(state.remaining)}
 
+    # ---- registration (bpmn/registration.bpmn) ---------------------------------------------------
+    def registration_summary(self, registration_id: int) -> dict[str, Any]:
+        """What the registration's emails say: the organisation, the contact, the partnership, the last
+        reason, question and answer."""
+        from workflows.db.models import Partnership
+        from workflows.db.registration_models import Registration
+
+        reg = must_get(self.s, Registration, registration_id)
+        org = must_get(self.s, Organisation, reg.organisation_id)
+        user = must_get(self.s, User, reg.user_id)
+        return {"registration_id": reg.id, "organisation": org.legal_name, "legal_id": org.legal_id,
+                "recipient_name": user.display_name, "username": user.username, "email": org.contact_email,
+                "partnership": must_get(self.s, Partnership, reg.partnership_id).name,
+                "reason": reg.reason or "", "question": reg.question or "", "answer": reg.answer or ""}
+
+    def record_registration(self, registration_id: int, status: str, decided_by: str | None = None,
+                            **texts: str | None) -> None:
+        """Set the registration's status (the organisation's too) and the texts given (`reason`,
+        `question`, `answer`); a decision records who took it and when."""
+        from workflows.db.registration_models import Registration
+
+        reg = must_get(self.s, Registration, registration_id)
+        org = must_get(self.s, Organisation, reg.organisation_id)
+        before = {"status": reg.status}
+        reg.status = org.registration_status = status
+        for name, value in texts.items():
+            setattr(reg, name, value)
+        if decided_by is not None:
+            reg.decided_by, reg.decided_at = decided_by, self._now
+        self._change("registration_status", f"registration:{reg.id}", before,
+                     {"status": status, **texts, **({"decided_by": decided_by} if decided_by else {})})
+
+    def last_completed_by(self, instance_id: int, task_spec: str) -> str | None:
+        """The username of whoever completed the latest `task_spec` of the instance."""
+        from workflows.db.process_models import HumanTask
+
+        return self.s.scalar(select(User.username).join(HumanTask, HumanTask.completed_by == User.id).where(
+            HumanTask.instance_id == instance_id, HumanTask.task_spec == task_spec,
+            HumanTask.status == "completed").order_by(HumanTask.id.desc()).limit(1))
+
 
 def _jsonable(value: Any) -> Any:
     from workflows.audit import jsonable

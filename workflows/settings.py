@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     session_hours: int = Field(8, ge=1, le=24 * 31, description="absolute lifetime of a web session, from sign-in "
                                                                "(never extended)")
     session_idle_minutes: int = Field(60, ge=1, description="a web session unused this long ends")
+    registrations_per_hour: int = Field(5, ge=1, description="registrations one client address may send per hour")
 
     @field_validator("mode")
     @classmethod

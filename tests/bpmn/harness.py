@@ -234,4 +234,6 @@ GOOD_FORMS: dict[str, dict[str, Any]] = {
     "prepare_call": {"confirm": True},
     "review_proposals": {"confirm": True, "drop_proposals": [7]},
     "approve_host": {"decision": "approve"},
+    "assess_registration": {"decision": "approve"},
+    "answer_registration_question": {"information": "We are members of Flanders Digital."},
 }

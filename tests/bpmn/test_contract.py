@@ -90,6 +90,16 @@ CONTRACT = {
         "timers": {},
         "ends": {"end_ineligible", "end_rejected", "end_published"},
     },
+    "registration": {
+        "lanes": ["Applicant", "Officer", "System"],
+        "user_tasks": {"assess_registration": ("Officer", "partnership_id", None),
+                       "answer_registration_question": ("Applicant", "partnership_id", None)},
+        "operations": {"approve_registration", "reject_registration", "request_registration_information",
+                       "record_registration_answer"},
+        "messages": {},
+        "timers": {},
+        "ends": {"end_approved", "end_rejected"},
+    },
 }
 
 FLOW_NODES = (

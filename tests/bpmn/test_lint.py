@@ -17,7 +17,7 @@ def test_bpmn_files_pass_bpmnlint_recommended_rules():
     if npx is None:
         pytest.fail("npx is not on PATH: install Node.js and run `npm ci` in the repository root")
     files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "bpmn").glob("*.bpmn"))
-    assert len(files) == 3
+    assert len(files) == 4
     result = subprocess.run(
         [npx, "--no-install", "bpmnlint", *files], cwd=ROOT, capture_output=True, text=True, timeout=120
     )

@@ -76,7 +76,7 @@ def small(cli: Cli) -> Iterator[tuple[Cli, Any]]:
 # ---- init and the demo --------------------------------------------------------------------------------
 def test_init_deploys_the_processes_once(cli: Cli) -> None:
     first = cli.ok("init")
-    assert [d["process"] for d in first["processes_deployed"]] == ["call", "exchange", "hosting"]
+    assert [d["process"] for d in first["processes_deployed"]] == ["call", "exchange", "hosting", "registration"]
     assert first["rule_sets_loaded"]
     again = cli.ok("init")
     assert again["processes_deployed"] == [] and again["rule_sets_loaded"] == []

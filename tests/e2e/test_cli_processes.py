@@ -17,7 +17,7 @@ def test_an_administrator_deploys_and_migrates_from_the_command_line(small) -> N
 
     listed = cli.ok("processes", "list")["versions"]
     assert [(v["process"], v["version"], v["current"]) for v in listed] == [
-        ("call", 1, True), ("exchange", 1, True), ("hosting", 1, True)]
+        ("call", 1, True), ("exchange", 1, True), ("hosting", 1, True), ("registration", 1, True)]
     refused = cli.fails("processes", "deploy", "exchange-v2.bpmn", "--user", "officer1.north", "--reason", "x", code=3)
     assert "only administrators deploy process versions" in refused
     assert "user task 'validate_all_evidence' has no form" in cli.fails(

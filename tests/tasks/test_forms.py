@@ -44,7 +44,7 @@ def good(task_id: str, **changes) -> dict:
 
 def test_every_user_task_in_the_processes_has_a_form_and_no_form_is_orphaned():
     tasks = user_task_ids()
-    assert len(tasks) == 19
+    assert len(tasks) == 21
     assert tasks == set(FORMS)
     assert set(GOOD_FORMS) == set(FORMS)
 
@@ -251,3 +251,13 @@ def test_a_list_item_is_named_as_people_count_it_from_one() -> None:
         validate_form("submit_evidence", {"documents": [{"kind": "attendance_certificate"}]})
     assert "documents, item 1, " in str(caught.value) and "documents.0" not in str(caught.value)
     assert any(e["field"].startswith("documents.0.") for e in caught.value.errors)  # the API's loc: JSON's 0
+
+
+def test_a_registration_rejected_needs_a_reason_and_a_question_needs_its_text():
+    assert refused("assess_registration", {"decision": "reject"}) == {
+        "reason": "is required when rejecting: the applicant is told why"}
+    assert refused("assess_registration", {"decision": "request_info", "reason": "x"}) == {
+        "question": "is required when asking for information: what should the applicant tell you?"}
+    assert validate_form("assess_registration", {"decision": "approve"}) == {
+        "decision": "approve", "reason": None, "question": None}
+    assert refused("answer_registration_question", {"information": "  "}) == {"information": "must not be blank"}

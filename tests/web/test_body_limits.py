@@ -220,7 +220,7 @@ def test_a_declared_length_above_the_route_limit_is_413_before_the_body(world: W
     assert json.loads(answer.body)["detail"].startswith("the request is 1,048,577 bytes, larger than 1 MB")
 
 
-def test_every_route_taking_a_body_needs_a_principal_but_signing_in_and_out() -> None:
+def test_every_route_taking_a_body_needs_a_principal_but_signing_in_and_out_and_registering() -> None:
     """The public surface that reads a body from anyone, as the gate sees it (a new public route
     changes this list on purpose)."""
     from workflows.web.api import routes
@@ -232,7 +232,9 @@ def test_every_route_taking_a_body_needs_a_principal_but_signing_in_and_out() ->
     unsafe = [(prefix + pattern.pattern, need) for prefix, pattern, methods, need in gate.rules
               if methods & {"POST", "PUT", "PATCH", "DELETE"}]
     assert len(unsafe) > 15
-    assert sorted(path for path, need in unsafe if need is None) == ["/api^/auth/token$", "^/login$", "^/logout$"]
+    assert sorted(path for path, need in unsafe if need is None) == [
+        "/api^/auth/token$", "/api^/registrations$", "/api^/registrations/verify$", "^/login$", "^/logout$",
+        "^/register$"]
     assert {need for path, need in unsafe if path.startswith("/api")} == {"bearer", None}
     assert {need for path, need in unsafe if not path.startswith("/api")} == {"session", None}
 

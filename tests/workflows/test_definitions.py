@@ -44,7 +44,8 @@ def test_each_bpmn_file_is_stored_once_with_the_hash_of_its_bytes(app: App) -> N
         rows = [(r.process_id, r.version, r.filename, r.sha256, r.bpmn_xml) for r in uow.session.scalars(
             select(ProcessDefinition).order_by(ProcessDefinition.process_id))]
     assert [row[:3] for row in rows] == [
-        ("call", 1, "call.bpmn"), ("exchange", 1, "exchange.bpmn"), ("hosting", 1, "hosting.bpmn")]
+        ("call", 1, "call.bpmn"), ("exchange", 1, "exchange.bpmn"), ("hosting", 1, "hosting.bpmn"),
+        ("registration", 1, "registration.bpmn")]
     for _process, _version, filename, sha256, xml in rows:
         data = (BPMN_DIR / filename).read_bytes()
         assert sha256 == hashlib.sha256(data).hexdigest()

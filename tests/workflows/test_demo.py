@@ -340,6 +340,11 @@ def test_a_demo_stopped_on_a_day_leaves_work_in_the_inboxes_and_continues_to_the
             assert "draft" in statuses
             assert uow.session.scalar(select(func.count()).where(Application.role == "host",
                                                                  Application.status == "published")) > 0
+            from workflows.db.models import Organisation  # two organisations registered themselves
+            registered = dict(uow.session.execute(select(User.username, Organisation.registration_status).join(
+                Organisation, Organisation.id == User.organisation_id).where(
+                User.username.in_(("aurora", "borealis")))).all())
+            assert registered == {"aurora": "approved", "borealis": "verified"}
         _assert_finished(app, run_demo(app, seed=7, size="small", progress=False), 7, "small")
     finally:
         app.close()

@@ -118,6 +118,18 @@ def test_an_unknown_country_names_its_record(app: App, tmp_path: Path) -> None:
         "programme.json: applications[0].wished_countries: 'Austria' is not")
 
 
+def test_a_subdivision_the_holiday_calendar_does_not_know_names_its_record(app: App, tmp_path: Path) -> None:
+    document = copy.deepcopy(PROGRAMME)
+    document["organisations"][0]["subdivision"] = "ZZ"
+    assert refused(app, write(tmp_path, document)).startswith(
+        "programme.json: organisations[0].subdivision: 'ZZ' is not a subdivision of BE (known: ")
+    document["organisations"][0].update(country="DE", subdivision="DE-BY")
+    import_file(app, str(write(tmp_path, document)))
+    with app.uow() as uow:
+        assert uow.session.scalar(select(Organisation.subdivision).where(
+            Organisation.legal_id == document["organisations"][0]["legal_id"])) == "BY"
+
+
 def test_a_reference_to_nothing_names_its_record(app: App, tmp_path: Path) -> None:
     document = copy.deepcopy(PROGRAMME)
     document["applications"][0]["organisation"] = "BE0999999999"

@@ -283,6 +283,16 @@ SAMPLES: dict[str, dict[str, Any]] = {
                              "next_step": "an officer assesses it", "link": "https://cx.example/my/applications/42"},
     "match_answered": {**PERSON, "exchange_id": "EX-000123", "partner_organisation": "Helix Cluster Vienna",
                        "accepted": False, "declined_by": ["Helix Cluster Vienna"], "reasons": ["No places left."]},
+    "registration_verify": {**PERSON, "username": "tina", "valid_hours": 48, "valid_until": "2027-01-13 09:00 UTC",
+                            "link": "https://cx.example/verify?token=abc"},
+    "registration_received": {**PERSON, "partnership": "ClusterXchange North", "link": "https://cx.example/my",
+                              "next_step": "ClusterXchange North assesses the registration."},
+    "registration_approved": {**PERSON, "partnership": "ClusterXchange North", "username": "tina",
+                              "portal_url": "https://cx.example/my/applications/new"},
+    "registration_rejected": {**PERSON, "partnership": "ClusterXchange North", "reason": "Not a cluster.",
+                              "portal_url": "https://cx.example/my"},
+    "registration_information_requested": {**PERSON, "partnership": "ClusterXchange North",
+                                           "question": "Which cluster?", "portal_url": "https://cx.example/tasks"},
 }
 
 

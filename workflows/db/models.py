@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     ForeignKey,
@@ -74,6 +75,9 @@ class ConflictDeclaration(Base):
 
 class Organisation(Base):
     __tablename__ = "organisations"
+    __table_args__ = (CheckConstraint("registration_status IN ('pending_verification', 'verified', "
+                                      "'information_requested', 'approved', 'rejected')",
+                                      name="registration_status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     legal_id: Mapped[str] = mapped_column(String(40), unique=True)
@@ -100,6 +104,9 @@ class Organisation(Base):
     # legal name, legal id and city folded (workflows/db/folding.py), kept by the listener below on every
     # insert and update: what the searches match, in any script, case or accent
     search_fold: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # where its registration stands (workflows/db/registration_models.py): an imported organisation is
+    # approved; one that registered itself applies only once its partnership approved it
+    registration_status: Mapped[str] = mapped_column(String(30), default="approved", server_default="approved")
 
 
 @event.listens_for(Organisation, "before_insert")

@@ -36,6 +36,8 @@ def answer(task: HumanTask, scenario: Scenario, facts: dict[str, Any], now: date
     kind = scenario.kind
     if spec == "prepare_call":
         return {"confirm": True, "notes": "Budget and rule set 2026.1 checked."}
+    if spec == "assess_registration":  # an organisation that registered itself (workflows/demo/front_door.py)
+        return {"decision": "approve"}
     if spec == "approve_host":
         return {"decision": "approve", "comment": "Offer is clear and matches the call's ecosystems."}
     if spec == "assess_application":

@@ -249,9 +249,10 @@ def run_demo(app: App, seed: int = 7, progress: bool = True, size: str = "full",
         if demo.mail is not None:
             demo.mail.stop()
     if stop_at is not None and not demo.finished():  # the front door at the stop day: a draft to finish
-        from workflows.demo.front_door import prepare_draft
+        from workflows.demo.front_door import prepare_draft, register_organisations
 
         prepare_draft(app)
+        register_organisations(app)
     result = summary(app, demo)
     result["finished"] = demo.finished()
     return result

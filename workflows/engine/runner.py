@@ -25,7 +25,7 @@ from workflows.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 LANE_ROLES = {
-    "visitor": "applicant", "host": "applicant", "officer": "officer",
+    "visitor": "applicant", "host": "applicant", "applicant": "applicant", "officer": "officer",
     "finance": "finance", "administrator": "administrator",
 }
 
@@ -327,6 +327,8 @@ class Engine:
             return data.get("visitor_org_id")
         if lane.lower() == "host":
             return data.get("host_org_id")
+        if lane.lower() == "applicant":  # the organisation's own process (bpmn/registration.bpmn)
+            return data.get("organisation_id")
         return None
 
     @staticmethod

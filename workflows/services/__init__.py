@@ -35,6 +35,15 @@ class Unauthenticated(ServiceError):
         self.retry_after = retry_after
 
 
+class Throttled(ServiceError):
+    """Too many requests of one kind from one client (registrations per address): HTTP 429 with
+    `Retry-After`, nothing written."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Conflict(ServiceError):
     """The record was changed by someone else meanwhile (a lost race): nothing was written, and it is
     not a refusal — the person may look again and retry. The CLI exits 4, the HTTP API answers 409."""

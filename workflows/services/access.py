@@ -576,8 +576,9 @@ def require_programme_reader(app: App, uow: UnitOfWork | None, principal: Princi
 
 def may_apply(app: App, uow: UnitOfWork, principal: Principal, what: str = "apply") -> Organisation:
     """The one check of whether the principal may apply (create, change, submit, withdraw, prefer) for
-    an organisation: an applicant user who belongs to an organisation that is active. Refuses
-    (audited) otherwise; returns the organisation. The registration's approval joins here."""
+    an organisation: an applicant user who belongs to an organisation that is active and whose
+    registration its partnership approved (imported organisations are). Refuses (audited) otherwise,
+    saying why; returns the organisation."""
     from workflows.db.models import Organisation
 
     organisation = (uow.session.get(Organisation, principal.organisation_id)
@@ -589,6 +590,12 @@ def may_apply(app: App, uow: UnitOfWork, principal: Principal, what: str = "appl
         refuse(app, uow, principal, f"{organisation.legal_name} ({organisation.legal_id}) is deactivated and may "
                                     f"not {what}: {organisation.deactivated_reason or 'no reason given'}",
                after={"request": what})
+    from workflows.services.registrations import refusal
+
+    waiting = refusal(uow, organisation)
+    if waiting is not None:
+        refuse(app, uow, principal, f"{organisation.legal_name} ({organisation.legal_id}) may not {what} yet: "
+                                    f"{waiting}", after={"request": what, "registration": organisation.registration_status})
     return organisation
 
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, ValidationInfo, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -82,6 +82,16 @@ class OrganisationIn(_In):
     partnership: str
 
     _c = field_validator("country")(lambda cls, v: _country(v))
+
+    @field_validator("subdivision")
+    @classmethod
+    def _subdivision(cls, v: str | None, info: ValidationInfo) -> str | None:
+        """One the holidays library knows for the country (its working days count them); the same check
+        as a registration's (workflows/services/registration_inputs.py)."""
+        from rules.working_days import normalise_subdivision
+
+        country = info.data.get("country")
+        return v if v is None or country is None else normalise_subdivision(country, v)
 
     @field_validator("iban")
     @classmethod

@@ -278,7 +278,30 @@ class CallContext(BaseModel):
     events: list[str]
 
 
-Context = Annotated[MatchReviewContext | EligibilityContext | EvidenceContext | PaymentContext | ExtensionContext | VisitContext | CallContext, Field(discriminator="kind")]
+class RegistrationContext(BaseModel):
+    """What the officers assess of an organisation that registered itself (and the applicant answers)."""
+
+    kind: Literal["registration"] = "registration"
+    legal_name: str
+    legal_id: str
+    org_type: str
+    country: str
+    subdivision: str | None
+    city: str
+    latitude: float
+    longitude: float
+    sectors: list[str]
+    cluster_member: bool
+    contact_email: str
+    user: str                          # the first user: name (username), email
+    partnership: str
+    registered_at: datetime
+    verified_at: datetime | None
+    question: str | None
+    answer: str | None
+
+
+Context = Annotated[MatchReviewContext | EligibilityContext | EvidenceContext | PaymentContext | ExtensionContext | VisitContext | CallContext | RegistrationContext, Field(discriminator="kind")]
 
 
 class Colleague(BaseModel):
@@ -423,6 +446,7 @@ _KINDS = {
     "validate_evidence": "evidence_validation", "approve_payment": "payment_approval",
     "verify_bank_details": "payment_approval", "decide_extension": "extension",
     "host_consent_extension": "extension", "prepare_call": "call",
+    "assess_registration": "registration", "answer_registration_question": "registration",
 }
 
 
@@ -713,6 +737,21 @@ class _Case:
             formats=list(call.formats or []), rule_set_version=call.rule_set_version,
             partnerships=[p.code for p in call.partnerships],
             events=[f"{e.title} ({e.kind}, {e.starts_on} to {e.ends_on}, {e.place})" for e in call.events])
+
+    def _registration(self) -> RegistrationContext:
+        from workflows.db.models import Partnership
+        from workflows.db.registration_models import Registration
+
+        reg = must_get(self.s, Registration, self.instance.subject_id)
+        org = must_get(self.s, Organisation, reg.organisation_id)
+        user = must_get(self.s, User, reg.user_id)
+        return RegistrationContext(
+            legal_name=org.legal_name, legal_id=org.legal_id, org_type=org.org_type, country=org.country,
+            subdivision=org.subdivision, city=org.city, latitude=org.latitude, longitude=org.longitude,
+            sectors=list(org.sectors or []), cluster_member=org.cluster_member, contact_email=org.contact_email,
+            user=f"{user.display_name} ({user.username}), {user.email}",
+            partnership=must_get(self.s, Partnership, reg.partnership_id).name, registered_at=reg.created_at,
+            verified_at=reg.verified_at, question=reg.question, answer=reg.answer)
 
     # -- the values the case already knows ----------------------------------------------------------
     def defaults(self) -> dict[str, Any]:

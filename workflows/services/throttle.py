@@ -134,7 +134,8 @@ class AttemptsSwept:
 
 def sweep_attempts(app: App, older_than: timedelta = FORGOTTEN_AFTER) -> AttemptsSwept:
     """Remove the counts of usernames not tried for `older_than` whose wait is over; a window whose
-    refusals no checked attempt reported (`refused`) is audited once as `login_refusals` first."""
+    refusals no checked attempt reported (`refused`) is audited once as `login_refusals` first. The
+    request counts (registrations per address) whose window ended `older_than` ago go too."""
     from sqlalchemy import select
 
     from workflows.audit import Actor
@@ -154,5 +155,38 @@ def sweep_attempts(app: App, older_than: timedelta = FORGOTTEN_AFTER) -> Attempt
                           after={"username": username, "refused": refused, "last_attempt_at": last.isoformat()})
         if rows:
             uow.connection.execute(delete(_A).where(_A.c.username.in_([r[0] for r in rows])))
+        forget_requests(uow.connection, now - older_than)
         uow.commit()
     return AttemptsSwept(removed=len(rows), refusals_reported=reported)
+
+
+def forget_requests(connection: Connection, ended_before: datetime) -> int:
+    """Remove the request counts whose window ended before `ended_before` (they count nothing any more)."""
+    from workflows.db.registration_models import RequestCount
+
+    table = table_of(RequestCount)
+    return int(connection.execute(delete(table).where(
+        table.c.window_ends < literal(ended_before, UTCDateTime()))).rowcount or 0)
+
+
+# --- requests per key (registrations per client address) --------------------------------------------
+
+def count_request(connection: Connection, key: str, limit: int, window: timedelta, now: datetime) -> int | None:
+    """Count one request of `key` (e.g. `register:<sha256 of the client address>`) in the caller's
+    transaction, atomically (`INSERT … ON CONFLICT DO UPDATE … RETURNING`): None when it is within
+    `limit` per fixed `window`, else the seconds until the window ends (the request is then refused, and
+    the caller's rollback leaves the count as it was). A window that has ended starts again at one."""
+    from workflows.db.registration_models import RequestCount
+
+    table = table_of(RequestCount)
+    ended = table.c.window_ends <= literal(now, UTCDateTime())
+    insert = (postgresql.insert(table) if connection.dialect.name == "postgresql" else sqlite.insert(table))
+    statement = insert.values(key=key[:120], hits=1, window_ends=now + window).on_conflict_do_update(
+        index_elements=[table.c.key], set_={
+            "hits": case((ended, 1), else_=table.c.hits + 1),
+            "window_ends": case((ended, literal(now + window, UTCDateTime())), else_=table.c.window_ends),
+        }).returning(table.c.hits, table.c.window_ends)
+    hits, window_ends = connection.execute(statement).one()
+    if hits <= limit:
+        return None
+    return max(1, math.ceil((window_ends - now).total_seconds()))

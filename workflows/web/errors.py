@@ -19,6 +19,7 @@ from workflows.services import (
     NotFound,
     Refused,
     ServiceError,
+    Throttled,
     TooLarge,
     Unauthenticated,
     WrongType,
@@ -51,7 +52,8 @@ ANSWERS: dict[int, tuple[type[BaseModel], str]] = {
     413: (Problem, "the request body is above its limit (20 MB for an upload, 1 MB for a form or JSON)"),
     415: (Problem, "the upload is not a file of the accepted type"),
     422: (InvalidData, "invalid data: each field named in `detail`"),
-    429: (Problem, "too many failed sign-ins: try again after Retry-After seconds"),
+    429: (Problem, "too many failed sign-ins, or registrations from one address: try again after Retry-After "
+                   "seconds"),
     503: (Problem, "the database is not available: try again after Retry-After seconds"),
 }
 SIGNED_IN = (401, 403, 404, 422)  # what any call with a bearer token may answer
@@ -77,6 +79,8 @@ def field_errors(err: Invalid | ServiceError, prefix: tuple[str, ...] = ("body",
 def _status_of(err: ServiceError) -> int:
     if isinstance(err, Unauthenticated):
         return 401
+    if isinstance(err, Throttled):
+        return 429
     for kind, status in ((NotFound, 404), (Refused, 403), (Conflict, 409), (TooLarge, 413), (WrongType, 415)):
         if isinstance(err, kind):
             return status
@@ -109,6 +113,8 @@ async def _service_error(request: Request, err: Exception) -> Any:
         if retry:
             return _detail(429, str(err), {"Retry-After": str(int(retry))})
         return _detail(401, str(err), {"WWW-Authenticate": "Bearer"})
+    if status == 429:
+        return _detail(429, str(err), {"Retry-After": str(int(getattr(err, "retry_after", 1)))})
     if status == 422:
         return JSONResponse({"detail": field_errors(err)}, status_code=422)
     return _detail(status, str(err))

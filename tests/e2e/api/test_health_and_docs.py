@@ -49,10 +49,12 @@ def test_the_document_declares_the_error_answers_of_each_operation(client: Any) 
     upload = paths["/api/exchanges/{ref}/evidence"]["post"]["responses"]
     assert {"201", "413", "415"} <= set(upload)
     assert "429" in paths["/api/auth/token"]["post"]["responses"]
+    assert {"201", "422", "429"} <= set(paths["/api/registrations"]["post"]["responses"])
     invalid = complete["422"]["content"]["application/json"]["schema"]["$ref"]
     assert invalid.endswith("/InvalidData")
     for path, item in paths.items():
         for method, operation in item.items():
-            # the public reads of SPEC §13 (tag "public") answer without credentials, never 401
-            if path not in ("/api/health", "/api/auth/token") and "public" not in operation.get("tags", []):
+            # the public ones (SPEC §13, tag "public", and the registration's) answer without credentials, never 401
+            if path not in ("/api/health", "/api/auth/token", "/api/registrations", "/api/registrations/verify",
+                            "/api/places/cities") and "public" not in operation.get("tags", []):
                 assert "401" in operation["responses"], (method, path)

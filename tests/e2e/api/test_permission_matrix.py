@@ -118,10 +118,12 @@ from tests.e2e.api import (  # noqa: E402  (they build rows with Route, _row)
     matrix_applications,
     matrix_processes,
     matrix_public,
+    matrix_registration,
     matrix_workspace,
 )
 
-for _area in (matrix_processes, matrix_accounts, matrix_admin, matrix_applications, matrix_workspace, matrix_public):
+for _area in (matrix_processes, matrix_accounts, matrix_admin, matrix_applications, matrix_registration,
+              matrix_workspace, matrix_public):
     MATRIX.update(_area.MATRIX)
     PATH_VALUES.update(_area.PATH_VALUES)
     PATH_NAMES.update(_area.PATH_NAMES)

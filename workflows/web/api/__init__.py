@@ -15,13 +15,14 @@ def routes() -> list[APIRouter]:
     from workflows.web.api import incidents as incidents_api
     from workflows.web.api import process_versions as versions_api
     from workflows.web.api import public as public_api
+    from workflows.web.api import registrations as registrations_api
     from workflows.web.api import rule_sets as rule_sets_api
 
     return [health.router, auth.router, tasks.router, instances.router, exchanges.router,
             evidence.router, exchange_actions_api.router, incidents_api.router, payments.router, audit.router, reports.router,
             versions_api.router, users.router,
             calls_api.router, admin_api.router, rule_sets_api.router,
-            applications_api.router,
+            applications_api.router, registrations_api.router,
             # the public reads (GET /api/calls, /api/calls/{code}, /api/offers): the same paths as the
             # administration's POST /api/calls and PATCH /api/calls/{code} (calls_api), other methods
             public_api.router]

@@ -19,6 +19,7 @@ def routes() -> list[APIRouter]:
         my,
         payments,
         public,
+        register,
         reports,
         tasks,
         work_task,
@@ -30,5 +31,5 @@ def routes() -> list[APIRouter]:
     return [auth.router, tasks.router, work_task.router, instances.router, exchanges.router, payments.router,
             audit.router, reports.router, admin.router,
             processes_pages.router, exchange_action_pages.router, report_file_pages.router,
-            admin_calls.router, admin_call_actions.router, admin_programme.router, my.router,
+            admin_calls.router, admin_call_actions.router, admin_programme.router, my.router, register.router,
             public.router]

@@ -20,7 +20,7 @@ STATUSES = (("open", "Unclaimed or mine"), ("unclaimed", "Unclaimed"), ("mine", 
             ("claimed", "Claimed"), ("overdue", "Overdue"))
 SORTS = (("due", "Soonest due first"), ("-due", "Latest due first"), ("created", "Oldest first"),
          ("-created", "Newest first"), ("task", "Task, A to Z"), ("-task", "Task, Z to A"))
-PROCESSES = (("exchange", "Exchange"), ("hosting", "Host offer"), ("call", "Call"))
+PROCESSES = (("exchange", "Exchange"), ("hosting", "Host offer"), ("call", "Call"), ("registration", "Registration"))
 PAGE_SIZES = (20, 50, 100)
 # the lanes an administrator or auditor reads (their own lane holds no task): every open task of one
 LANES = (("officer", "Officers"), ("finance", "Finance"), ("applicant", "Applicants"))
