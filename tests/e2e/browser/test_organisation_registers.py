@@ -1,7 +1,7 @@
 """An organisation registers itself in a real chromium (SPEC §13): the form completed with the keyboard
 (the city picked from the chosen country's list), the verification link read from the email the SMTP
 server received (the demo's mail sink on loopback), opened once; an officer approves the registration
-in the inbox; then the applicant opens /my/applications/new. Pages checked with axe-core and at 390 px
+in the inbox; then the applicant applies as a visitor and reads its eligibility. Pages checked with axe-core and at 390 px
 (test_applicant_applies.checked). Screenshots my-register-*.png."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.browser.test_applicant_applies import PASSWORD, checked, tab_to
+from tests.e2e.browser.test_applicant_applies import PASSWORD, SAVED_APPLICATION, checked, fill_by_keyboard, tab_to
 from tests.workflows.builders import OFFICER, Programme, build_programme
 from workflows.services import access, accounts
 
@@ -117,4 +117,14 @@ def test_an_organisation_registers_verifies_is_approved_and_may_apply(
     page.click("button[type=submit]")
     page.wait_for_url("**/my/applications/new")
     page.wait_for_selector("#application-form")
+    # and applies as a visitor, reading its eligibility at once
+    page.fill("#f-date_from", "2027-02-01")
+    page.fill("#f-date_to", "2027-03-01")
+    fill_by_keyboard(page, {"#f-sectors": "digital", "#f-wished_countries": "AT",
+                            "#f-motivation": "Learn how peers run pilot lines."},
+                     ("#f-declaration_given", "#f-audit_rights_accepted"))
+    page.click("button[value=submit]")
+    page.wait_for_url(SAVED_APPLICATION)
+    assert "Eligible: an officer of the partnership assesses it" in page.inner_text("main")
+    checked(page, screenshot, "register-applied")
     assert errors == []
