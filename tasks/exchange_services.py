@@ -77,6 +77,11 @@ def notify_withdrawn(ctx: ServiceContext, data: Mapping[str, Any]) -> None:
 @service("register_for_matching")
 def register_for_matching(ctx: ServiceContext, data: Mapping[str, Any]) -> dict[str, Any]:
     deadline = ctx.programme.register_for_matching(data["exchange_id"])
+    facts = ctx.programme.exchange_summary(data["exchange_id"])
+    ctx.notify("application_approved", [facts["visitor_email"]],
+               {**facts, "matching_deadline": deadline.astimezone(BRUSSELS).date().isoformat(),
+                "portal_path": act_path(f"application:{facts['application_id']}")},
+               key=f"application_approved:{data['exchange_id']}")
     return {"matching_deadline": deadline.isoformat()}
 
 
@@ -124,13 +129,30 @@ def check_commitment(ctx: ServiceContext, data: Mapping[str, Any]) -> dict[str, 
     kinds = [a["kind"] for a in form.get("activities", [])]
     decision = check_duration(arrive, depart, days.working_days, kinds, facts.format, facts.rule_set)
     ctx.programme.record_commitment(data["exchange_id"], form, decision.to_dict(), decision.ok)
+    # the four signatures are due before the visit starts (the owner is chased, then escalated)
+    signatures_due = datetime.combine(arrive, time(0, 0), BRUSSELS).isoformat()
+    if decision.ok:
+        _sign_mails(ctx, data, form, signatures_due)
     return {
         "commitment_ok": decision.ok,
         "commitment_problems": [r.to_dict() for r in decision.reasons],
         "arrival": form["arrival"], "departure": form["departure"],
-        # the four signatures are due before the visit starts (the owner is chased, then escalated)
-        "signatures_due": datetime.combine(arrive, time(0, 0), BRUSSELS).isoformat(),
+        "signatures_due": signatures_due,
     }
+
+
+def _sign_mails(ctx: ServiceContext, data: Mapping[str, Any], form: Mapping[str, Any], due: str) -> None:
+    """The visitor and the host are each asked to sign the commitment, their link opening their task."""
+    facts = ctx.programme.exchange_summary(data["exchange_id"])
+    ref = facts["exchange_ref"]
+    sides = ((facts["visitor_email"], facts["visitor_name"], facts["host_name"], "sign_commitment_visitor"),
+             (facts["host_email"], facts["host_name"], facts["visitor_name"], "sign_commitment_host"))
+    for to, me, other, task in sides:
+        if to:
+            ctx.notify("commitment_to_sign", [to], {
+                "recipient_name": me, "organisation": me, "exchange_ref": ref, "partner_organisation": other,
+                "arrival": form["arrival"], "departure": form["departure"], "signatures_due": due[:10],
+                "portal_path": act_path(ref, task)}, key=f"commitment_to_sign:{data['exchange_id']}:{task}:{due}")
 
 
 @service("start_visit")
@@ -237,6 +259,14 @@ def compute_grant(ctx: ServiceContext, data: Mapping[str, Any]) -> dict[str, Any
     ctx.programme.record_claim(data["exchange_id"], result.to_dict(), override,
                                validated_by=validation.get("completed_by"))
     amount = Decimal(override["amount"]) if override else result.amount
+    if amount > 0:  # a grant of nothing ends the exchange, whose email says so (close_without_grant)
+        summary = ctx.programme.exchange_summary(data["exchange_id"])
+        why = list(result.messages) + ([f"An officer set the amount to EUR {amount:.2f}: {override.get('reason')}"]
+                                       if override else [])
+        ctx.notify("grant_decided", [summary["visitor_email"]], {
+            **summary, "amount": f"{amount:.2f}", "working_days": working_days, "reasons": why,
+            "portal_path": act_path(summary["exchange_ref"])},
+            key=f"grant_decided:{data['exchange_id']}:{ctx.now().timestamp()}")
     return {"grant_zero": amount == 0, "grant_amount": f"{amount:.2f}",
             "grant_reasons": list(result.reasons)}
 
@@ -288,6 +318,9 @@ def queue_claim(ctx: ServiceContext, data: Mapping[str, Any]) -> dict[str, Any]:
 @service("record_payment")
 def record_payment(ctx: ServiceContext, data: Mapping[str, Any]) -> None:
     ctx.programme.set_exchange_status(data["exchange_id"], "paid")
+    summary = ctx.programme.exchange_summary(data["exchange_id"])
+    _visitor_mail(ctx, data, "payment_sent", "1", amount=summary.get("amount"),
+                  paid_on=ctx.now().astimezone(BRUSSELS).date().isoformat())
 
 
 @service("close_exchange")

@@ -61,6 +61,10 @@ TEMPLATES = (
     "registration_approved",
     "registration_rejected",
     "registration_information_requested",
+    "application_approved",
+    "commitment_to_sign",
+    "grant_decided",
+    "payment_sent",
 )
 
 

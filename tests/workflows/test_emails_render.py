@@ -20,7 +20,8 @@ def test_every_email_queued_by_the_demo_renders_with_its_template(tmp_path):
     with app.uow() as uow:
         templates = set(uow.session.scalars(select(OutboxMessage.template)))
         assert {"application_ineligible", "information_requested", "evidence_reminder", "evidence_overdue",
-                "correction_needed", "exchange_closed", "payment_batch_ready", "call_published"} <= templates
+                "correction_needed", "exchange_closed", "payment_batch_ready", "call_published",
+                "application_approved", "commitment_to_sign", "grant_decided", "payment_sent"} <= templates
         for message in uow.session.scalars(select(OutboxMessage)):
             subject, text, html = render_email(message.template, message.context)
             assert subject and text and html, message.template

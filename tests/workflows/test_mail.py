@@ -293,6 +293,14 @@ SAMPLES: dict[str, dict[str, Any]] = {
                               "portal_url": "https://cx.example/my"},
     "registration_information_requested": {**PERSON, "partnership": "ClusterXchange North",
                                            "question": "Which cluster?", "portal_url": "https://cx.example/tasks"},
+    "application_approved": {**PERSON, "application_id": 42, "call_title": CALL, "exchange_ref": "EX-000123",
+                             "matching_deadline": "2025-05-28"},
+    "commitment_to_sign": {**PERSON, "exchange_ref": "EX-000123", "partner_organisation": "Ørsted Energi Klynge",
+                           "arrival": "2025-05-05", "departure": "2025-05-16", "signatures_due": "2025-05-05"},
+    "grant_decided": {**PERSON, "exchange_ref": "EX-000123", "amount": "550.00", "working_days": 4,
+                      "reasons": ["The threshold for a host in DK is EUR 1100.00.",
+                                  "4 working days is fewer than 5: the amount is halved."]},
+    "payment_sent": {**PERSON, "exchange_ref": "EX-000123", "amount": "550.00", "paid_on": "2025-07-01"},
 }
 
 
@@ -326,6 +334,9 @@ def test_the_data_appears_in_the_email() -> None:
     assert "  - The organisation is not in an eligible country.\n" in text
     _, text, _ = render_email("payment_batch_ready", SAMPLES["payment_batch_ready"])
     assert "EX-000124: IBAN has wrong check digits" in text and "EUR 1,100.01" in text
+    _, text, _ = render_email("grant_decided", SAMPLES["grant_decided"])
+    assert "4 working days counted, and the grant of" in text and "EUR 550.00" in text
+    assert "\n  - 4 working days is fewer than 5: the amount is halved.\n" in text  # one reason a line
     _, text, html = render_email("kpi_report", SAMPLES["kpi_report"])
     assert "Paid within 10 days:          83.3 %" in text and "<td>83.3 %</td>" in html  # a share as a percentage
 
