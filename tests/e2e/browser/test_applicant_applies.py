@@ -183,6 +183,6 @@ def test_a_host_offers_a_visitor_applies_prefers_it_and_the_round_proposes_that_
 
     page.goto(f"{live_server.url}/my")
     mine = page.inner_text("main")
-    assert "preferred by the visitor" in mine and "Helix Cluster Vienna" in mine and "matched" in mine
+    assert "preferred by the visitor" in mine and "Helix Cluster Vienna" in mine and "Matched" in mine
     checked(page, screenshot, "home-visitor")
     assert errors == []

@@ -81,7 +81,7 @@ def test_finance_releases_a_batch_and_imports_the_banks_answer(page, live_server
 def test_an_auditor_verifies_the_chain_draws_a_sample_and_reads_the_kpis(page, live_server, screenshot):
     violations = watch_csp(page)
     sign_in(page, live_server.url, AUDITOR, "/audit")
-    page.get_by_label("Seed").fill("7")
+    page.get_by_label("Seed", exact=True).fill("7")
     page.get_by_role("button", name="Draw the sample").click()
     page.get_by_text("Seed 7:").wait_for()
     assert page.locator("#sample tbody tr").count() >= 1
@@ -103,7 +103,7 @@ def test_an_auditor_verifies_the_chain_draws_a_sample_and_reads_the_kpis(page, l
 def test_the_administrators_page(page, live_server, screenshot):
     violations = watch_csp(page)
     sign_in(page, live_server.url, ADMIN, "/admin")
-    page.get_by_label("Role").select_option("finance")
+    page.locator("#add-user-form").get_by_label("Role").select_option("finance")
     page.get_by_role("button", name="Add the user").click()
     page.locator("#field-username-error").wait_for()  # nothing but the role given: the errors beside the fields
     both_widths(page, screenshot, "admin-add-user-errors")
