@@ -183,20 +183,29 @@ def list_tasks(source: App | UnitOfWork, principal: Principal, *, role: str | No
 def barred_tasks(app: App, principal: Principal, tasks: Iterable[TaskOut]) -> dict[int, str]:
     """Of an inbox page's tasks, those the principal sees but may not claim or complete because of
     R-4EYES (a signature, validation or approval of theirs already on the file, a declared conflict of
-    interest), each with the reason in words — the inbox marks them instead of offering Claim. Only
-    the tasks R-4EYES can bar are looked at (every task when the principal declared a conflict)."""
+    interest), each with the reason in words — the inbox marks them instead of offering Claim.
+
+    Cheap on a busy inbox: one query finds the page's instances the principal already did a step of;
+    only the tasks R-4EYES can bar on those (on every instance, when the principal declared a conflict)
+    go through the full check."""
     if principal.role not in access.PARTNERSHIP_ROLES or principal.user_id is None:
+        return {}
+    mine = [t for t in tasks if t.assignee_id in (None, principal.user_id) and access.may_claim(principal, t)]
+    if not mine:
         return {}
     out: dict[int, str] = {}
     with app.uow() as uow:
-        conflicted = bool(access.conflicts_of(uow, principal))
-        for t in tasks:
-            if t.task not in access.FOUR_EYES_ACTIONS and not conflicted:
-                continue
-            if t.assignee_id not in (None, principal.user_id) or not access.may_claim(principal, t):
-                continue
+        if not access.conflicts_of(uow, principal):
+            touched = set(uow.session.scalars(select(HumanTask.instance_id).where(
+                HumanTask.instance_id.in_({t.instance_id for t in mine}), HumanTask.status == "completed",
+                HumanTask.completed_by == principal.user_id)))
+            mine = [t for t in mine if t.task in access.FOUR_EYES_ACTIONS and t.instance_id in touched]
+        for t in mine:
             row = uow.session.get(HumanTask, t.id)
-            problem = access.task_action_problem(uow, principal, row) if row is not None else None
+            try:
+                problem = access.task_action_problem(uow, principal, row) if row is not None else None
+            except LookupError:  # a record of the file is gone: the task's own page says so
+                continue
             if problem:
                 out[t.id] = problem
     return out
