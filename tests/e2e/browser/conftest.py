@@ -150,3 +150,17 @@ def database_url(tmp_path: Path) -> str:
     """The browser tests run on SQLite only (as the pages' tests, tests/web/conftest.py): the use cases
     under the pages are tested on both databases in tests/workflows and tests/e2e/api."""
     return f"sqlite:///{tmp_path}/cxp.db"
+
+
+AXE = Path(__file__).resolve().parents[3] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page: Any) -> list[str]:
+    """axe-core (from npm, injected into the page under test only) run on the whole page: its serious
+    and critical violations, one line each ("id: the elements"); empty when there are none."""
+    if not AXE.is_file():
+        pytest.fail(f"{AXE} is missing: run `make install` (npm ci installs axe-core)")
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    return list(page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+                              ".filter(v => ['serious', 'critical'].includes(v.impact))"
+                              ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"))

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from tests.e2e.browser.conftest import axe_violations
 from tests.workflows.builders import (
     ADMIN,
     BRUSSELS,
@@ -33,7 +34,6 @@ from workflows.services.lifecycle import instance_for, start
 SAVED_APPLICATION = re.compile(r".*/my/applications/\d+$")  # not the form's own /my/applications/new
 
 PASSWORD = "password123"
-AXE = Path(__file__).resolve().parents[3] / "node_modules" / "axe-core" / "axe.min.js"
 
 
 @pytest.fixture
@@ -59,12 +59,7 @@ def web_app(programme: Programme) -> Any:
 
 def checked(page: Any, screenshot: Any, name: str) -> None:
     """axe-core finds no serious or critical problem; at 390 px nothing scrolls sideways; screenshots."""
-    if not AXE.is_file():
-        pytest.fail(f"{AXE} is missing: run `make install` (npm ci installs axe-core)")
-    page.evaluate(AXE.read_text(encoding="utf-8"))
-    found = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-                          ".filter(v => ['serious', 'critical'].includes(v.impact))"
-                          ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))")
+    found = axe_violations(page)
     assert found == [], f"{name}: {found}"
     page.set_viewport_size({"width": 1280, "height": 800})
     screenshot(page, f"my-{name}-1280")

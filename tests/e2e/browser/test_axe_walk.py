@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.e2e.browser.test_admin_calls import AXE
+from tests.e2e.browser.conftest import axe_violations
 from tests.workflows.builders import ADMIN, AUDITOR, FINANCE, OFFICER, VISITOR, Programme, build_programme
 from tests.workflows.test_payments_bank import approved, pain002, released_batch
 from workflows.db.process_models import HumanTask
@@ -45,14 +45,6 @@ def web_app(programme: Programme) -> Any:
     from workflows.web.app import create_app
 
     return create_app(application=programme.app)
-
-
-def violations(page: Any) -> list[str]:
-    page.evaluate(AXE.read_text(encoding="utf-8"))
-    return list(page.evaluate(
-        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-        ".filter(v => ['serious', 'critical'].includes(v.impact))"
-        ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"))
 
 
 def walk(browser: Any, url: str, username: str, paths: list[str], screenshot: Any) -> list[str]:
@@ -89,7 +81,7 @@ def walk(browser: Any, url: str, username: str, paths: list[str], screenshot: An
                     problems.append(f"{username} {path}: {hidden} table(s) scroll sideways at 390 px")
             name = path.strip("/").replace("/", "-").split("?")[0] or "home"
             screenshot(page, f"axe-{username.split('.')[0]}-{name}-390")
-            problems += [f"{username} {path} at 390 px: {found}" for found in violations(page)]
+            problems += [f"{username} {path} at 390 px: {found}" for found in axe_violations(page)]
             page.set_viewport_size({"width": 1280, "height": 800})
     finally:
         context.close()

@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 
 from tests.e2e.api.public_data import MARKUP, add_public_data
+from tests.e2e.browser.conftest import axe_violations
 from tests.workflows.builders import Programme, build_programme
-
-AXE = Path(__file__).resolve().parents[3] / "node_modules" / "axe-core" / "axe.min.js"
 
 
 @pytest.fixture
@@ -38,12 +37,7 @@ def web_app(programme: Programme) -> Any:
 
 def checked(page: Any, screenshot: Any, name: str) -> None:
     """axe-core finds no serious or critical problem; at 390 px nothing scrolls sideways; screenshots."""
-    if not AXE.is_file():
-        pytest.fail(f"{AXE} is missing: run `make install` (npm ci installs axe-core)")
-    page.evaluate(AXE.read_text(encoding="utf-8"))
-    found = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-                          ".filter(v => ['serious', 'critical'].includes(v.impact))"
-                          ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))")
+    found = axe_violations(page)
     assert found == [], f"{name}: {found}"
     screenshot(page, f"public-{name}-1280")
     page.set_viewport_size({"width": 390, "height": 844})

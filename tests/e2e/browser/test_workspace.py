@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.browser.test_admin_calls import AXE
+from tests.e2e.browser.conftest import axe_violations
 from tests.workflows.builders import ATTENDANCE_PDF, FINANCE, OFFICER, VISITOR, Programme, build_programme
 from tests.workflows.test_payments_bank import approved, pain002, released_batch
 from workflows.services import access, accounts
@@ -51,10 +51,7 @@ def web_app(programme: Programme) -> Any:
 
 def checked(page: Any, screenshot: Any, name: str) -> None:
     """axe-core finds no serious or critical problem; at 390 px nothing scrolls sideways; screenshots."""
-    page.evaluate(AXE.read_text(encoding="utf-8"))
-    found = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-                          ".filter(v => ['serious', 'critical'].includes(v.impact))"
-                          ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))")
+    found = axe_violations(page)
     assert found == [], f"{name}: {found}"
     page.set_viewport_size({"width": 1280, "height": 800})
     screenshot(page, f"workspace-{name}-1280")
