@@ -8,11 +8,14 @@ DEMO_DB = sqlite:///var/demo.db
 .PHONY: install run test check bench chaos scaling lint-bpmn check-wheel constraints clean
 
 # the versions CI tested: constraints.txt pins every distribution (refresh it with `make constraints`)
+# uv installs them (the same resolution as pip, a minute faster on a fresh machine: downloads in parallel)
+UV_VERSION ?= 0.13.9
+export UV_VERSION
 $(VENV)/.installed: pyproject.toml constraints.txt tools/system_deps.sh
 	bash tools/system_deps.sh
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
+	$(PY) -m pip install --quiet uv==$(UV_VERSION)
+	$(PY) -m uv pip install --python $(PY) --quiet -c constraints.txt -e '.[test]'
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

@@ -4,7 +4,7 @@
 # run the whole demo on it and verify its audit trail. Exits non-zero on the first problem.
 #
 # Usage: tools/check_wheel.sh            (PYTHON=python3.11 tools/check_wheel.sh for another Python)
-# Called by `make check-wheel` and by CI. pip's cache makes re-runs quicker.
+# Called by `make check-wheel` and by CI. uv's cache makes re-runs quicker.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -18,7 +18,7 @@ step() { echo "check-wheel: $* ($((SECONDS - started)) s)"; }
 step "fresh virtualenv in $TMP/venv"
 "$PYTHON" -m venv "$TMP/venv"
 VPY="$TMP/venv/bin/python"
-"$VPY" -m pip install --quiet --upgrade pip
+"$VPY" -m pip install --quiet "uv==${UV_VERSION:-0.13.9}"  # the installer make install uses
 
 step "building the wheel"
 WHEEL="$("$VPY" "$ROOT/tools/build_wheel.py" "$TMP/dist")"
@@ -52,7 +52,7 @@ if missing:
              + " (run `make install`: npm ci, then tools/vendor_assets.py)")
 PY
 step "installing $(basename "$WHEEL") with -c constraints.txt"
-"$VPY" -m pip install --quiet -c "$ROOT/constraints.txt" "$WHEEL"
+"$VPY" -m uv pip install --python "$VPY" --quiet -c "$ROOT/constraints.txt" "$WHEEL"
 
 # nothing of the checkout on the way: another working directory, no PYTHONPATH, no editable install
 mkdir "$TMP/work"
