@@ -2,6 +2,7 @@
 Implements `ctx.programme` of `tasks.ports.ServiceContext` inside the caller's transaction."""
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -9,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from rules.budget import BudgetState, check_commitment
@@ -74,21 +75,27 @@ def org_facts(org: Organisation) -> OrgFacts:
     )
 
 
+# The rule sets read so far, per database (its SQLAlchemy engine): versions are immutable.
+_RULE_SETS: weakref.WeakKeyDictionary[Engine, dict[str, RuleSet]] = weakref.WeakKeyDictionary()
+
+
 class Programme:
     def __init__(self, session: Session, now: datetime, audit: Any) -> None:
         self.s = session
         self._now = now
         self._audit = audit  # callable(actor, action, **kwargs)
-        self._rule_sets: dict[str, RuleSet] = {}
 
     # ---- lookups ---------------------------------------------------------------------------------
     def rule_set(self, version: str) -> RuleSet:
-        if version not in self._rule_sets:
+        """The rule set of that version, read and checked once per database: a stored version never
+        changes (`rule_sets.add_rule_set` refuses other values under a known version)."""
+        known = _RULE_SETS.setdefault(self.s.get_bind().engine, {})
+        if version not in known:
             row = self.s.get(RuleSetRecord, version)
             if row is None:
                 raise LookupError(f"rule set {version} is not loaded: run `cxp init`")
-            self._rule_sets[version] = rule_set_from_dict(row.data)
-        return self._rule_sets[version]
+            known[version] = rule_set_from_dict(row.data)
+        return known[version]
 
     def _exchange(self, exchange_id: int) -> Exchange:
         exchange = self.s.get(Exchange, exchange_id)

@@ -104,3 +104,33 @@ def test_a_draft_picks_a_version_and_a_published_call_keeps_its_own(programme: P
         update_call(programme.app, admin, "CXP-2027-09", {"rule_set_version": "2027.2"})
     versions = {v.version: v.calls for v in list_rule_sets(programme.app, admin).versions}
     assert versions["2027.1"] == ["CXP-2027-09"] and versions["2027.2"] == []
+
+
+def test_a_rule_set_is_read_once_per_database_and_never_taken_from_another(tmp_path) -> None:  # noqa: ANN001
+    """The engine's steps keep each version they read (a version never changes), per database: two
+    databases with the same version name under other values each answer their own."""
+    from workflows.app import App
+    from workflows.programme import Programme as Records
+    from workflows.services.setup import init_database
+    from workflows.settings import Settings
+
+    apps = [App(Settings(database_url=f"sqlite:///{tmp_path}/{name}.db", files_dir=tmp_path / name))
+            for name in ("one", "two")]
+    try:
+        for app in apps:
+            init_database(app)
+        with apps[1].uow() as uow:  # the second database holds other values under the same name
+            row = uow.session.get(RuleSetRecord, "2026.1")
+            row.data = {**row.data, "cap": "900.00"}
+            uow.commit()
+        caps = []
+        for app in apps * 2:  # read twice each: the second read comes from what the first kept
+            with app.uow() as uow:
+                caps.append(str(Records(uow.session, uow.now(), None).rule_set("2026.1").cap))
+        assert caps == ["1100.00", "900.00", "1100.00", "900.00"]
+        with apps[0].uow() as uow:
+            with pytest.raises(LookupError, match="rule set 1999.1 is not loaded"):
+                Records(uow.session, uow.now(), None).rule_set("1999.1")
+    finally:
+        for app in apps:
+            app.close()

@@ -273,6 +273,10 @@ FOUR_EYES_ACTIONS = {**dict.fromkeys(PARTNERSHIP_SIGNATURES, "sign_commitment_pa
                      "verify_bank_details": "verify_bank_details"}
 
 
+# the four-eyes action → the steps whose completers may not do it (rules.four_eyes.check_action)
+_BARRED_BY = {"approve_payment": ("validate_evidence",), "sign_commitment_partnership": PARTNERSHIP_SIGNATURES}
+
+
 def conflicts_of(uow: UnitOfWork, principal: Principal) -> frozenset[int]:
     """The organisations the principal declared a conflict of interest with (R-4EYES bars them from
     those organisations' files)."""
@@ -289,32 +293,43 @@ def _conflicts(uow: UnitOfWork, principal: Principal) -> frozenset[int]:
         ConflictDeclaration.user_id == principal.user_id)))
 
 
-def _org_names(uow: UnitOfWork, org_ids: Iterable[int]) -> tuple[tuple[int, str], ...]:
-    """(id, legal name) of the organisations, so that a refusal names them in words."""
+def _org_names(uow: UnitOfWork, org_ids: Iterable[int], conflicts: Iterable[int] = ()) -> tuple[tuple[int, str], ...]:
+    """(id, legal name) of the file's organisations the actor declared a conflict with, so that the
+    refusal names them in words (R-4EYES names no other: none is read when there is no conflict)."""
     from workflows.db.models import Organisation
 
-    ids = sorted(set(org_ids))
+    ids = sorted(set(org_ids) & set(conflicts))
     if not ids:
         return ()
     return tuple((i, n) for i, n in uow.session.execute(
         select(Organisation.id, Organisation.legal_name).where(Organisation.id.in_(ids)).order_by(Organisation.id)))
 
 
-def _file_orgs(uow: UnitOfWork, instance: ProcessInstance) -> frozenset[int]:
+def _file_orgs(uow: UnitOfWork, instance_id: int) -> frozenset[int]:
+    """The organisations of the instance's file: an exchange's visitor and host (none for a call's or
+    an organisation's own process). One query; the instance's serialized state is not read."""
     from workflows.db.models import Exchange
+    from workflows.db.process_models import ProcessInstance
 
-    if instance.subject_type != "exchange":
-        return frozenset()
-    exchange = must_get(uow.session, Exchange, instance.subject_id)
-    return frozenset(o for o in (exchange.visitor_org_id, exchange.host_org_id) if o is not None)
+    row = uow.session.execute(
+        select(Exchange.visitor_org_id, Exchange.host_org_id).select_from(ProcessInstance)
+        .join(Exchange, Exchange.id == ProcessInstance.subject_id)
+        .where(ProcessInstance.id == instance_id, ProcessInstance.subject_type == "exchange")).first()
+    return frozenset(o for o in (row or ()) if o is not None)
 
 
-def _completed_by(uow: UnitOfWork, instance_id: int, task_spec: str) -> frozenset[int]:
+def _completed_by(uow: UnitOfWork, instance_id: int, task_specs: Iterable[str]) -> dict[str, frozenset[int]]:
+    """Who completed each of these steps of the instance (R-4EYES: who validated, signed, approved)."""
     from workflows.db.process_models import HumanTask
 
-    return frozenset(uow.session.scalars(select(HumanTask.completed_by).where(
-        HumanTask.instance_id == instance_id, HumanTask.task_spec == task_spec,
-        HumanTask.status == "completed", HumanTask.completed_by.is_not(None))))
+    done: dict[str, set[int]] = {spec: set() for spec in task_specs}
+    if not done:
+        return {}
+    for spec, user_id in uow.session.execute(select(HumanTask.task_spec, HumanTask.completed_by).where(
+            HumanTask.instance_id == instance_id, HumanTask.task_spec.in_(sorted(done)),
+            HumanTask.status == "completed", HumanTask.completed_by.is_not(None))):
+        done[spec].add(user_id)
+    return {spec: frozenset(users) for spec, users in done.items()}
 
 
 def lane_problem(principal: Principal, task: HumanTask | Any) -> str | None:
@@ -351,18 +366,21 @@ def task_action_problem(uow: UnitOfWork, principal: Principal, task: HumanTask,
     if problem:
         return problem
     actor_id = principal.user_id or 0
-    instance = must_get(uow.session, ProcessInstance, task.instance_id)
-    file_orgs = _file_orgs(uow, instance)
+    action = FOUR_EYES_ACTIONS.get(task.task_spec, "complete_task")
+    file_orgs, conflicts = _file_orgs(uow, task.instance_id), _conflicts(uow, principal)
+    # who did the earlier steps that bar this one (R-4EYES): read only for the steps they bar
+    done = _completed_by(uow, task.instance_id, _BARRED_BY.get(action, ()))
     decision = check_action(ActionContext(
-        action=FOUR_EYES_ACTIONS.get(task.task_spec, "complete_task"), actor_id=actor_id,
-        file_org_ids=file_orgs, actor_conflicts=_conflicts(uow, principal), org_names=_org_names(uow, file_orgs),
-        evidence_validators=_completed_by(uow, instance.id, "validate_evidence"),
-        partnership_signers=frozenset().union(*(_completed_by(uow, instance.id, spec) for spec in PARTNERSHIP_SIGNATURES
+        action=action, actor_id=actor_id, file_org_ids=file_orgs, actor_conflicts=conflicts,
+        org_names=_org_names(uow, file_orgs, conflicts),
+        evidence_validators=done.get("validate_evidence", frozenset()),
+        partnership_signers=frozenset().union(*(done.get(spec, frozenset()) for spec in PARTNERSHIP_SIGNATURES
                                                 if spec != task.task_spec)),
-        payment_approvers=_completed_by(uow, instance.id, "approve_payment")))
+        payment_approvers=frozenset()))  # a batch's approvers: release_problem
     if not decision.ok:
         return " ".join(r.message for r in decision.reasons)
     if task.task_spec == "approve_payment" and (data or {}).get("decision") == "approve":
+        instance = must_get(uow.session, ProcessInstance, task.instance_id)
         claim = uow.session.scalars(select(Claim).where(Claim.exchange_id == instance.subject_id)).first()
         if claim is not None and claim.override:
             proposers = frozenset(p for p in [claim.override.get("proposed_by")] if p is not None)
@@ -440,8 +458,8 @@ def exchange_action_problem(uow: UnitOfWork, principal: Principal, exchange: Exc
     if principal.role == "administrator" or (principal.role == "officer" and principal.partnership_id in (
             exchange.visitor_partnership_id, exchange.host_partnership_id)):
         decision = check_action(ActionContext(action="cancel_exchange", actor_id=principal.user_id or 0,
-                                              file_org_ids=orgs, actor_conflicts=_conflicts(uow, principal),
-                                              org_names=_org_names(uow, orgs)))
+                                              file_org_ids=orgs, actor_conflicts=(conflicts := _conflicts(uow, principal)),
+                                              org_names=_org_names(uow, orgs, conflicts)))
         return None if decision.ok else " ".join(r.message for r in decision.reasons)
     who = "the exchange's partnership officers" + (" and organisations" if applicants else "")
     return f"{principal.username} may not act on exchange {exchange.ref}: only {who} may"
@@ -462,8 +480,8 @@ def release_problem(uow: UnitOfWork, principal: Principal, batch: PaymentBatch) 
     orgs = frozenset(uow.session.scalars(select(Exchange.visitor_org_id).join(
         claims, claims.c.exchange_id == Exchange.id)))
     decision = check_action(ActionContext(action="release_batch", actor_id=principal.user_id or 0,
-                                          file_org_ids=orgs, actor_conflicts=_conflicts(uow, principal),
-                                          payment_approvers=approvers, org_names=_org_names(uow, orgs)))
+                                          file_org_ids=orgs, actor_conflicts=(conflicts := _conflicts(uow, principal)),
+                                          payment_approvers=approvers, org_names=_org_names(uow, orgs, conflicts)))
     return None if decision.ok else " ".join(r.message for r in decision.reasons)
 
 
