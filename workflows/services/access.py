@@ -328,7 +328,8 @@ def _completed_by(uow: UnitOfWork, instance_id: int, task_specs: Iterable[str]) 
     for spec, user_id in uow.session.execute(select(HumanTask.task_spec, HumanTask.completed_by).where(
             HumanTask.instance_id == instance_id, HumanTask.task_spec.in_(sorted(done)),
             HumanTask.status == "completed", HumanTask.completed_by.is_not(None))):
-        done[spec].add(user_id)
+        if user_id is not None:  # the query leaves none out; the type does not know it
+            done[spec].add(user_id)
     return {spec: frozenset(users) for spec, users in done.items()}
 
 
