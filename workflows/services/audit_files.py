@@ -34,6 +34,7 @@ from workflows.db.process_models import (
     ProcessDefinition,
     ProcessInstance,
 )
+from workflows.engine import state_view
 from workflows.services import ServiceError, access
 from workflows.services.access import SYSTEM, Principal
 from workflows.services.payment_files import sha256, write_atomically
@@ -41,7 +42,6 @@ from workflows.uow import UnitOfWork
 
 DECISION_TASKS = ("assess_application", "provide_information", "review_extension", "validate_evidence",
                   "approve_payment", "verify_bank_details")
-COMPLETED, ACTIVE_STATES = 64, (16, 32)  # SpiffWorkflow TaskState: COMPLETED; READY, STARTED
 
 
 def _at(moment: Any) -> str:
@@ -75,12 +75,8 @@ def _process(uow: UnitOfWork, instance: ProcessInstance | None) -> tuple[dict[st
     if instance is None:
         return {"process_id": "", "version": "", "sha256": ""}, "<svg xmlns=\"http://www.w3.org/2000/svg\"/>"
     definition = must_get(uow.session, ProcessDefinition, instance.definition_id)
-    state = instance.state
-    tasks = list(state.get("tasks", {}).values())
-    for sub in state.get("subprocesses", {}).values():
-        tasks += list(sub.get("tasks", {}).values())
-    done = sorted({t["task_spec"] for t in tasks if t.get("state") == COMPLETED})
-    active = sorted({t["task_spec"] for t in tasks if t.get("state") in ACTIVE_STATES})
+    view = state_view.read(instance.state_json)
+    done, active = view.completed, view.active
     return ({"process_id": definition.process_id, "version": definition.version, "sha256": definition.sha256,
              "completed": done, "active": active}, diagram_svg(definition.bpmn_xml, done, active))
 

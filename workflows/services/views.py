@@ -2,7 +2,6 @@
 and the BPMN steps a diagram viewer colours. What the principal may not see answers `NotFound`."""
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -11,6 +10,7 @@ from reports.history_text import describe
 from reports.labels import label
 from workflows.db.base import must_get
 from workflows.db.process_models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
+from workflows.engine import state_view
 from workflows.services import FieldError, Invalid, NotFound, access
 from workflows.services.access import Principal
 from workflows.services.inbox import reading, task_out
@@ -20,13 +20,6 @@ from workflows.uow import UnitOfWork
 
 if TYPE_CHECKING:
     from workflows.app import App
-
-# SpiffWorkflow's TaskState
-COMPLETED, WAITING, READY, STARTED, ERROR = 64, 8, 16, 32, 128
-ACTIVE = (WAITING, READY, STARTED)
-# Spiff's own task specs, which are no element of the diagram (and "X.EndJoin", "X.BoundaryEventSplit", …)
-INTERNAL_SPECS = frozenset({"Start", "End", "Root"})
-
 
 def resolve_instance(uow: UnitOfWork, principal: Principal, reference: str) -> int:
     """The id of the instance `reference` names: its id (12) or its exchange's reference (EX-000123,
@@ -46,27 +39,11 @@ def resolve_instance(uow: UnitOfWork, principal: Principal, reference: str) -> i
     raise Invalid(f"INSTANCE: {message}", [FieldError(("instance",), message)])
 
 
-def _all_tasks(state: dict[str, Any]) -> list[dict[str, Any]]:
-    tasks = list((state.get("tasks") or {}).values())
-    for sub in (state.get("subprocesses") or {}).values():
-        tasks += list((sub.get("tasks") or {}).values())
-    return tasks
-
-
-def _element_ids(names: Iterable[str]) -> list[str]:
-    return sorted({n for n in names if n and n not in INTERNAL_SPECS and "." not in n})
-
-
 def step_ids(instance: ProcessInstance) -> tuple[list[str], list[str], list[str]]:
     """The BPMN element ids of the instance's completed, active (ready, started, waiting) and failed
-    steps, from its stored Spiff state and its incident."""
-    tasks = _all_tasks(instance.state or {})
-    completed = _element_ids(t.get("task_spec", "") for t in tasks if t.get("state") == COMPLETED)
-    active = _element_ids(t.get("task_spec", "") for t in tasks if t.get("state") in ACTIVE)
-    failed = [t.get("task_spec", "") for t in tasks if t.get("state") == ERROR]
-    if instance.incident and instance.incident.get("task"):
-        failed.append(instance.incident["task"])
-    return completed, active, _element_ids(failed)
+    steps (the engine's view of its stored state, with its incident)."""
+    view = state_view.read(instance.state_json, instance.incident)
+    return view.completed, view.active, view.failed
 
 
 def instance_view(source: App | UnitOfWork, principal: Principal, instance_id: int,
@@ -106,22 +83,5 @@ def _subject_ref(uow: UnitOfWork, instance: ProcessInstance) -> str | None:
 
 
 def _public_data(instance: ProcessInstance) -> dict[str, Any]:
-    """The data of the instance's most recent task, without the engine's own keys.
-
-    Spiff stores a task's data as a delta to its parent's, so it is rebuilt from the root down."""
-    tasks = (instance.state or {}).get("tasks", {})
-    latest = max(tasks.values(), key=lambda t: t.get("last_state_change", 0), default=None)
-    chain = []
-    while latest is not None:
-        chain.append(latest)
-        latest = tasks.get(latest.get("parent") or "")
-    data: dict[str, Any] = {}
-    for task in reversed(chain):
-        delta = task.get("delta")
-        if delta and task.get("parent"):
-            data.update(delta.get("updates", {}))
-            for key in delta.get("deletions", []):
-                data.pop(key, None)
-        else:
-            data = dict(task.get("data", {}))
-    return {k: v for k, v in data.items() if not k.startswith("spiff_") and not k.endswith("_result")}
+    """The data of the instance's most recent step, without the engine's own keys."""
+    return state_view.read(instance.state_json).data
