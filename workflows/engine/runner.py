@@ -20,6 +20,7 @@ from workflows.db.prepared import Prepared
 from workflows.db.process_models import HumanTask, ProcessInstance
 from workflows.engine import spiff
 from workflows.engine.library import LoadedDefinition, ProcessLibrary
+from workflows.engine.orm_rows import loaded_factory
 from workflows.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ _LOAD_LOCKED = Prepared(select(*_LOAD_COLUMNS).where(_PI.c.id == bindparam("inst
 _LOCK = Prepared(select(_PI.c.lock_version).where(_PI.c.id == bindparam("instance_id")).with_for_update())
 _LOAD_KEYS = tuple(c.key for c in _LOAD_COLUMNS)
 _LOAD_STATE = Prepared(select(_PI.c.state_json).where(_PI.c.id == bindparam("instance_id")))
-_NEW_INSTANCE = ProcessInstance.__mapper__.class_manager.new_instance
+_LOADED_INSTANCE = loaded_factory(ProcessInstance)  # orm_rows: SQLAlchemy's loader, without a query
 _INSERT_INSTANCE = Prepared(
     insert(_PI).values({c.key: bindparam(c.key) for c in _PI.columns if c.key != "id"}).returning(_PI.c.id))
 _TASK_COLUMNS = ("instance_id", "task_guid", "task_spec", "name", "lane", "role", "partnership_id", "subject_ref",
@@ -79,8 +80,7 @@ def _attach(uow: UnitOfWork, values: Any) -> ProcessInstance:
     """The ORM object of an instance row the engine read or wrote itself, built as SQLAlchemy's loader
     builds one (no __init__, the values put in its dict), held by the unit of work as persistent and
     clean — in its session once it has one."""
-    instance = _NEW_INSTANCE()
-    instance.__dict__.update(values)
+    instance = _LOADED_INSTANCE(values)
     uow.attach(instance, instance.id)
     return instance
 
@@ -425,10 +425,7 @@ class Engine:
         if instance.status != "incident":
             raise EngineError(f"instance {instance.id} has no open incident")
         workflow = self.load(uow, instance)
-        from SpiffWorkflow.util.task import TaskState
-
-        for task in spiff.error_tasks(workflow):
-            task._set_state(TaskState.READY)
+        spiff.make_failed_tasks_ready(workflow)
         uow.audit(actor, "incident_retried", instance_id=instance.id, before=instance.incident)
         return self.advance(uow, instance, workflow)
 

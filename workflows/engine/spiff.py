@@ -1,5 +1,14 @@
 """Everything that touches SpiffWorkflow's own API: parsing, the script engine that binds service
-tasks to `tasks.registry`, the injected clock for timers, and a serializer that leaves the spec out."""
+tasks to `tasks.registry`, the injected clock for timers, and a serializer that leaves the spec out.
+
+This is the only module that uses SpiffWorkflow's private names (`INTERNALS`), each for a reason:
+- `Task._state`, `Task._parent`, `Task._children`: the incremental serializer reads them as Spiff's own
+  `to_dict` does, without the property calls (tests/workflows/test_state_serialization.py proves the
+  text byte for byte equal to Spiff's);
+- `Task._set_state`: an incident's retry makes the failed tasks ready again (`make_failed_tasks_ready`);
+- `ParallelGateway._check_threshold_unstructured`: replaced by the fix for a parallel join inside a loop
+  (bottom of this module; its xfail test shows the stock behaviour).
+tests/workflows/test_library_internals.py fails by name when an upgrade removes one of them."""
 from __future__ import annotations
 
 import copy
@@ -23,6 +32,10 @@ from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+
+INTERNALS = ("SpiffWorkflow.task.Task._state", "SpiffWorkflow.task.Task._parent", "SpiffWorkflow.task.Task._children",
+             "SpiffWorkflow.task.Task._set_state",
+             "SpiffWorkflow.bpmn.specs.mixins.parallel_gateway.ParallelGateway._check_threshold_unstructured")
 
 # --- the injected clock -------------------------------------------------------------------------
 # Spiff's timer events call `datetime.now(timezone.utc)` inside their module. We give that module a
@@ -389,6 +402,14 @@ def ready_manual_task(workflow: BpmnWorkflow, task_guid: str) -> Any | None:
     except ValueError:
         return None
     return task if task is not None and task.state == TaskState.READY and task.task_spec.manual else None
+
+
+def make_failed_tasks_ready(workflow: BpmnWorkflow) -> None:
+    """An incident's retry: every failed task runs again (SpiffWorkflow has no public call for it)."""
+    from SpiffWorkflow.util.task import TaskState
+
+    for task in list(error_tasks(workflow)):
+        task._set_state(TaskState.READY)
 
 
 def error_tasks(workflow: BpmnWorkflow) -> Iterable[Any]:
