@@ -339,7 +339,7 @@ def complete(run: Run, client: Client, task_id: int, spec: str, exchange_index: 
     """One person completes one task over HTTP (the visitor uploads the cited certificate first)."""
     from benchmarks.lifecycle import CERTIFICATE
 
-    username = run.programme._actor(spec, exchange_index)
+    username = run.programme.actor(spec, exchange_index)
     token = run.tokens[username]
     if spec == "submit_evidence":
         answer, _ = client.request("POST", f"/api/exchanges/{ref}/evidence", token,
@@ -421,7 +421,7 @@ def drive(run: Run, client: Client, deadline: float, threads: int) -> bool:
             futures = [pool.submit(complete, run, client, tid, spec, index[ex], refs[ex]) for tid, spec, ex in todo]
             for r in rows:
                 if r.status == "running" and "match_proposed" in (r.waiting_messages or []):
-                    programme._message(r.subject_id, "match_proposed")
+                    programme.message(r.subject_id, "match_proposed")
             busy = {t.instance_id for t in open_tasks}
             # (every instance also waits for the boundary messages of a cancellation or an extension)
             waiting_timer = [r for r in rows if r.status == "running" and r.id not in busy
@@ -491,7 +491,7 @@ def setup(url: str, files: Path, exchanges: int) -> Run:
 
     programme = Programme(url, files)
     for i in range(exchanges):
-        programme._submit(i)
+        programme.submit(i)
     tokens = {}
     for username in ["officer1", "officer2", "finance", "host"] + [f"v{i}" for i in range(exchanges)]:
         set_password(programme.app, SYSTEM, username, PASSWORD)

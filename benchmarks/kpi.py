@@ -129,7 +129,7 @@ def duckdb_alone(app: App) -> tuple[float, dict[str, Any]]:
     import duckdb
     import pyarrow as pa
 
-    from workflows.services.reporting import _events_sql, parse_period
+    from workflows.services.reporting import events_sql, parse_period
 
     cutoff = parse_period(PERIOD, START, app.settings.timezone).cutoff
     started = time.perf_counter()
@@ -138,7 +138,7 @@ def duckdb_alone(app: App) -> tuple[float, dict[str, Any]]:
         cur = raw.cursor()
         dialect = app.db.dialect
         bound = cutoff if dialect.name == "postgresql" else cutoff.replace(tzinfo=None).isoformat(" ", "microseconds")
-        sql = _events_sql(dialect.name)
+        sql = events_sql(dialect.name)
         cur.execute(sql.replace("%(cutoff)s", "?") if dialect.paramstyle == "qmark" else sql, (bound,) if
                     dialect.paramstyle == "qmark" else {"cutoff": bound})
         events = cur.fetchall()

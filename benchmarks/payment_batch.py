@@ -106,7 +106,7 @@ def sepaxml_alone(lines: list[PaymentLine], execution: date, own_validation: boo
     from lxml import etree
     from sepaxml import SepaTransfer
 
-    from reports.sepa import _schema
+    from reports.sepa import pain001_schema
 
     started = time.perf_counter()
     transfer = SepaTransfer({"name": DEBTOR["name"], "IBAN": DEBTOR["iban"], "BIC": DEBTOR["bic"], "batch": True,
@@ -117,7 +117,7 @@ def sepaxml_alone(lines: list[PaymentLine], execution: date, own_validation: boo
                               "endtoend_id": line.end_to_end_id})
     xml = transfer.export(validate=own_validation)
     if not own_validation:
-        _schema().assertValid(etree.fromstring(xml))
+        pain001_schema().assertValid(etree.fromstring(xml))
     return time.perf_counter() - started, xml
 
 

@@ -67,7 +67,18 @@ class Programme:
             self.partnership_id, self.call_id, self.host_org_id, self.host_app_id = p.id, call.id, host.id, host_app.id
         self.exchanges: list[int] = []
 
-    def _submit(self, i: int) -> None:
+    @classmethod
+    def on_existing(cls, app: App, ids: dict[str, int], exchanges: list[int]) -> Programme:
+        """The programme another process set up on `app`'s database (no new programme): its ids."""
+        programme = cls.__new__(cls)
+        programme.app = app
+        programme._principals = {}  # noqa: SLF001 - what __init__ would set, on an instance of this class
+        programme.partnership_id, programme.call_id = ids["partnership"], ids["call"]
+        programme.host_org_id, programme.host_app_id = ids["host_org"], ids["host_app"]
+        programme.exchanges = exchanges
+        return programme
+
+    def submit(self, i: int) -> None:
         with self.app.uow() as uow:
             org = Organisation(legal_id=f"BE-V{i:07d}", legal_name=f"Visitor {i}", org_type="cluster_organisation",
                                cluster_member=True, country="BE", city="Ghent", latitude=51.05, longitude=3.72,
@@ -86,20 +97,20 @@ class Programme:
             uow.commit()
             self.exchanges.append(instance.subject_id)
 
-    def _task(self, exchange_id: int, spec: str) -> int:
+    def task_of(self, exchange_id: int, spec: str) -> int:
         with self.app.uow() as uow:
             instance = instance_for(uow, "exchange", exchange_id)
             return uow.session.scalars(select(HumanTask.id).where(
                 HumanTask.instance_id == instance.id, HumanTask.task_spec == spec, HumanTask.status == "open")).one()
 
-    def _principal(self, username: str) -> Principal:
+    def principal(self, username: str) -> Principal:
         """The user as the principal their entry point resolves (once per session, as the web does)."""
         known = self._principals.get(username)
         if known is None:
             known = self._principals[username] = principal_by_name(self.app, username)
         return known
 
-    def _actor(self, spec: str, i: int) -> str:
+    def actor(self, spec: str, i: int) -> str:
         if spec in ("approve_payment", "sign_commitment_host_officer"):
             return "officer2"  # R-4EYES: a second officer approves payments and gives the second signature
         if spec in ("host_accept_match", "sign_commitment_host"):
@@ -108,7 +119,7 @@ class Programme:
             return f"v{i}"
         return "officer1"
 
-    def _message(self, exchange_id: int, name: str) -> None:
+    def message(self, exchange_id: int, name: str) -> None:
         with self.app.uow() as uow:
             exchange = uow.session.get(Exchange, exchange_id)
             if name == "match_proposed":
@@ -127,7 +138,7 @@ class Programme:
             deliver(self.app, uow, instance_for(uow, "exchange", exchange_id), name, payload)
             uow.commit()
 
-    def _upload_cited(self, exchange_id: int, principal: Any) -> None:
+    def upload_cited(self, exchange_id: int, principal: Any) -> None:
         """The visitor uploads the certificate its closing report cites, as in the browser."""
         from benchmarks.lifecycle import CERTIFICATE
         from workflows.services.evidence import upload_evidence
@@ -138,18 +149,18 @@ class Programme:
 
     def run(self, n: int, steps: list[tuple[str, dict[str, Any]]]) -> None:
         for i in range(n):
-            self._submit(i)
+            self.submit(i)
         for spec, form in steps:
             if spec == "@visit_ends":
                 advance_clock(self.app, VISIT_OVER, step=VISIT_OVER)
                 continue
             for i, exchange_id in enumerate(self.exchanges):
                 if spec.startswith("@"):
-                    self._message(exchange_id, spec[1:])
+                    self.message(exchange_id, spec[1:])
                 else:
-                    task_id, principal = self._task(exchange_id, spec), self._principal(self._actor(spec, i))
+                    task_id, principal = self.task_of(exchange_id, spec), self.principal(self.actor(spec, i))
                     if spec == "submit_evidence":
-                        self._upload_cited(exchange_id, principal)
+                        self.upload_cited(exchange_id, principal)
                     complete_task(self.app, task_id, principal, form)
 
     def closed(self) -> int:

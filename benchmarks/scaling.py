@@ -42,12 +42,7 @@ def _attached(database_url: str, files_dir: Path, ids: dict[str, int], exchanges
     from workflows.app import App
     from workflows.settings import Settings
 
-    programme = Programme.__new__(Programme)
-    programme.app = App(Settings(database_url=database_url, files_dir=files_dir))
-    programme._principals = {}
-    programme.partnership_id, programme.call_id = ids["partnership"], ids["call"]
-    programme.host_org_id, programme.host_app_id = ids["host_org"], ids["host_app"]
-    programme.exchanges = exchanges
+    programme = Programme.on_existing(App(Settings(database_url=database_url, files_dir=files_dir)), ids, exchanges)
     return programme
 
 
@@ -72,7 +67,7 @@ def _warm(programme: Any, share: list[tuple[int, int]]) -> None:
     with programme.app.uow() as uow:
         programme.app.library.current(uow, "exchange")
     for username in ["officer1", "officer2", "host"] + [f"v{i}" for i, _ in share]:
-        programme._principal(username)
+        programme.principal(username)
 
 
 def drive_share(database_url: str, files_dir: str, ids: dict[str, int], share: list[tuple[int, int]],
@@ -96,11 +91,11 @@ def drive_share(database_url: str, files_dir: str, ids: dict[str, int], share: l
             continue
         for i, exchange_id in share:
             if spec.startswith("@"):
-                programme._message(exchange_id, spec[1:])
+                programme.message(exchange_id, spec[1:])
             else:
-                task_id, principal = programme._task(exchange_id, spec), programme._principal(programme._actor(spec, i))
+                task_id, principal = programme.task_of(exchange_id, spec), programme.principal(programme.actor(spec, i))
                 if spec == "submit_evidence":
-                    programme._upload_cited(exchange_id, principal)
+                    programme.upload_cited(exchange_id, principal)
                 complete_task(programme.app, task_id, principal, form)
     programme.app.close()
 
@@ -166,7 +161,7 @@ def measure(n: int, exchanges: int, sample_every: float, work: Path) -> dict[str
         files = work / f"files-{n}"
         programme = Programme(url, files)
         for i in range(exchanges):
-            programme._submit(i)
+            programme.submit(i)
         ids = {"partnership": programme.partnership_id, "call": programme.call_id,
                "host_org": programme.host_org_id, "host_app": programme.host_app_id}
         everyone = list(programme.exchanges)

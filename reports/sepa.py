@@ -441,7 +441,7 @@ def _parser() -> etree.XMLParser:
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 
-def _schema() -> etree.XMLSchema:
+def pain001_schema() -> etree.XMLSchema:
     """The official pain.001.001.03 XSD shipped inside the sepaxml package, compiled once."""
     schema = getattr(_local, "pain001_schema", None)
     if schema is None:
@@ -462,7 +462,7 @@ def validate_pain001(xml: bytes) -> None:
         root = etree.fromstring(xml, _parser())
     except etree.XMLSyntaxError as exc:
         raise SepaValidationError(f"the pain.001 file is not well-formed XML: {exc}") from exc
-    schema = _schema()
+    schema = pain001_schema()
     if not schema.validate(root):
         errors = "; ".join(f"line {e.line}: {e.message}" for e in list(schema.error_log)[:5])
         raise SepaValidationError(f"the pain.001 file does not match the {PAIN001_SCHEMA} XSD: {errors}")

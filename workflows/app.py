@@ -35,7 +35,7 @@ class built_once(Generic[T]):
     def __get__(self, app: Any, owner: type | None = None) -> T:
         if app is None:
             return self  # type: ignore[return-value]
-        with app._build_lock:
+        with app._build_lock:  # noqa: SLF001 - the App's own lock, taken by its own descriptor
             found = app.__dict__.get(self._name)
             if found is None:
                 found = app.__dict__[self._name] = self._build(app)

@@ -41,7 +41,7 @@ def _round(programme: Programme, call_id: int, round_no: int) -> tuple[dict[int,
     """The round's proposals by visitor, and each host offer's places taken (visits, sent and proposed)."""
     proposals = {p.visitor_application_id: p for p in programme.s.scalars(select(MatchProposal).where(
         MatchProposal.call_id == call_id, MatchProposal.round == round_no, MatchProposal.status == "proposed"))}
-    load = programme._host_load(call_id)
+    load = programme.host_load(call_id)
     for p in proposals.values():
         load[p.host_application_id] = load.get(p.host_application_id, 0) + 1
     return proposals, load
@@ -88,7 +88,7 @@ def _book(load: dict[int, int], host_id: int, previous_host_id: int | None) -> N
 
 def host_places(programme: Programme, call_id: int, round_no: int | None) -> list[tuple[Application, int]]:
     """The call's published host offers with the places each has left in the round, by organisation name."""
-    _, load = _round(programme, call_id, round_no) if round_no is not None else ({}, programme._host_load(call_id))
+    _, load = _round(programme, call_id, round_no) if round_no is not None else ({}, programme.host_load(call_id))
     hosts = programme.s.scalars(select(Application).where(
         Application.call_id == call_id, Application.role == "host", Application.status == "published"))
     return sorted(((h, max(0, h.capacity - load.get(h.id, 0))) for h in hosts),
@@ -109,13 +109,13 @@ def apply_overrides(programme: Programme, call_id: int, round_no: int,
                    "by": by}
         if reasons:
             outcome["reasons"] = [{"code": code, "message": MESSAGES[code]} for code in reasons]
-            programme._change("match_override_refused", f"call:{call.code}", None, outcome)
+            programme.record_change("match_override_refused", f"call:{call.code}", None, outcome)
         else:
             proposal = _move(programme, call_id, round_no, proposal, visitor_id, host_id, fit, by)
             proposals[visitor_id] = proposal
             _book(load, host_id, outcome["previous_host_application_id"])
             outcome["score"] = str(fit["score"])
-            programme._change("match_overridden", f"call:{call.code}", None, outcome)
+            programme.record_change("match_overridden", f"call:{call.code}", None, outcome)
         outcomes.append(outcome)
     return outcomes
 
@@ -158,7 +158,7 @@ def _move(programme: Programme, call_id: int, round_no: int, proposal: MatchProp
                                                 proposal.host_application_id if proposal else None}})
     if proposal is None:
         proposal = MatchProposal(call_id=call_id, round=round_no, visitor_application_id=visitor_id,
-                                 status="proposed", created_at=programme._now)
+                                 status="proposed", created_at=programme.now)
         programme.s.add(proposal)
     proposal.host_application_id, proposal.score, proposal.explanation = host_id, fit["score"], explanation
     programme.s.flush()

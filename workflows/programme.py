@@ -83,6 +83,7 @@ class Programme:
     def __init__(self, session: Session, now: datetime, audit: Any) -> None:
         self.s = session
         self._now = now
+        self.now = now  # the moment of the step these records are changed in
         self._audit = audit  # callable(actor, action, **kwargs)
 
     # ---- lookups ---------------------------------------------------------------------------------
@@ -113,8 +114,11 @@ class Programme:
         call = must_get(self.s, Call, self._exchange(exchange_id).call_id)
         return self.rule_set(call.rule_set_version)
 
-    def _change(self, action: str, subject: str, before: Any, after: Any) -> None:
+    def record_change(self, action: str, subject: str, before: Any, after: Any) -> None:
+        """Put a change of the programme's records on the audit trail (the engine's step, as SYSTEM)."""
         self._audit(SYSTEM, action, subject=subject, before=before, after=after)
+
+    _change = record_change  # the short name inside this module
 
     def set_exchange_status(self, exchange_id: int, status: str) -> None:
         exchange = self._exchange(exchange_id)
@@ -216,7 +220,7 @@ class Programme:
     def withdraw_from_matching(self, exchange_id: int) -> None:
         self.set_application_status(self._exchange(exchange_id).visitor_application_id, "not_matched")
 
-    def _host_load(self, call_id: int) -> dict[int, int]:
+    def host_load(self, call_id: int) -> dict[int, int]:
         rows = self.s.execute(select(Exchange.host_application_id, func.count()).where(
             Exchange.call_id == call_id, Exchange.host_application_id.is_not(None),
             Exchange.status.in_(VISITED)).group_by(Exchange.host_application_id))
@@ -246,7 +250,7 @@ class Programme:
             visitors.append(VisitorCandidate(a.id, org_facts(a.organisation), frozenset(a.sectors or ()),
                                              frozenset(a.wished_countries or ()), a.date_from, a.date_to,
                                              frozenset(declined.get(a.id, ())), frozenset(a.preferred_offers or ())))
-        load = self._host_load(call_id)
+        load = self.host_load(call_id)
         hosts = []
         for a in self.s.scalars(select(Application).where(
                 Application.call_id == call_id, Application.role == "host",

@@ -12,7 +12,7 @@ import typer
 
 from workflows.cli.common import app_for, handle_errors, principal_for_option
 from workflows.cli.errors import CliError, echo_json
-from workflows.cli.rules import _date
+from workflows.cli.rules import parse_date_option
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -49,7 +49,7 @@ def extend(ref: str = typer.Argument(..., help="the exchange's reference, EX-…
     from workflows.services.exchanges import request_extension
 
     cxp = app_for(db)
-    result = request_extension(cxp, ref, principal_for_option(cxp, user), _date("--until", until), reason)
+    result = request_extension(cxp, ref, principal_for_option(cxp, user), parse_date_option("--until", until), reason)
     echo_json(result.model_dump(mode="json")) if json_out else typer.echo(
         f"{ref}: extension to {result.requested_departure} requested; the host is asked to consent")
 

@@ -26,7 +26,7 @@ app = typer.Typer(no_args_is_help=True)
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def _date(option: str, text: str) -> date:
+def parse_date_option(option: str, text: str) -> date:
     value = text.strip()
     try:
         if not _ISO_DATE.match(value):
@@ -38,7 +38,7 @@ def _date(option: str, text: str) -> date:
 
 def _dates(option: str, text: str) -> list[date]:
     parts = [part for part in text.split(",") if part.strip()]
-    return [_date(option, part) for part in parts]
+    return [parse_date_option(option, part) for part in parts]
 
 
 def _whole_number(option: str, text: str) -> int:
@@ -89,7 +89,7 @@ def working_days(
 
     options = {"country": "--country", "subdivision": "--subdivision", "arrive": "--arrive",
                "depart": "--depart", "attended": "--attended", "rule_set": "--rule-set"}
-    arrive_on, depart_on = _date("--arrive", arrive), _date("--depart", depart)
+    arrive_on, depart_on = parse_date_option("--arrive", arrive), parse_date_option("--depart", depart)
     attended_on = _dates("--attended", attended) if attended is not None else None
     try:
         rs = get_rule_set(rule_set or DEFAULT_VERSION)

@@ -138,7 +138,7 @@ def organisations(rng: random.Random, parts: list[Partnership], count: int = 48)
             iban=_iban(rng, country), bic=None, account_holder=name,
             partnership_id=None,
         ))
-        orgs[-1]._demo_partnership = parts[i % len(parts)]  # type: ignore[attr-defined]
+        orgs[-1].demo_partnership = parts[i % len(parts)]  # type: ignore[attr-defined]
     for n, (key, special, holder, org_type, city, country, sub, region, lat, lon, email) in enumerate(SPECIAL):
         orgs.append(Organisation(
             legal_id=f"{country}-{key.upper()}-{700 + n}", legal_name=special, org_type=org_type, cluster_member=True,
@@ -147,7 +147,7 @@ def organisations(rng: random.Random, parts: list[Partnership], count: int = 48)
             contact_email=email, iban=_iban(rng, country), bic=None, account_holder=holder or special,
             partnership_id=None,
         ))
-        orgs[-1]._demo_partnership = parts[n % len(parts)]  # type: ignore[attr-defined]
+        orgs[-1].demo_partnership = parts[n % len(parts)]  # type: ignore[attr-defined]
     return orgs
 
 

@@ -60,7 +60,7 @@ class Demo:
             uow.session.add_all([*parts, *orgs])
             uow.session.flush()
             for org in orgs:
-                org.partnership_id = org._demo_partnership.id  # type: ignore[attr-defined]
+                org.partnership_id = org.demo_partnership.id  # type: ignore[attr-defined]
             calls = data.calls(parts)
             uow.session.add_all([*with_passwords(self.app.settings, data.users(parts, orgs), self.app.wall_clock()),
                                  *calls])

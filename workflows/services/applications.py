@@ -246,7 +246,7 @@ def withdraw_application(app: App, principal: Principal, application_id: int, re
     from sqlalchemy import update
 
     from workflows.db.models import MatchProposal
-    from workflows.services.lifecycle import _settle, instance_for
+    from workflows.services.lifecycle import instance_for, settle
 
     with app.uow() as uow:
         row = access.visible_application(uow, principal, application_id)
@@ -269,7 +269,7 @@ def withdraw_application(app: App, principal: Principal, application_id: int, re
                 (MatchProposal.visitor_application_id == row.id) | (MatchProposal.host_application_id == row.id),
                 MatchProposal.status.in_(("proposed", "sent"))).values(status="withdrawn"))
             if instance.status != "completed":
-                _settle(app, uow, app.engine.terminate(uow, instance, "end_withdrawn", principal.actor, text))
+                settle(app, uow, app.engine.terminate(uow, instance, "end_withdrawn", principal.actor, text))
         row.status = "withdrawn"
         uow.audit(principal.actor, "application_withdrawn", subject=f"application:{row.id}",
                   before={"status": before}, after={"reason": text})

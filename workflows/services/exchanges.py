@@ -31,7 +31,7 @@ from workflows.db.process_models import AuditEvent, HumanTask
 from workflows.services import FieldError, Invalid, ServiceError, access
 from workflows.services.access import Principal
 from workflows.services.inbox import complete_task
-from workflows.services.lifecycle import _settle, deliver, instance_for
+from workflows.services.lifecycle import deliver, instance_for, settle
 from workflows.services.outputs import CancellationOut, ExchangeActionsOut, ExtensionDecisionOut, ExtensionRequestOut
 from workflows.uow import UnitOfWork
 
@@ -134,7 +134,7 @@ def cancel_exchange(app: App, ref: str, principal: Principal, reason: str) -> Ca
         _release(uow, exchange, claim, reason)
         uow.audit(principal.actor, "exchange_cancelled", subject=ref, instance_id=instance.id,
                   after={"reason": reason, "stage": stage})
-        _settle(app, uow, app.engine.terminate(uow, instance, "end_cancelled", principal.actor, reason))
+        settle(app, uow, app.engine.terminate(uow, instance, "end_cancelled", principal.actor, reason))
         if freed:  # the released commitment goes to the grants waiting for budget, in their order
             from workflows.db.models import Call
             from workflows.services.calls import offer_budget

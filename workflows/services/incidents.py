@@ -10,7 +10,7 @@ from workflows.db.process_models import ProcessInstance
 from workflows.engine.runner import EngineError
 from workflows.services import ServiceError, access
 from workflows.services.access import Principal
-from workflows.services.lifecycle import _settle
+from workflows.services.lifecycle import settle
 from workflows.services.outputs import IncidentOut, RetryOut
 
 
@@ -21,7 +21,7 @@ def retry(app: App, instance_id: int, principal: Principal) -> RetryOut:
         access.require_role(app, uow, principal, ("officer", "administrator"), "retry incidents",
                             instance_id=instance_id)
         try:
-            _settle(app, uow, app.engine.retry(uow, instance, principal.actor))
+            settle(app, uow, app.engine.retry(uow, instance, principal.actor))
         except EngineError as err:
             raise ServiceError(str(err)) from err
         uow.commit()

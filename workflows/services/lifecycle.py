@@ -50,7 +50,7 @@ def instance_for(uow: UnitOfWork, subject_type: str, subject_id: int) -> Process
     return instance
 
 
-def _settle(app: App, uow: UnitOfWork, first: Advance) -> None:
+def settle(app: App, uow: UnitOfWork, first: Advance) -> None:
     """Deliver the messages a step sent to other instances, in the same transaction."""
     queue = deque(first.outgoing)
     while queue:
@@ -62,7 +62,7 @@ def _settle(app: App, uow: UnitOfWork, first: Advance) -> None:
 def start(app: App, uow: UnitOfWork, process_id: str, subject_type: str, subject_id: int,
           data: Mapping[str, Any], actor: Actor = SYSTEM) -> ProcessInstance:
     result = app.engine.start(uow, process_id, subject_type, subject_id, data, actor)
-    _settle(app, uow, result)
+    settle(app, uow, result)
     return result.instance
 
 
@@ -76,7 +76,7 @@ def deliver(app: App, uow: UnitOfWork, instance: ProcessInstance, name: str, pay
             state = " now"
         raise ServiceError(f"{_subject_name(uow, instance)} is not waiting for '{name}'{state}")
     try:
-        _settle(app, uow, app.engine.deliver(uow, instance, name, payload))
+        settle(app, uow, app.engine.deliver(uow, instance, name, payload))
     except EngineError as err:
         raise ServiceError(str(err)) from err
 
@@ -94,7 +94,7 @@ def complete(app: App, uow: UnitOfWork, instance: ProcessInstance, task_guid: st
     """Run the user task and deliver what it sent; `TaskNoLongerOpen` (a lost race) is left to the
     caller, who names the task."""
     try:
-        _settle(app, uow, app.engine.complete(uow, instance, task_guid, form))
+        settle(app, uow, app.engine.complete(uow, instance, task_guid, form))
     except TaskNoLongerOpen:
         raise
     except EngineError as err:
@@ -143,7 +143,7 @@ def _fire_claimed(app: App, instance_id: int, owner: str) -> int:
         due = instance.status in ("running", "incident") and instance.next_timer_at is not None \
             and instance.next_timer_at < uow.now()
         if due:
-            _settle(app, uow, app.engine.fire_timers(uow, instance))
+            settle(app, uow, app.engine.fire_timers(uow, instance))
         queue.release(uow, _PI, instance_id, owner)
         uow.commit()
         return int(due)

@@ -64,7 +64,7 @@ def _json_field(dialect: str, column: str, *path: str) -> str:
     return f"json_extract({column}, '$.{'.'.join(path)}')"
 
 
-def _events_sql(dialect: str) -> str:
+def events_sql(dialect: str) -> str:
     """The audit events the KPIs read, by their existing columns, JSON fields extracted by the database."""
     actions = ", ".join(f"'{a}'" for a in EVENT_ACTIONS)
     return (f"SELECT id, occurred_at, action, subject, task, {_json_field(dialect, 'data_after', 'status')}, "
@@ -89,7 +89,7 @@ def _row_sql(dialect: str) -> dict[str, str]:
         "tasks": "SELECT t.task_spec, p.code, t.subject_ref, t.due_at, t.created_at, t.completed_at FROM human_tasks t "
                  "LEFT JOIN partnerships p ON p.id = t.partnership_id "
                  "WHERE t.due_at IS NOT NULL AND t.created_at < %(cutoff)s ORDER BY t.id",
-        "events": _events_sql(dialect),
+        "events": events_sql(dialect),
     }
 
 

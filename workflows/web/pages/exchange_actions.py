@@ -30,7 +30,7 @@ def _errors(err: ValidationError | ServiceError) -> dict[str, str]:
 
 async def _act(request: Request, principal: Any, ref: str, form: str, model: type[BaseModel],
                run: Any, done: str) -> Response:
-    from workflows.web.pages.exchanges import _page
+    from workflows.web.pages.exchanges import exchange_page_with
 
     posted = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and k != "csrf_token"}
     if form == "decision":
@@ -40,14 +40,14 @@ async def _act(request: Request, principal: Any, ref: str, form: str, model: typ
         said = run(data)
         done = said if isinstance(said, str) else done
     except (ValidationError, Invalid) as err:
-        return _page(request, principal, ref, 422, action_form=form, action_errors=_errors(err), action_values=posted)
+        return exchange_page_with(request, principal, ref, 422, action_form=form, action_errors=_errors(err), action_values=posted)
     except Conflict as err:
-        return _page(request, principal, ref, 409, action_form=form, action_errors={"": str(err)},
+        return exchange_page_with(request, principal, ref, 409, action_form=form, action_errors={"": str(err)},
                      action_values=posted)
     except ServiceError as err:
         if type(err) is not ServiceError:
             raise  # not found, refused: the error page says why
-        return _page(request, principal, ref, 422, action_form=form, action_errors={"": str(err)},
+        return exchange_page_with(request, principal, ref, 422, action_form=form, action_errors={"": str(err)},
                      action_values=posted)
     flash(request, "success", done)
     return RedirectResponse(f"/exchanges/{ref}", status_code=303)

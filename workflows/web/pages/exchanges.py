@@ -39,7 +39,7 @@ def search(request: Request, principal: PagePrincipal, q: Text = None, status: T
                   url=lambda **changes: url_with("/exchanges", filters, **changes))
 
 
-def _page(request: Request, principal: Any, ref: str, status_code: int = 200, upload_error: str | None = None,
+def exchange_page_with(request: Request, principal: Any, ref: str, status_code: int = 200, upload_error: str | None = None,
           kind: str = "", error_field: str = "file", action_form: str = "",
           action_errors: dict[str, str] | None = None, action_values: dict[str, str] | None = None) -> HTMLResponse:
     """The exchange page; `action_form` names the action form (cancel, extension, decision) shown
@@ -66,7 +66,7 @@ def _page(request: Request, principal: Any, ref: str, status_code: int = 200, up
 
 @router.get("/exchanges/{ref}", response_class=HTMLResponse)
 def exchange_page(request: Request, ref: str, principal: PagePrincipal) -> Response:
-    return _page(request, principal, ref)
+    return exchange_page_with(request, principal, ref)
 
 
 @router.get("/exchanges/{ref}/evidence/{sha256}")
@@ -99,12 +99,12 @@ def upload(request: Request, ref: str, principal: PagePrincipal,
             raise Invalid.field("kind", "choose what kind of document the file is")
         out = upload_evidence(get_app(request), principal, ref, name, kind, data)
     except TooLarge as err:
-        return _page(request, principal, ref, 413, f"The file is too large: {err}", kind)
+        return exchange_page_with(request, principal, ref, 413, f"The file is too large: {err}", kind)
     except WrongType as err:
-        return _page(request, principal, ref, 415, f"This kind of file is not accepted: {err}", kind)
+        return exchange_page_with(request, principal, ref, 415, f"This kind of file is not accepted: {err}", kind)
     except Invalid as err:
         field = "kind" if any(f.loc[:1] == ("kind",) for f in err.fields or []) else "file"
-        return _page(request, principal, ref, 422, _sentence(err), kind, field)
+        return exchange_page_with(request, principal, ref, 422, _sentence(err), kind, field)
     except (Refused, Conflict) as err:
         flash(request, "error", str(err))
         return RedirectResponse(f"/exchanges/{ref}", status_code=303)
