@@ -140,6 +140,38 @@ def test_a_link_older_than_48_hours_is_refused_and_a_new_one_is_sent(programme: 
     assert verify(programme.app, new).status == "verified"
 
 
+def test_an_abandoned_registration_frees_its_legal_id_and_username_once_its_link_expired(programme: Programme) -> None:  # noqa: F811
+    """A registration sent to a mistyped address is never verified: once its link expired, the same
+    legal id and username may be registered again; the abandoned one is removed and audited."""
+    registered(programme, contact_email="contact@tibre.example")  # the typo
+    before = rows(programme)
+    with pytest.raises(Invalid) as refused:  # within the 48 hours the first one still holds them
+        registered(programme)
+    assert {f.field for f in refused.value.fields} == {"legal_id", "username"}
+    assert rows(programme) == before
+    old = token_of(programme)
+
+    programme.advance(timedelta(hours=48, minutes=1))
+    assert registered(programme) == "tina"
+    assert rows(programme)[:3] == before[:3]  # one organisation, user and registration: the new ones
+    with programme.app.uow() as uow:
+        org = uow.session.scalars(select(Organisation).where(Organisation.legal_id == "BE0999000111")).one()
+        assert org.contact_email == "contact@tiber.example"
+        event = uow.session.scalars(select(AuditEvent).where(AuditEvent.action == "registration_abandoned")).one()
+        assert event.data_after["legal_name"] == "Tiber Cluster Leuven" and event.data_after["username"] == "tina"
+    with pytest.raises(Invalid, match="not one we sent"):  # the abandoned link leads nowhere
+        verify(programme.app, old)
+    assert verify(programme.app, token_of(programme)).status == "verified"
+
+
+def test_a_verified_registration_keeps_its_legal_id_however_long_it_waits(programme: Programme) -> None:  # noqa: F811
+    verified(programme)
+    programme.advance(timedelta(days=30))
+    with pytest.raises(Invalid) as refused:
+        registered(programme, username="tina2", email="tina2@tiber.example")
+    assert [f.field for f in refused.value.fields] == ["legal_id"]
+
+
 def test_an_unapproved_organisation_may_not_apply_and_is_told_why(programme: Programme) -> None:  # noqa: F811
     registered(programme)
     with pytest.raises(Refused, match="not verified yet"):

@@ -38,21 +38,65 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _abandoned(uow: UnitOfWork, *, organisation_id: int | None = None, user_id: int | None = None) -> Registration | None:
+    """The registration of that organisation (or first user) if it was abandoned: its address never
+    verified and its last link expired. It holds its legal id and username no longer — a typo in an
+    address must not keep an organisation out for ever; until then, the old link renews itself."""
+    where = (Registration.organisation_id == organisation_id) if organisation_id is not None else (
+        Registration.user_id == user_id)
+    reg = uow.session.scalars(select(Registration).where(where)).first()
+    if reg is None or reg.verified_at is not None or reg.status != RegistrationStatus.PENDING_VERIFICATION:
+        return None
+    return reg if uow.now() > reg.token_expires_at else None
+
+
 def problems(uow: UnitOfWork, legal_id: str, partnership: str, username: str,
              username_chosen: bool) -> list[FieldError]:
-    """What the database says is wrong with the form (empty: nothing)."""
+    """What the database says is wrong with the form (empty: nothing). A legal id or username held only
+    by an abandoned registration (`_abandoned`) is free."""
     s = uow.session
     out: list[FieldError] = []
     taken = s.scalars(select(Organisation).where(Organisation.legal_id == legal_id)).first() if legal_id else None
-    if taken is not None:
+    if taken is not None and _abandoned(uow, organisation_id=taken.id) is None:
         out.append(FieldError(("legal_id",), f"{legal_id!r} is already registered (by {taken.legal_name}); "
                                              "if it is yours, ask your partnership's officer for an account"))
     if partnership and s.scalar(select(Partnership.id).where(Partnership.code == partnership)) is None:
         out.append(FieldError(("partnership",), f"no partnership {partnership!r}; pick one of the list"))
-    if username and s.scalar(select(User.id).where(User.username == username)) is not None:
+    user_id = s.scalar(select(User.id).where(User.username == username)) if username else None
+    if user_id is not None and _abandoned(uow, user_id=user_id) is None:
         field = "username" if username_chosen else "email"
         out.append(FieldError((field,), f"the username {username!r} is taken; choose another username"))
     return out
+
+
+def _release_abandoned(uow: UnitOfWork, legal_id: str, username: str) -> None:
+    """Remove the abandoned registrations holding `legal_id` or `username` — the organisation, its first
+    user (with any session or token) and the registration, none of which ever did anything — and say so
+    on the audit trail, before a new registration takes them."""
+    from sqlalchemy import delete
+
+    from workflows.db.account_models import ApiToken, WebSession
+
+    s = uow.session
+    held = [s.scalar(select(Organisation.id).where(Organisation.legal_id == legal_id)),
+            s.scalar(select(User.id).where(User.username == username))]
+    found = {reg.id: reg for reg in (
+        _abandoned(uow, organisation_id=held[0]) if held[0] is not None else None,
+        _abandoned(uow, user_id=held[1]) if held[1] is not None else None) if reg is not None}
+    for reg in found.values():
+        org, user = s.get(Organisation, reg.organisation_id), s.get(User, reg.user_id)
+        assert org is not None and user is not None  # the registration's foreign keys
+        uow.audit(ANONYMOUS, "registration_abandoned", subject=f"registration:{reg.id}", after={
+            "organisation": org.legal_id, "legal_name": org.legal_name, "username": user.username,
+            "link_expired_at": reg.token_expires_at})
+        s.delete(reg)
+        s.flush()
+        s.execute(delete(WebSession).where(WebSession.user_id == user.id))
+        s.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+        s.delete(user)
+        s.flush()
+        s.delete(org)
+        s.flush()
 
 
 def parse(app: App, data: dict[str, Any]) -> RegistrationIn:
@@ -127,6 +171,7 @@ def register(app: App, form: RegistrationIn, client: str) -> RegistrationOut:
         fields = problems(uow, form.legal_id, form.partnership, username, bool(form.username)) + fields
         if fields:
             raise Invalid("; ".join(f"{f.field}: {f.msg}" for f in fields), fields)
+        _release_abandoned(uow, form.legal_id, username)
         partnership = uow.session.scalars(select(Partnership).where(Partnership.code == form.partnership)).one()
         city, latitude, longitude = form.city()
         org = Organisation(legal_id=form.legal_id, legal_name=form.legal_name, org_type=form.org_type,
