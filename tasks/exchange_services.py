@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from rules.duration import check_duration
 from rules.eligibility import check_eligibility as eligibility_rule
+from rules.errors import RuleInputError
 from rules.grant import apply_override, compute_actual_costs_grant
 from rules.grant import compute_grant as grant_rule
 from rules.working_days import count_working_days
@@ -308,8 +309,11 @@ def queue_claim(ctx: ServiceContext, data: Mapping[str, Any]) -> dict[str, Any]:
     approver = _form(data, "approve_payment").get("completed_by")
     result, override = ctx.programme.claim_grant(data["exchange_id"])
     if override:
+        proposer = override.get("proposed_by")
+        if not isinstance(proposer, int):  # R-4EYES compares the two people: a proposer must be known
+            raise RuleInputError("proposed_by", "an override needs the officer who proposed it")
         final = apply_override(result, Decimal(override["amount"]), override.get("reason") or "",
-                               proposed_by=override.get("proposed_by"), approved_by=approver)
+                               proposed_by=proposer, approved_by=approver)
         ctx.programme.finalise_override(data["exchange_id"], final.to_dict())
     ctx.programme.approve_claim(data["exchange_id"], approver)
     return {}

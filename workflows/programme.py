@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -20,6 +19,7 @@ from rules.grant import GrantResult, great_circle_km
 from rules.matching import HostOffer, MatchResult, VisitorCandidate
 from rules.ruleset import RuleSet, rule_set_from_dict
 from tasks.portal import act_path
+from tasks.ports import EligibilityFacts, ExchangeFacts
 from workflows.audit import SYSTEM
 from workflows.db.base import must_get
 from workflows.db.models import (
@@ -44,26 +44,6 @@ VISITED = ("matched", "visit_planned", "awaiting_evidence", "evidence_submitted"
 # An exchange in one of these states has ended: its application no longer holds the organisation's
 # one place as a visitor (DUPLICATE_APPLICATION); the VISITED ones among the ended count as a visit.
 ENDED = ("ineligible", "rejected", "withdrawn", "not_matched", "cancelled", "closed", "closed_without_grant")
-
-
-@dataclass(frozen=True)
-class EligibilityFacts:
-    org: OrgFacts
-    application: ApplicationFacts
-    window: CallWindow
-    rule_set: RuleSet
-    prior_visits: int
-    live_applications: int = 0
-
-
-@dataclass(frozen=True)
-class ExchangeFacts:
-    visitor: OrgFacts
-    host: OrgFacts
-    format: str
-    rule_set: RuleSet
-    activities: tuple[str, ...]
-    distance_km: Decimal
 
 
 def org_facts(org: Organisation) -> OrgFacts:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tasks.ports import ProgrammeRecords
 from workflows import outbox
 from workflows.audit import SYSTEM
 from workflows.db.process_models import ProcessInstance
@@ -18,7 +19,7 @@ class EngineContext:
         self._outgoing = outgoing
         self.instance_id = instance.id
         self.process_id = instance.process_id
-        self.programme = Programme(uow.session, uow.now(), self._programme_audit)
+        self.programme: ProgrammeRecords = Programme(uow.session, uow.now(), self._programme_audit)  # every port
 
     def _programme_audit(self, actor: Any, action: str, **kwargs: Any) -> None:
         self._uow.audit(actor, action, instance_id=self.instance_id, **kwargs)

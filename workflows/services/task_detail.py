@@ -29,8 +29,8 @@ from workflows.services.access import Principal, reassign_candidates, visible_ta
 
 if TYPE_CHECKING:
     from rules.working_days import WorkingDays as Stay
+    from tasks.ports import ExchangeFacts
     from workflows.app import App
-    from workflows.programme import ExchangeFacts
     from workflows.uow import UnitOfWork
 
 
