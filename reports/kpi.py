@@ -246,10 +246,13 @@ def _durations(con: Any, cutoff: datetime) -> list[KpiTable]:
     paid = _q(con, """WITH v AS (
             SELECT subject, ts FROM ev WHERE action = 'task_completed' AND task = 'validate_evidence' AND decision = 'accept'
         ), p AS (SELECT subject, min(ts) AS paid FROM ev WHERE action = 'payment_executed' GROUP BY 1)
-        SELECT p.subject, max(v.ts), p.paid FROM p JOIN v ON v.subject = p.subject AND v.ts <= p.paid
-        WHERE p.subject IN (SELECT ref FROM ex) GROUP BY p.subject, p.paid ORDER BY 1""")
-    per = [(ref, v.isoformat(" ", "seconds"), p.isoformat(" ", "seconds"), _days(p - v), (p - v).total_seconds() <= PAY_TARGET_DAYS * 86400)
-           for ref, v, p in paid]
+        SELECT subject, strftime(validated, '%Y-%m-%d %H:%M:%S'), strftime(paid, '%Y-%m-%d %H:%M:%S'),
+               epoch_us(paid) - epoch_us(validated)
+        FROM (SELECT p.subject, max(v.ts) AS validated, p.paid FROM p JOIN v ON v.subject = p.subject AND v.ts <= p.paid
+              WHERE p.subject IN (SELECT ref FROM ex) GROUP BY p.subject, p.paid) ORDER BY 1""")
+    # the text and the microseconds come from DuckDB: no datetime object per row (40,000 at 1 M events)
+    target_us = PAY_TARGET_DAYS * 86_400_000_000
+    per = [(ref, v, p, _days_us(us), us <= target_us) for ref, v, p, us in paid]
     values = sorted(Decimal(r[3]) for r in per)
     within = sum(1 for r in per if r[4])
     summary = [(len(per), _median(values), f"{sum(values, Decimal('0')) / len(values):.2f}" if values else "0.00",
@@ -269,8 +272,16 @@ def _num(value: Any) -> str:
     return f"{Decimal(str(value)):.2f}" if value is not None else "0.00"
 
 
-def _days(delta: Any) -> str:
-    return f"{Decimal(delta.total_seconds()) / Decimal(86400):.2f}"
+_US_PER_HUNDREDTH_DAY = 864_000_000
+
+
+def _days_us(microseconds: int) -> str:
+    """Days (never negative: validated before paid) to two decimals, rounded half to even as
+    `f"{Decimal(us) / Decimal(86_400_000_000):.2f}"` is, in integers."""
+    hundredths, rest = divmod(microseconds, _US_PER_HUNDREDTH_DAY)
+    if 2 * rest > _US_PER_HUNDREDTH_DAY or (2 * rest == _US_PER_HUNDREDTH_DAY and hundredths % 2):
+        hundredths += 1
+    return f"{hundredths // 100}.{hundredths % 100:02d}"
 
 
 def _median(values: list[Decimal]) -> str:
