@@ -20,8 +20,53 @@ def render_html(data: dict[str, Any]) -> str:
 
     source = resources.files("reports").joinpath("templates/audit_file.html.j2").read_text(encoding="utf-8")
     env = Environment(autoescape=True, keep_trailing_newline=True)
-    env.filters.update(label=label, labels=labels, subdivision=subdivision_name)  # codes in words
-    return env.from_string(source).render(**data)
+    env.filters.update(label=label, labels=labels, subdivision=subdivision_name,  # codes in words
+                       value=shown, when=when, day_reason=day_reason)
+    from reports.bpmn_svg import tiles
+
+    return env.from_string(source).render(**data, diagram_tiles=tiles(str(data.get("diagram") or "")))
+
+
+def shown(value: Any) -> str:
+    """A recorded value as a person reads it: yes/no, a moment in UTC, a code in words, a list joined."""
+    from reports.labels import label
+
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool) or value in ("True", "False"):
+        return "yes" if value in (True, "True") else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(shown(v) for v in value)
+    text = str(value)
+    moment = when(text)
+    return moment if moment != text else label(text)
+
+
+def when(value: Any) -> str:
+    """"2027-01-13 08:00:00+00:00" (or ISO with T) as "2027-01-13 08:00 UTC"; anything else unchanged."""
+    from datetime import UTC, datetime
+
+    text = "" if value is None else str(value)
+    if len(text) < 19 or text[4] != "-" or text[10] not in " T":
+        return text
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def day_reason(reason: Any) -> str:
+    """Why a date of the stay counted or not, in words ("holiday:Easter Monday" → "public holiday: Easter
+    Monday")."""
+    from reports.labels import label
+
+    text = str(reason or "")
+    if text.startswith("holiday:"):
+        return f"public holiday: {text.split(':', 1)[1]}"
+    return label(text).lower() if text else "—"
 
 
 @contextmanager

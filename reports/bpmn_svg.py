@@ -3,6 +3,8 @@ the completed path coloured: completed elements (and the flows between two of th
 amber. No JavaScript: it shows in a PDF, a mail client or a browser offline."""
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterable
 from html import escape
 
@@ -83,3 +85,23 @@ def _shape(kind: str, name: str, x: float, y: float, w: float, h: float, colour:
 
 def _short(label: str, room: int = 22) -> str:
     return label if len(label) <= room else label[:room - 1] + "…"
+
+
+_ROOT = re.compile(r'<svg xmlns="http://www.w3.org/2000/svg" width="[^"]*" height="[^"]*" viewBox="0 0 ([0-9.]+) ([0-9.]+)"')
+
+
+def tiles(svg: str, aspect: float = 1.43) -> list[str]:
+    """The diagram cut, left to right, into parts of at most `aspect` (width / height) each — a wide
+    process printed on one page is too small to read; in parts of a landscape page each it reads at
+    about the size of the screen's. Each part is the whole drawing shown through its own viewBox."""
+    found = _ROOT.match(svg)
+    if found is None:
+        return [svg]
+    width, height = float(found.group(1)), float(found.group(2))
+    count = max(1, math.ceil(width / (height * aspect)))
+    step = width / count
+    overlap = min(40.0, step / 10)  # an element cut at an edge is seen whole on one of the two parts
+    rest = svg[found.end():]
+    return [f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" preserveAspectRatio="xMinYMin meet" '
+            f'viewBox="{max(0.0, i * step - overlap):g} 0 {step + (overlap if i else 0) + (overlap if i < count - 1 else 0):g} '
+            f'{height:g}"' + rest for i in range(count)]

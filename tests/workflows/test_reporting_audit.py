@@ -52,7 +52,7 @@ def test_the_audit_file_holds_the_whole_story_with_its_hashes_and_is_the_same_by
                                                                  ProcessInstance.subject_id == exchange_id)).one()
         ours = list(s.scalars(select(AuditEvent.id).where(
             (AuditEvent.subject == "EX-000002") | (AuditEvent.instance_id == instance_id)).order_by(AuditEvent.id)))
-    for text in (*EVIDENCE_FILES, "travel_day", "2027-02-08", "1100.00", "AC04", "officer1.north",
+    for text in (*EVIDENCE_FILES, "travel day", "2027-02-08", "1100.00", "AC04", "officer1.north",
                  "officer2.north", "Hans Host", "Eligible", *batches, *bank_hashes, *pain001, "intact"):
         assert text in html, text
     # codes in words and events as sentences, not JSON dumps
@@ -67,6 +67,34 @@ def test_the_audit_file_holds_the_whole_story_with_its_hashes_and_is_the_same_by
     svg = archive.read("diagram.svg").decode()
     assert svg.startswith("<svg") and "#2f855a" in svg and "approve_payment" in record["process"]["completed"]
     assert archive.read("summary.pdf").startswith(b"%PDF")
+
+
+def test_the_pdf_reads_as_tables_in_words_with_page_numbers_and_the_diagram_in_legible_parts(
+        paid: Programme, tmp_path: Path) -> None:
+    """Every page of the audit file's PDF: labelled tables (no JSON, no snake_case keys), "page X of N"
+    at its foot, and the process diagram printed in parts on landscape pages rather than shrunk to one."""
+    import io
+
+    from pypdf import PdfReader
+
+    exported = export_audit_file(paid.app, "EX-000002", tmp_path)
+    pdf = PdfReader(io.BytesIO(zipfile.ZipFile(exported["zip"]).read("summary.pdf")))
+    pages = [page.extract_text() for page in pdf.pages]
+    count = len(pages)
+    assert count > 2
+    for number, text in enumerate(pages, start=1):
+        assert f"page {number} of {count}" in text, number
+        assert "{'" not in text and '": ' not in text and "': " not in text, text[:400]
+    whole = "\n".join(pages)
+    for heading in ("Legal id", "Submitted at", "Declaration on honour", "Proposal status", "Host country",
+                    "Full rate min working days", "travel day", "Assess application", "Approve payment"):
+        assert heading in whole, heading
+    for code in ("legal_id", "submitted_at", "travel_day", "assess_application", "lump_sum", "+00:00"):
+        assert code not in whole, code
+    parts = [p for p in pages if "Process exchange, part " in p]
+    assert len(parts) > 1 and f"part {len(parts)} of {len(parts)}" in parts[-1]
+    landscape = [p for p in pdf.pages if "Process exchange, part " in (p.extract_text() or "")]
+    assert all(float(p.mediabox.width) > float(p.mediabox.height) for p in landscape)
 
 
 def test_an_unknown_exchange_is_refused_and_writes_nothing(paid: Programme, tmp_path: Path) -> None:
