@@ -91,6 +91,7 @@ def test_the_offers_filter_and_page_and_show_a_markup_name_escaped(anonymous: Te
     assert all("Austria" in row for row in austria.split('<tr data-offer="')[1:])
     tourism = anonymous.get("/offers?sector=tourism&format=conference_fair&date_from=2027-06-10&date_to=2027-06-12")
     assert MARKUP not in tourism.text and "&lt;script&gt;alert(1)&lt;/script&gt; Évora &amp; Co" in tourism.text
+    assert "Topics: wine routes" in text_of(tourism.text)  # the host's own words, named as its topics
     second = anonymous.get("/offers?country=AT&page_size=2&page=2").text
     assert 'href="/offers?country=AT&amp;page_size=2&amp;page=1"' in second  # the filters kept on the pager
 

@@ -114,6 +114,10 @@ def test_a_registered_applicant_signs_in_before_approval_and_my_page_answers(pro
     assert signed.status_code == 303
     page = web.get("/my")
     assert page.status_code == 200 and "&lt;i&gt;Tiber&lt;/i&gt; Cluster" in page.text
+    # where the registration stands, in words, and no button to apply before the approval
+    assert "<dd>Pending verification</dd>" in page.text
+    assert "This organisation may not apply yet: its registration is not verified yet" in page.text
+    assert 'href="/my/applications/new"' not in page.text
 
 
 def test_past_the_limit_per_address_the_page_says_when_to_try_again(programme: Programme) -> None:  # noqa: F811

@@ -35,6 +35,9 @@ class OrganisationOut(BaseModel):
     city: str
     partnership: str
     active: bool
+    registration_status: str = "approved"  # RegistrationStatus; imported organisations are approved
+    # where the registration stands, in words, and what to do (None once approved: it may apply)
+    registration_note: str | None = None
 
 
 class StepOut(BaseModel):
@@ -152,9 +155,14 @@ def my_page(app: App, principal: Principal) -> MyPageOut:
         organisation = None
         if org is not None and principal.role == "applicant":
             partnership = uow.session.get(Partnership, org.partnership_id) if org.partnership_id else None
+            from workflows.services.registrations import refusal
+
+            note = refusal(uow, org)
             organisation = OrganisationOut(legal_name=org.legal_name, legal_id=org.legal_id, country=org.country,
                                            city=org.city, partnership=partnership.name if partnership else "",
-                                           active=org.active)
+                                           active=org.active, registration_status=org.registration_status,
+                                           registration_note=f"This organisation may not apply yet: {note}." if note
+                                           else None)
         mine = principal.role == "applicant" and org is not None
         applications = [application_out(uow, row) for row in uow.session.scalars(
             select(Application).where(access.application_scope(principal)).order_by(Application.id.desc())
