@@ -191,3 +191,33 @@ def _attended(attended: Iterable[date] | None, arrive: date, depart: date) -> fr
         listed = ", ".join(d.isoformat() for d in outside)
         raise RuleInputError("attended", f"{listed} outside the stay {arrive} to {depart}")
     return days
+
+
+def is_working_day(day: date, country: str | None, subdivision: str | None = None) -> bool:
+    """Monday to Friday and no public holiday of `country` (of its subdivision when given). A country
+    without a holiday calendar, or none, has only weekends off."""
+    if day.weekday() >= 5:
+        return False
+    code = country.upper() if isinstance(country, str) else None
+    if code == "EL":
+        code = "GR"
+    if not code or code not in _supported():
+        return True
+    return _holiday_name(code, subdivision if subdivision in _supported()[code] else None, day) is None
+
+
+def add_working_days(start: date, n: int, country: str | None, subdivision: str | None = None) -> date:
+    """The `n`-th working day after `start` (`start` itself not counted; negative `n`: before it). Used for
+    due dates: a task due in 10 days opened on a Friday is due ten working days later, holidays of the
+    partnership's country skipped (R-DEADLINES, SPEC: inbox due dates in working days)."""
+    if not isinstance(n, int) or isinstance(n, bool):
+        raise RuleInputError("n", f"{n!r} is not a whole number of working days")
+    if abs(n) > MAX_STAY_DAYS:
+        raise RuleInputError("n", f"{n} working days is more than a year")
+    step = 1 if n >= 0 else -1
+    day, left = start, abs(n)
+    while left:
+        day += timedelta(days=step)
+        if is_working_day(day, country, subdivision):
+            left -= 1
+    return day

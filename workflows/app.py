@@ -80,11 +80,13 @@ class App:
 
     @built_once
     def engine(self) -> Engine:
+        from workflows.due_dates import WorkingDayDeadlines
         from workflows.engine import completion
         from workflows.engine.context import EngineContext
         from workflows.engine.runner import Engine
 
-        return Engine(self.library, EngineContext, on_completed=completion.run)
+        return Engine(self.library, EngineContext, on_completed=completion.run,
+                      deadlines=WorkingDayDeadlines(self.settings.timezone))
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.db, self.sessions, self.settings.audit_key)

@@ -210,3 +210,41 @@ def test_counted_days_are_never_a_weekend_a_travel_day_or_a_host_holiday_and_par
         assert attended is None or day in attended
     for reason in result.excluded.values():
         assert reason in ("travel_day", "weekend", "not_attended") or reason.startswith("holiday:")
+
+
+# --- due dates in working days (rules.working_days.add_working_days) --------------------------------
+
+from rules.working_days import add_working_days, is_working_day  # noqa: E402
+
+
+def test_a_task_opened_before_the_may_holidays_in_poland_skips_them() -> None:
+    """Friday 30 April 2027; 1 May is a Saturday and a holiday, 3 May (Constitution Day) a Monday holiday:
+    three working days later is Thursday 6 May; without a calendar (weekends only), Wednesday 5 May."""
+    assert add_working_days(date(2027, 4, 30), 3, "PL") == date(2027, 5, 6)
+    assert add_working_days(date(2027, 4, 30), 3, None) == date(2027, 5, 5)
+    assert add_working_days(date(2027, 5, 6), -3, "PL") == date(2027, 4, 30)
+    assert add_working_days(date(2027, 12, 23), 2, "BE") == date(2027, 12, 27)  # Friday 24, then Monday 27
+    assert add_working_days(date(2027, 4, 30), 0, "PL") == date(2027, 4, 30)
+
+
+def test_a_subdivision_holiday_counts_only_in_its_subdivision() -> None:
+    """6 January is a holiday in Bavaria, not in Berlin."""
+    assert not is_working_day(date(2027, 1, 6), "DE", "BY")
+    assert is_working_day(date(2027, 1, 6), "DE", "BE")
+
+
+@given(st.dates(min_value=date(2026, 1, 1), max_value=date(2029, 12, 31)), st.integers(min_value=0, max_value=40),
+       st.sampled_from(["PL", "BE", "AT", "EL", "IS", None]))
+def test_the_result_is_a_working_day_exactly_n_working_days_later(start: date, n: int, country: str | None) -> None:
+    due = add_working_days(start, n, country)
+    between = [start + timedelta(days=k) for k in range(1, (due - start).days + 1)]
+    assert sum(is_working_day(d, country) for d in between) == n
+    assert n == 0 or is_working_day(due, country)
+    assert add_working_days(start, n + 1, country) > due  # monotone
+    assert n == 0 or add_working_days(due, -n, country) <= start
+
+
+@pytest.mark.parametrize("n", [True, 1.5, "3", 10_000])
+def test_a_number_of_days_that_is_no_whole_number_or_absurd_is_refused(n: object) -> None:
+    with pytest.raises(RuleInputError, match="^n: "):
+        add_working_days(date(2027, 1, 1), n, "BE")  # type: ignore[arg-type]

@@ -81,7 +81,7 @@ def test_the_officer_inbox_lists_the_assessment_with_its_count_due_date_and_clai
     assert page.status_code == 200
     assert f'href="/tasks/{task.id}"' in page.text and programme.exchange_ref in page.text
     assert "task=assess_application" in page.text and '<span class="count">1</span>' in page.text
-    assert "Thu 21 Jan 2027, 10:00 CET" in page.text  # due in the user's zone
+    assert "Mon 25 Jan 2027, 10:00 CET" in page.text  # ten working days later, in the user's zone
     assert f'action="/tasks/{task.id}/claim"' in page.text
     assert task.follow_up_at is not None and f"follow up {date(task.follow_up_at)}" in page.text
     assert "read only" not in page.text
@@ -102,13 +102,14 @@ def test_filters_are_get_parameters_and_an_empty_result_says_so(web: TestClient,
     empty = client.get("/tasks?task=validate_evidence&status=mine&sort=-created&due_before=2027-02-01")
     assert empty.status_code == 200 and "No task matches these filters" in empty.text
     assert client.get("/tasks?due_before=2027-01-15").text.count("task-row-") == 0
-    assert client.get("/tasks?due_before=2027-01-22").text.count('id="task-row-') == 1
+    assert client.get("/tasks?due_before=2027-01-25").text.count('id="task-row-') == 0
+    assert client.get("/tasks?due_before=2027-01-26").text.count('id="task-row-') == 1
     assert client.get("/tasks?status=nonsense").status_code == 422
 
 
 def test_an_overdue_task_is_highlighted(web: TestClient, programme: Programme) -> None:
     programme.submit_visitor_application()
-    programme.advance(timedelta(days=12))
+    programme.advance(timedelta(days=15))  # past Mon 25 Jan, ten working days after it opened
     page = sign_in(web, OFFICER).get("/tasks?status=overdue")
     assert 'class="overdue"' in page.text and "overdue-label" in page.text
 

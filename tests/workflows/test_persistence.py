@@ -74,7 +74,9 @@ def test_human_tasks_carry_lane_role_partnership_organisation_and_due_date(progr
     assess = programme.open_task("assess_application")
     assert (assess.lane, assess.role, assess.partnership_id, assess.organisation_id) == (
         "Officer", "officer", programme.north_id, None)
-    assert assess.due_at == assess.created_at + timedelta(days=10)  # the rule set's days for an officer
+    # the rule set's ten days for an officer are working days of its partnership's country (BE):
+    # opened on Monday 11 January 2027, due on Monday 25 January at the same time
+    assert assess.due_at == assess.created_at + timedelta(days=14)
     assert assess.subject_ref == programme.exchange_ref
 
     programme.assessed().propose_match()

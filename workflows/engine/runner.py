@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import configure_mappers
@@ -85,6 +85,14 @@ def _attach(uow: UnitOfWork, values: Any) -> ProcessInstance:
     return instance
 
 
+class DeadlinePolicy(Protocol):
+    """How far `n` days from a moment is, for a task of this partnership or organisation (the
+    application's calendar: workflows/due_dates.py)."""
+
+    def shift(self, uow: UnitOfWork, moment: datetime, working_days: int, partnership_id: int | None,
+              organisation_id: int | None) -> datetime: ...
+
+
 class EngineError(Exception):
     """An expected refusal (wrong state, unknown message, …) with a message for a person."""
 
@@ -127,10 +135,12 @@ class Engine:
     changed under a lock). Everything else an engine holds is read only."""
 
     def __init__(self, library: ProcessLibrary, context_factory: Callable[..., Any],
-                 on_completed: Callable[[UnitOfWork, ProcessInstance], None] | None = None) -> None:
+                 on_completed: Callable[[UnitOfWork, ProcessInstance], None] | None = None,
+                 deadlines: DeadlinePolicy | None = None) -> None:
         self.library = library
         self.context_factory = context_factory
         self.on_completed = on_completed
+        self.deadlines = deadlines  # the application's calendar of due dates; None: calendar days
         self._cache: dict[int, tuple[int, Any]] = {}
         self._cache_lock = threading.Lock()
         # The engine builds ORM objects from rows it read itself (`_attach`): the mappers must be
@@ -300,7 +310,7 @@ class Engine:
                 "organisation_id": self._task_organisation(lane, task.data),
                 "status": "open", "created_at": uow.now(),
             }
-            new["due_at"], new["follow_up_at"] = self._deadlines(uow.now(), new["role"], info, workflow, task)
+            new["due_at"], new["follow_up_at"] = self._deadlines(uow, new, info, workflow, task)
             conn = conn or uow.connection
             (row_id,) = _OPEN_TASK.one(conn, **new)
             uow.audit(SYSTEM, "task_created", instance_id=instance.id, task=new["task_spec"],
@@ -308,18 +318,25 @@ class Engine:
                                                          "follow_up_at": new["follow_up_at"]})
         workflow.cxp_open_guids = set(ready)
 
-    def _deadlines(self, now: datetime, role: str, info: Mapping[str, Any], workflow: Any,
+    def _deadlines(self, uow: UnitOfWork, new: Mapping[str, Any], info: Mapping[str, Any], workflow: Any,
                    task: Any) -> tuple[datetime | None, datetime | None]:
         """(due, follow-up) of a new task: every task is due some day — its process's `due` property, or
         the rule set's days for its role — and followed up before, unless its process chases it itself
-        (`reminders` = "process": the evidence timers)."""
+        (`reminders` = "process": the evidence timers). Days are the deadline policy's (working days of
+        the task's partnership, workflows/due_dates.py), calendar days without one."""
+        now = uow.now()
         due = _iso(self._evaluate(workflow, task, info.get("due")))
         if info.get("reminders") == "process":
             return due, None
         days = {**DEFAULT_DEADLINES, **(task.data.get("task_deadlines") or {})}
+
+        def shift(moment: datetime, n: int) -> datetime:
+            if self.deadlines is None:
+                return moment + timedelta(days=n)
+            return self.deadlines.shift(uow, moment, n, new["partnership_id"], new["organisation_id"])
         if due is None:
-            due = now + timedelta(days=days["applicant" if role == "applicant" else "officer"])
-        return due, max(now, due - timedelta(days=days["follow_up"]))
+            due = shift(now, int(days["applicant" if new["role"] == "applicant" else "officer"]))
+        return due, max(now, shift(due, -int(days["follow_up"])))
 
     @staticmethod
     def _task_organisation(lane: str, data: Mapping[str, Any]) -> int | None:
