@@ -16,7 +16,7 @@ from reports.archive import zip_bytes
 def render_html(data: dict[str, Any]) -> str:
     from jinja2 import Environment
 
-    from reports.labels import label, labels, subdivision_name
+    from reports.labels import day_reason, label, labels, subdivision_name
 
     source = resources.files("reports").joinpath("templates/audit_file.html.j2").read_text(encoding="utf-8")
     env = Environment(autoescape=True, keep_trailing_newline=True)
@@ -56,17 +56,6 @@ def when(value: Any) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def day_reason(reason: Any) -> str:
-    """Why a date of the stay counted or not, in words ("holiday:Easter Monday" → "public holiday: Easter
-    Monday")."""
-    from reports.labels import label
-
-    text = str(reason or "")
-    if text.startswith("holiday:"):
-        return f"public holiday: {text.split(':', 1)[1]}"
-    return label(text).lower() if text else "—"
 
 
 @contextmanager

@@ -83,6 +83,36 @@ def label(code: object, kind: str | None = None) -> str:
     return text
 
 
+REGIONS: dict[str, str] = {
+    "less_developed": "Less developed", "transition": "Transition", "more_developed": "More developed",
+}
+
+
+def words(value: object) -> str:
+    """A recorded value shown in a table cell: a code in words (one any table knows, or a snake_case one
+    such as `agri_food`), yes/no for a boolean; anything else — a name, a username like `org07`, an
+    amount, free text — exactly as recorded. None reads as ""."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or value in ("True", "False"):
+        return "yes" if value in (True, "True") else "no"
+    text = str(value)
+    if text in REGIONS:
+        return REGIONS[text]
+    if any(text in KINDS[k] for k in _ORDER) or ("_" in text and _CODE.fullmatch(text)):
+        return label(text)
+    return text
+
+
+def day_reason(reason: object) -> str:
+    """Why a date of a stay counted or not, in words ("holiday:Easter Monday" → "public holiday: Easter
+    Monday", "travel_day" → "travel day")."""
+    text = str(reason or "")
+    if text.startswith("holiday:"):
+        return f"public holiday: {text.split(':', 1)[1]}"
+    return label(text).lower() if text else "—"
+
+
 def labels(codes: object, kind: str | None = None) -> str:
     """A list of codes in words, joined with commas ("Digital, Health")."""
     if not codes:

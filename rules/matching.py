@@ -188,7 +188,7 @@ def _reasons(c: dict[str, Any], infeasible: list[str]) -> list[str]:
         return [f"not possible: {_INFEASIBLE[code]}" for code in infeasible]
     out = []
     if c["sector"]["shared"]:
-        out.append(f"shared sectors: {', '.join(sorted(c['sector']['shared']))}")
+        out.append(f"shared sectors: {', '.join(s.replace('_', ' ') for s in sorted(c['sector']['shared']))}")  # in words
     if c["country_wish"]["hit"]:
         out.append(f"in a country the visitor wished ({c['country_wish']['host_country']})")
     out.append(f"available {c['date_overlap']['days']} of the visitor's {c['date_overlap']['visitor_days']} "

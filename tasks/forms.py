@@ -151,7 +151,7 @@ class AssessApplication(Form):
     model_config = ConfigDict(title="Assess the application")
 
     decision: Literal["approve", "reject", "request_info"] = Field(
-        title="Decision", description="approve, reject, or request_info to ask the applicant for information."
+        title="Decision", description="approve, reject, or request info to ask the applicant for information."
     )
     comment: Comment = Field(default=None, validate_default=True)
 
@@ -589,7 +589,7 @@ class AssessRegistration(Form):
     model_config = ConfigDict(title="Assess the registration")
 
     decision: Literal["approve", "reject", "request_info"] = Field(
-        title="Decision", description="approve (the organisation may apply), reject (say why), or request_info "
+        title="Decision", description="approve (the organisation may apply), reject (say why), or request info "
                                       "(ask the applicant a question)."
     )
     reason: OptionalText = Field(default=None, validate_default=True, title="Reason",

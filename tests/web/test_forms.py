@@ -43,7 +43,7 @@ def test_the_assessment_form_has_a_select_of_decisions_and_an_optional_comment()
         "select", True, ["approve", "reject", "request_info"])
     assert (comment.widget, comment.required, comment.nullable) == ("textarea", False, True)
     html = render(form)
-    assert "approve, reject, or request_info" in html  # the description is the hint
+    assert "approve, reject, or request info" in html  # the description is the hint
     assert 'aria-describedby="field-decision-hint"' in html
     assert re.search(r'<label for="field-decision">Decision <span class="required"', html)
 

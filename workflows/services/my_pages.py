@@ -11,6 +11,7 @@ from datetime import date, datetime
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from reports.labels import day_reason
 from workflows.app import App
 from workflows.db.models import Application, Claim, Exchange, MatchProposal, Organisation, Partnership
 from workflows.db.process_models import AuditEvent
@@ -110,7 +111,7 @@ def _decisions(uow: UnitOfWork, exchange: Exchange, events: list[AuditEvent]) ->
         out.append(DecisionOut(what="Dates", outcome=f"{exchange.arrival} to {exchange.departure}", reasons=[]))
     if exchange.working_days:
         wd = exchange.working_days
-        excluded = [f"{day}: {why}" for day, why in sorted((wd.get("excluded") or {}).items())]
+        excluded = [f"{day}: {day_reason(why)}" for day, why in sorted((wd.get("excluded") or {}).items())]
         out.append(DecisionOut(what="Working days", outcome=f"{wd.get('working_days')} counted",
                                reasons=[*(wd.get("notes") or []), *excluded]))
     claim = uow.session.scalars(select(Claim).where(Claim.exchange_id == exchange.id)).first()

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment
 
-from reports.labels import label, labels, percent, subdivision_name
+from reports.labels import label, labels, percent, subdivision_name, words
 
 DEFAULT_TIMEZONE = "Europe/Brussels"
 
@@ -85,5 +85,6 @@ def install_filters(env: Environment, timezone: str = DEFAULT_TIMEZONE) -> Envir
     env.filters["label"] = label
     env.filters["percent"] = percent
     env.filters["labels"] = labels
+    env.filters["words"] = words
     env.filters["subdivision"] = subdivision_name
     return env
