@@ -28,7 +28,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, func, literal, select, text, union_all
+from sqlalchemy import delete, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from rules.budget import BudgetState, check_commitment
@@ -77,17 +77,27 @@ def reserve(session: Session, exchange_id: int, call_id: int, amount: Decimal, n
     inline = session.get_bind().dialect.name != "postgresql" or call_id in session.info.get(LOCKED_CALLS, ())
     if inline:
         lock_call(session, call_id)
-        return _reserve(session, exchange_id, call_id, amount, now, sweep=False)
+        return _reserve(session, exchange_id, call_id, amount, now)
     with Session(bind=session.get_bind().engine, expire_on_commit=False) as own:
-        own.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-        own.execute(select(Call.id).where(Call.id == call_id).with_for_update(key_share=True))
-        decision = _reserve(own, exchange_id, call_id, amount, now, sweep=True)
+        # The call row is held from the lock to the commit: three statements. What needs no lock comes
+        # first — the reuse of this exchange's reservation, the sweep (giving back only frees budget).
+        # The commit does not wait for the WAL flush while it holds the lock: the step adopting the
+        # reservation commits after it and flushes the WAL up to its own commit, so a reservation is
+        # durable whenever a grant that counted on it is; one lost in a database crash belonged to a
+        # step that had not committed and is taken again when the step is retried.
+        own.connection().exec_driver_sql(
+            f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'; SET LOCAL synchronous_commit = off")
+        found = own.get(BudgetReservation, exchange_id)
+        if found is not None and found.amount == amount:
+            return Decision.of([], dict(found.decision["inputs"]))
+        sweep_orphans(own, call_id, keep=exchange_id)
+        lock_call(own, call_id)
+        decision = _reserve(own, exchange_id, call_id, amount, now)
         own.commit()
     return decision
 
 
-def _reserve(session: Session, exchange_id: int, call_id: int, amount: Decimal, now: datetime,
-             sweep: bool) -> Decision:
+def _reserve(session: Session, exchange_id: int, call_id: int, amount: Decimal, now: datetime) -> Decision:
     """Under the call row's lock: reuse the exchange's reservation of the same amount, or check R-BUDGET
     and reserve; an earlier reservation for another amount is given back first."""
     found = session.get(BudgetReservation, exchange_id, populate_existing=True)
@@ -96,12 +106,11 @@ def _reserve(session: Session, exchange_id: int, call_id: int, amount: Decimal, 
             return Decision.of([], dict(found.decision["inputs"]))
         session.delete(found)
         session.flush()
-    if sweep:
-        sweep_orphans(session, call_id, keep=exchange_id)
-    call = session.get(Call, call_id, populate_existing=True)
-    if call is None:
+    budget = session.scalar(select(Call.budget).where(Call.id == call_id))
+    if budget is None:
         raise LookupError(f"call {call_id} does not exist")
-    decision = check_commitment(budget_state(session, call), amount)
+    totals = budget_totals(session, call_id)
+    decision = check_commitment(BudgetState(budget, totals["committed"], totals["paid"]), amount)
     if decision.ok:
         session.add(BudgetReservation(exchange_id=exchange_id, call_id=call_id, amount=amount,
                                       decision=decision.to_dict(), created_at=now))

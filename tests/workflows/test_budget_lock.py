@@ -281,3 +281,25 @@ def test_the_lock_helper_fails_while_another_transaction_holds_the_call(programm
         uow.session.execute(select(Call.id).where(Call.id == call_id).with_for_update(key_share=True))
         with pytest.raises(OperationalError, match="could not obtain lock"):
             _lock_call_nowait(app, call_id)
+
+
+def test_the_timers_job_gives_back_a_killed_steps_reservation_nobody_took_over(programme: Programme) -> None:  # noqa: F811
+    from workflows.flows.jobs import timers
+
+    app: App = programme.app
+    _postgres(app)
+    programme.awaiting_evidence()
+    dead = programme.exchange_id
+    assert dead is not None
+    _claim(app, dead, programme.call_id, programme.north_id)
+    with app.uow() as running:  # its step still runs: the job leaves the reservation alone
+        assert _died_after_reserving(app, dead)
+        running.session.execute(select(ProcessInstance.id).where(ProcessInstance.id == programme.instance_id)
+                                .with_for_update())
+        assert timers(app)["budget_reservations_released"] == 0
+        assert _reservations(app) == {dead: AMOUNT}
+    assert timers(app)["budget_reservations_released"] == 1  # the step died: the budget comes back
+    assert _reservations(app) == {}
+    with app.uow() as uow:
+        assert budget_of(uow, uow.session.get(Call, programme.call_id)).committed == Decimal("0.00")
+    assert timers(app)["budget_reservations_released"] == 0

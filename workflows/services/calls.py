@@ -126,3 +126,25 @@ def change_budget(app: App, code: str, principal: Principal, new_budget: object,
         return BudgetChangeOut(call=code, budget_before=before.budget, budget=amount, reason=text,
                                approved=approved, after=after)
 
+
+
+def release_orphaned_reservations(app: App) -> int:
+    """The timers job: give back the budget reservations no running step holds — their step was killed
+    or failed after reserving, and no retry or later reservation of the call has taken them over
+    (`workflows.budget.sweep_orphans`) — and offer what they held to the call's waiting grants, in
+    their order. How many were given back."""
+    from workflows.budget import lock_call, sweep_orphans
+    from workflows.db.models import BudgetReservation
+
+    with app.uow() as uow:
+        calls = list(uow.session.scalars(select(BudgetReservation.call_id).distinct().order_by(BudgetReservation.call_id)))
+    released = 0
+    for call_id in calls:
+        with app.uow() as uow:
+            lock_call(uow.session, call_id)
+            swept = sweep_orphans(uow.session, call_id)
+            if swept:
+                offer_budget(app, uow, uow.session.get_one(Call, call_id))
+            uow.commit()
+        released += len(swept)
+    return released
