@@ -119,16 +119,19 @@ def _reserve(session: Session, exchange_id: int, call_id: int, amount: Decimal, 
 
 
 def sweep_orphans(session: Session, call_id: int, keep: int | None = None) -> list[int]:
-    """Delete the call's reservations that no running step holds: their exchange's process instance
-    row is not locked (a step locks it for its whole length), so the step that reserved was killed or
-    failed before committing. The exchanges whose reservation was given back."""
+    """Delete the call's reservations that no running step holds: none of their exchange's process
+    instance rows is locked (a step locks its instance's row for its whole length), so the step that
+    reserved was killed or failed before committing. The exchanges whose reservation was given back."""
     others = [e for e in session.scalars(select(BudgetReservation.exchange_id).where(
         BudgetReservation.call_id == call_id)) if e != keep]
     if not others:
         return []
-    idle = list(session.scalars(select(ProcessInstance.subject_id).where(
+    of_them = select(ProcessInstance.id, ProcessInstance.subject_id).where(
         ProcessInstance.subject_type == "exchange", ProcessInstance.subject_id.in_(others))
-        .with_for_update(skip_locked=True)))
+    every = {(i, e) for i, e in session.execute(of_them)}
+    locked = {(i, e) for i, e in session.execute(of_them.with_for_update(skip_locked=True))}
+    busy = {exchange for _, exchange in every - locked}  # an instance of theirs is running a step
+    idle = sorted({exchange for _, exchange in locked} - busy)
     if idle:
         session.execute(delete(BudgetReservation).where(BudgetReservation.exchange_id.in_(idle)))
     return idle
