@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, func, select, text, update
 from sqlalchemy.exc import OperationalError
 
 from tests.workflows.builders import BRUSSELS, OFFICER, Programme, programme  # noqa: F401
+from workflows import budget
 from workflows.app import App
 from workflows.budget import ReservationLost
 from workflows.db.models import Application, BudgetReservation, Call, Claim, ClaimStatus, Exchange
@@ -266,14 +267,13 @@ def test_a_step_whose_reservation_was_given_back_does_not_commit_the_grant(progr
         records.commit_budget(exchange_id)
         uow.commit()
     with app.uow() as uow:  # a second attempt finds the reservation gone under it (adopted, swept or cancelled)
-        from workflows import budget
-
         with pytest.raises(ReservationLost, match=f"exchange {exchange_id}"):
             budget.adopt(uow.session, exchange_id)
 
 
 def test_the_lock_helper_fails_while_another_transaction_holds_the_call(programme: Programme) -> None:  # noqa: F811
-    """The check of the test above can fail: a held call row is seen (the old design held it here)."""
+    """The NOWAIT check of `test_the_call_row_is_free_for_the_rest_of_the_step_once_the_budget_is_checked`
+    can fail: a held call row is seen (the old design held it there until the step committed)."""
     app: App = programme.app
     _postgres(app)
     call_id, _ = _exchanges(programme, 0)
@@ -303,3 +303,30 @@ def test_the_timers_job_gives_back_a_killed_steps_reservation_nobody_took_over(p
     with app.uow() as uow:
         assert budget_of(uow, uow.session.get(Call, programme.call_id)).committed == Decimal("0.00")
     assert timers(app)["budget_reservations_released"] == 0
+
+
+def test_a_reservation_is_not_swept_while_another_instance_of_its_exchange_runs_a_step(programme: Programme) -> None:  # noqa: F811
+    app: App = programme.app
+    _postgres(app)
+    programme.awaiting_evidence()
+    dead = programme.exchange_id
+    assert dead is not None
+    _claim(app, dead, programme.call_id, programme.north_id)
+    with app.uow() as uow:  # a second (ended) instance of the same exchange, idle
+        first = uow.session.get(ProcessInstance, programme.instance_id)
+        uow.session.add(ProcessInstance(definition_id=first.definition_id, process_id=first.process_id,
+                                        subject_type="exchange", subject_id=dead, state_json="{}", status="completed",
+                                        waiting_messages=[], created_at=uow.now(), updated_at=uow.now()))
+        uow.commit()
+    assert _died_after_reserving(app, dead)
+    with app.uow() as running:  # the step runs on the first instance; the second one's row is free
+        running.session.execute(select(ProcessInstance.id).where(ProcessInstance.id == programme.instance_id)
+                                .with_for_update())
+        with app.uow() as uow:
+            assert budget.sweep_orphans(uow.session, programme.call_id) == []
+            uow.commit()
+        assert _reservations(app) == {dead: AMOUNT}
+    with app.uow() as uow:
+        assert budget.sweep_orphans(uow.session, programme.call_id) == [dead]
+        uow.commit()
+    assert _reservations(app) == {}
