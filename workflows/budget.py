@@ -63,12 +63,16 @@ def budget_state(session: Session, call: Call) -> BudgetState:
     return BudgetState(call.budget, totals["committed"], totals["paid"])
 
 
-def lock_call(session: Session, call_id: int) -> None:
+def lock_call(session: Session, call_id: int) -> Decimal:
     """Lock the call row for R-BUDGET in this transaction (`FOR NO KEY UPDATE`: a claim's foreign key
     share-locks the same row, see `Programme.commit_budget`); reservations made in this transaction
-    afterwards are made in it, not in a second connection that would wait for this one."""
-    session.execute(select(Call.id).where(Call.id == call_id).with_for_update(key_share=True))
+    afterwards are made in it, not in a second connection that would wait for this one. The call's
+    budget, as the lock found it (the row's newest version, also after waiting)."""
+    budget = session.scalar(select(Call.budget).where(Call.id == call_id).with_for_update(key_share=True))
+    if budget is None:
+        raise LookupError(f"call {call_id} does not exist")
     session.info.setdefault(LOCKED_CALLS, set()).add(call_id)
+    return budget
 
 
 def reserve(session: Session, exchange_id: int, call_id: int, amount: Decimal, now: datetime) -> Decision:
@@ -76,39 +80,37 @@ def reserve(session: Session, exchange_id: int, call_id: int, amount: Decimal, n
     committed in a short transaction of its own on PostgreSQL — or the decision that it waits."""
     inline = session.get_bind().dialect.name != "postgresql" or call_id in session.info.get(LOCKED_CALLS, ())
     if inline:
-        lock_call(session, call_id)
-        return _reserve(session, exchange_id, call_id, amount, now)
+        budget = lock_call(session, call_id)
+        found = session.get(BudgetReservation, exchange_id, populate_existing=True)
+        return _reserve(session, found, budget, exchange_id, call_id, amount, now)
     with Session(bind=session.get_bind().engine, expire_on_commit=False) as own:
-        # The call row is held from the lock to the commit: three statements. What needs no lock comes
-        # first — the reuse of this exchange's reservation, the sweep (giving back only frees budget).
-        # The commit does not wait for the WAL flush while it holds the lock: the step adopting the
-        # reservation commits after it and flushes the WAL up to its own commit, so a reservation is
-        # durable whenever a grant that counted on it is; one lost in a database crash belonged to a
-        # step that had not committed and is taken again when the step is retried.
+        # The call row is held from the lock to the commit: the lock (which reads the budget), the
+        # totals, the insert. What needs no lock comes first — the reuse of this exchange's reservation
+        # (only its own step, which holds the instance's row, reserves for an exchange), the sweep
+        # (giving back only frees budget). The commit does not wait for the WAL flush while it holds
+        # the lock: the step adopting the reservation commits after it and flushes the WAL up to its
+        # own commit, so a reservation is durable whenever a grant that counted on it is; one lost in a
+        # database crash belonged to a step that had not committed and is taken again on its retry.
         own.connection().exec_driver_sql(
             f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'; SET LOCAL synchronous_commit = off")
         found = own.get(BudgetReservation, exchange_id)
         if found is not None and found.amount == amount:
             return Decision.of([], dict(found.decision["inputs"]))
         sweep_orphans(own, call_id, keep=exchange_id)
-        lock_call(own, call_id)
-        decision = _reserve(own, exchange_id, call_id, amount, now)
+        decision = _reserve(own, found, lock_call(own, call_id), exchange_id, call_id, amount, now)
         own.commit()
     return decision
 
 
-def _reserve(session: Session, exchange_id: int, call_id: int, amount: Decimal, now: datetime) -> Decision:
-    """Under the call row's lock: reuse the exchange's reservation of the same amount, or check R-BUDGET
-    and reserve; an earlier reservation for another amount is given back first."""
-    found = session.get(BudgetReservation, exchange_id, populate_existing=True)
+def _reserve(session: Session, found: BudgetReservation | None, budget: Decimal, exchange_id: int, call_id: int,
+             amount: Decimal, now: datetime) -> Decision:
+    """Under the call row's lock: reuse the exchange's reservation `found` if it is for the same amount,
+    or check R-BUDGET and reserve; a reservation for another amount is given back first."""
     if found is not None:
         if found.amount == amount:
             return Decision.of([], dict(found.decision["inputs"]))
         session.delete(found)
         session.flush()
-    budget = session.scalar(select(Call.budget).where(Call.id == call_id))
-    if budget is None:
-        raise LookupError(f"call {call_id} does not exist")
     totals = budget_totals(session, call_id)
     decision = check_commitment(BudgetState(budget, totals["committed"], totals["paid"]), amount)
     if decision.ok:
