@@ -91,6 +91,8 @@ class State:
     paid_claims: int = 0
     exchanges: int = 0
     closed: int = 0
+    reservations_left: list[int] = field(default_factory=list)  # exchanges whose budget reservation remains
+    over_budget: dict[str, str] = field(default_factory=dict)  # call code -> committed + paid against budget
 
 
 def check(state: State, acks: Iterable[Ack], audit_verify: dict[str, Any] | None = None,
@@ -98,7 +100,7 @@ def check(state: State, acks: Iterable[Ack], audit_verify: dict[str, Any] | None
     """Each check's problems (an empty list when it holds)."""
     problems: dict[str, list[str]] = {"acknowledged_not_lost": [], "retried_conflicts_committed": [],
                                       "no_step_twice": [], "no_claim_paid_twice": [], "audit_verify": [],
-                                      "doctor": [], "no_incident": [], "unexpected_answers": []}
+                                      "doctor": [], "no_incident": [], "unexpected_answers": [], "budget_kept": []}
     for ack in acks:
         status, by = state.tasks.get(ack.task_id, ("missing", None))
         if 200 <= ack.status < 300:
@@ -127,6 +129,10 @@ def check(state: State, acks: Iterable[Ack], audit_verify: dict[str, Any] | None
             problems["no_claim_paid_twice"].append(f"claim {claim}: in batches {sorted(batches)}")
     for instance, error in sorted(state.incidents.items()):
         problems["no_incident"].append(f"instance {instance}: {error[:300]}")
+    for code, amounts in sorted(state.over_budget.items()):
+        problems["budget_kept"].append(f"call {code}: {amounts}")
+    problems["budget_kept"] += [f"exchange {e}: its budget reservation was never adopted or given back"
+                                for e in sorted(state.reservations_left)]
     if audit_verify is not None and not audit_verify.get("ok"):
         problems["audit_verify"].append(json.dumps(audit_verify)[:500])
     if doctor is not None and doctor.get("stuck"):
@@ -138,7 +144,8 @@ def read_state(app: Any, exchange_ids: list[int]) -> State:
     """The facts of `State` from the database."""
     from sqlalchemy import func, select
 
-    from workflows.db.models import Claim, ClaimStatus, Exchange, User
+    from workflows.budget import budget_totals
+    from workflows.db.models import BudgetReservation, Call, Claim, ClaimStatus, Exchange, User
     from workflows.db.process_models import AuditEvent, HumanTask, PaymentLine, ProcessInstance
 
     with app.uow() as uow:
@@ -166,8 +173,15 @@ def read_state(app: Any, exchange_ids: list[int]) -> State:
         paid_claims = s.scalar(select(func.count()).select_from(Claim).where(Claim.status == ClaimStatus.PAID)) or 0
         closed = s.scalar(select(func.count()).select_from(Exchange).where(
             Exchange.id.in_(exchange_ids), Exchange.status == "closed")) or 0
+        reserved = list(s.scalars(select(BudgetReservation.exchange_id).order_by(BudgetReservation.exchange_id)))
+        over = {}
+        for call in s.scalars(select(Call)):
+            totals = budget_totals(s, call.id)
+            if totals["committed"] + totals["paid"] > call.budget:
+                over[call.code] = (f"committed EUR {totals['committed']} + paid EUR {totals['paid']} exceed the budget "
+                                   f"of EUR {call.budget}")
     return State(tasks, dict(completed), per_step, dict(batches), dict(paid), incidents, int(paid_claims),
-                 len(exchange_ids), int(closed))
+                 len(exchange_ids), int(closed), reserved, over)
 
 
 def unfinished(app: Any, exchange_ids: list[int]) -> list[dict[str, Any]]:

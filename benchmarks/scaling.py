@@ -14,7 +14,9 @@ visits' timers become due together) and the same n processes sweep the due timer
   end (process start-up and the submissions excluded); `efficiency` E(n) = X(n) / (n · X(1)). On two
   cores E cannot be high: the figure says how much of the second core the product turns into work.
 - `lock_wait_share`: pg_stat_activity sampled every `--sample-ms` (50 ms) for our database: the samples
-  of a backend waiting for a lock (`wait_event_type = 'Lock'`) over the samples of an active backend.
+  of a backend waiting for a lock (`wait_event_type = 'Lock'`) over the samples of an active backend;
+  `lock_waits_by_statement` names what they waited on: the wait event (`transactionid` — another
+  transaction's row lock, `tuple` — queued behind another waiter for the row) and the statement.
 - `timer_due_to_commit_ms`: from the moment the timers became due (the clock's commit) to the commit of
   each visit-end step, seen by a reader polling every 20 ms for the step's new task (PostgreSQL's
   commit timestamps are off here): p50, p95 and max over the exchanges.

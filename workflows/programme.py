@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from rules.budget import BudgetState, check_commitment
+from rules.budget import BudgetState
 from rules.eligibility import ApplicationFacts, CallWindow, OrgFacts
 from rules.explain import Decision
 from rules.grant import GrantResult, great_circle_km
@@ -20,6 +20,7 @@ from rules.matching import HostOffer, MatchResult, VisitorCandidate
 from rules.ruleset import RuleSet, rule_set_from_dict
 from tasks.portal import act_path
 from tasks.ports import EligibilityFacts, ExchangeFacts
+from workflows import budget
 from workflows.audit import SYSTEM
 from workflows.db.base import must_get
 from workflows.db.models import (
@@ -408,22 +409,23 @@ class Programme:
         claim.status, claim.status_reason = ClaimStatus.RELEASED, reason[:300]
 
     def _budget_state(self, call: Call) -> BudgetState:
-        def total(statuses: Sequence[str]) -> Decimal:
-            return Decimal(self.s.scalar(select(func.coalesce(func.sum(Claim.amount), 0)).where(
-                Claim.call_id == call.id, Claim.status.in_(statuses))) or 0)
-        return BudgetState(call.budget, total(ClaimStatus.COMMITTING), total((ClaimStatus.PAID,)))
+        return budget.budget_state(self.s, call)
 
     def commit_budget(self, exchange_id: int) -> Decision:
-        """R-BUDGET: commit the claim against its call's budget (the call row is locked meanwhile).
+        """R-BUDGET: commit the claim against its call's budget.
 
-        The lock is `FOR NO KEY UPDATE`, not `FOR UPDATE`: the step that computed the grant inserted the
-        claim in this transaction, and its foreign key took a `FOR KEY SHARE` lock on the same call row.
-        Two such steps of one call each held that share and each waited for the other's to take
-        `FOR UPDATE` — a deadlock (found by benchmarks/chaos.py). `FOR NO KEY UPDATE` does not conflict
-        with a key share, and still one commitment of a call at a time (it conflicts with itself)."""
+        The amount is reserved first (`workflows.budget.reserve`): on PostgreSQL in a short transaction
+        of its own, which locks the call row `FOR NO KEY UPDATE` only while it checks and inserts the
+        reservation, and commits it at once — the rest of this step (the approval task, the instance's
+        state, the audit events) no longer keeps every other grant of the call waiting (issue 21). The
+        reservation is adopted here, in the step's transaction, as the claim is marked committed. A
+        retried step reuses its reservation. The lock is `FOR NO KEY UPDATE`, not `FOR UPDATE`: a claim's
+        foreign key takes `FOR KEY SHARE` on the call row, and two steps each holding that share while
+        asking `FOR UPDATE` deadlocked (found by benchmarks/chaos.py when the lock was taken here)."""
         claim = self._claim(exchange_id)
-        call = self.s.scalars(select(Call).where(Call.id == claim.call_id).with_for_update(key_share=True)).one()
-        decision = check_commitment(self._budget_state(call), claim.amount)
+        decision = budget.reserve(self.s, exchange_id, claim.call_id, claim.amount, self._now)
+        if decision.ok:
+            budget.adopt(self.s, exchange_id)
         claim.status = ClaimStatus.COMMITTED if decision.ok else ClaimStatus.WAITING_BUDGET
         claim.status_reason = None if decision.ok else "BUDGET_EXHAUSTED"
         self._change("budget_committed" if decision.ok else "budget_exhausted", self._exchange(exchange_id).ref,

@@ -1,7 +1,7 @@
 """The chaos run's checker can fail (benchmarks/chaos.py `check`): fed a crafted end state, it finds a
 lost acknowledged completion, a retried completion whose first attempt did not commit, a step run
-twice, a claim in two batches or paid twice, an incident, a broken audit trail and a stuck instance —
-and finds nothing in a clean state."""
+twice, a claim in two batches or paid twice, an incident, a broken audit trail, a stuck instance, a
+call over its budget and a budget reservation left behind — and finds nothing in a clean state."""
 from __future__ import annotations
 
 from benchmarks.chaos import Ack, State, check
@@ -65,3 +65,12 @@ def test_an_incident_a_broken_trail_and_a_stuck_instance_are_found() -> None:
     assert problems["no_incident"] == ["instance 11: DeadlockDetected: deadlock detected"]
     assert problems["audit_verify"] and "hash mismatch" in problems["audit_verify"][0]
     assert problems["doctor"] == ["instance 11: no open task"]
+
+
+def test_a_call_over_budget_and_a_reservation_left_behind_are_found() -> None:
+    state = clean_state()
+    state.over_budget["CXP-1"] = "committed EUR 900.00 + paid EUR 200.00 exceed the budget of EUR 1000.00"
+    state.reservations_left = [42]
+    assert check(state, ACKS)["budget_kept"] == [
+        "call CXP-1: committed EUR 900.00 + paid EUR 200.00 exceed the budget of EUR 1000.00",
+        "exchange 42: its budget reservation was never adopted or given back"]

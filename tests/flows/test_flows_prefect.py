@@ -80,9 +80,11 @@ def test_the_timers_flow_fires_the_timers_that_are_due(app: App) -> None:
         uow.clock.set(datetime(DEPARTURE.year, DEPARTURE.month, DEPARTURE.day, 20, 0, tzinfo=BRUSSELS))
         uow.commit()
 
-    assert timers_flow() == {"timers_fired": 1, "reminded": 0, "escalated": 0, "sign_in_counts_removed": 0}
+    assert timers_flow() == {"timers_fired": 1, "reminded": 0, "escalated": 0, "sign_in_counts_removed": 0,
+                            "budget_reservations_released": 0}
     assert programme.open_specs() == ["submit_evidence"]
-    assert timers_flow() == {"timers_fired": 0, "reminded": 0, "escalated": 0, "sign_in_counts_removed": 0}
+    assert timers_flow() == {"timers_fired": 0, "reminded": 0, "escalated": 0, "sign_in_counts_removed": 0,
+                            "budget_reservations_released": 0}
 
 
 def test_the_outbox_flow_delivers_the_batch_email(app: App, server: Server,  # noqa: F811

@@ -271,6 +271,24 @@ class Claim(Base):
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class BudgetReservation(Base):
+    """R-BUDGET without holding the call row for a whole step: a grant's commitment, taken in a short
+    transaction of its own (the call row locked only there) and committed at once, before the step
+    that commits the grant ends. The step adopts it — deletes it in the transaction that marks the
+    claim committed — so an amount counts once, as a reservation or as a committed claim, never both
+    and never neither. A retried step finds its exchange's reservation and reuses it; a cancellation
+    deletes it; one whose step was killed is swept by the next reservation of the call
+    (`workflows.budget`)."""
+
+    __tablename__ = "budget_reservations"
+
+    exchange_id: Mapped[int] = mapped_column(ForeignKey("exchanges.id"), primary_key=True, autoincrement=False)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column()
+    decision: Mapped[dict[str, Any]] = mapped_column()  # R-BUDGET's decision when reserved, reused on retry
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class ClaimStatus:
     """Named claim statuses; commitments count against the call budget (R-BUDGET)."""
 

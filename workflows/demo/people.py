@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from workflows import audit
 from workflows.app import App
+from workflows.budget import budget_totals
 from workflows.db.models import (
     Application,
     Call,
@@ -227,8 +228,8 @@ class People:
                     ready = next_working_day(ready)
                 if today < ready:
                     continue
-                used = Decimal(uow.session.scalar(select(func.coalesce(func.sum(Claim.amount), 0)).where(
-                    Claim.call_id == call.id, Claim.status.in_((*ClaimStatus.COMMITTING, ClaimStatus.PAID)))) or 0)
+                totals = budget_totals(uow.session, call.id)
+                used = totals["committed"] + totals["paid"]
                 need = used + sum((c.amount for c in waiting), Decimal(0))
                 new = (need / 100).to_integral_value(rounding=ROUND_CEILING) * 100
                 if new > call.budget:

@@ -96,10 +96,20 @@ def sweep_sign_in_counts() -> int:
     return sweep_attempts(current_app()).removed
 
 
+@task(name="release-budget-reservations", retries=2, retry_delay_seconds=10, cache_policy=NO_CACHE)
+def release_budget_reservations() -> int:
+    """Give back the budget reservations of steps killed after reserving (R-BUDGET, issue 21)."""
+    from workflows.services.calls import release_orphaned_reservations
+
+    return release_orphaned_reservations(current_app())
+
+
 @flow(name="timers", description="Fire the BPMN timers that are due; remind and escalate tasks past their "
-                                 "follow-up and due dates (SPEC §6).")
+                                 "follow-up and due dates (SPEC §6); give back the budget reservations of "
+                                 "killed steps.")
 def timers_flow() -> dict[str, Any]:
-    return {"timers_fired": fire_due_timers(), **chase_tasks(), "sign_in_counts_removed": sweep_sign_in_counts()}
+    return {"timers_fired": fire_due_timers(), **chase_tasks(), "sign_in_counts_removed": sweep_sign_in_counts(),
+            "budget_reservations_released": release_budget_reservations()}
 
 
 @task(name="deliver-outbox", cache_policy=NO_CACHE)

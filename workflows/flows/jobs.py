@@ -35,12 +35,14 @@ def kpi_report(app: App, partnership: str | None = None) -> dict[str, Any]:
 
 
 def timers(app: App) -> dict[str, Any]:
+    from workflows.services.calls import release_orphaned_reservations
     from workflows.services.deadlines import chase_tasks
     from workflows.services.lifecycle import fire_due_timers
     from workflows.services.throttle import sweep_attempts
 
     swept = sweep_attempts(app)  # usernames not tried for a day: their sign-in counts go
-    return {"timers_fired": fire_due_timers(app), **chase_tasks(app), "sign_in_counts_removed": swept.removed}
+    return {"timers_fired": fire_due_timers(app), **chase_tasks(app), "sign_in_counts_removed": swept.removed,
+            "budget_reservations_released": release_orphaned_reservations(app)}
 
 
 def outbox(app: App) -> dict[str, Any]:

@@ -7,7 +7,7 @@ process's `budget_available` message. `offer_budget` takes the call's waiting gr
 they started waiting (their claim's creation, then id) and sends the message to each one that fits
 in what is left, skipping one that does not (it keeps its place for the next change); each then runs
 its own `commit_budget` step through the engine, under the lock this transaction holds on the call
-row, and tells its applicant and officers (tasks/exchange_services.py). A commitment released by a
+row (its reservation taken in this transaction, `workflows.budget`), and tells its applicant and officers (tasks/exchange_services.py). A commitment released by a
 cancellation offers the budget the same way (workflows/services/exchanges.py)."""
 from __future__ import annotations
 
@@ -48,18 +48,16 @@ BUDGET_AVAILABLE = "budget_available"  # the exchange process's message (bpmn/ex
 
 
 def budget_of(uow: UnitOfWork, call: Call) -> BudgetOut:
-    """What the call's budget holds now: committed, paid, waiting and left."""
-    rows = dict(uow.session.execute(select(Claim.status, func.coalesce(func.sum(Claim.amount), 0)).where(
-        Claim.call_id == call.id).group_by(Claim.status)).all())
+    """What the call's budget holds now: committed (the reservations of grants being committed
+    included, `workflows.budget`), paid, waiting and left."""
+    from workflows.budget import budget_totals
+
+    totals = budget_totals(uow.session, call.id)
     waiting_count = uow.session.scalar(select(func.count(Claim.id)).where(
         Claim.call_id == call.id, Claim.status == ClaimStatus.WAITING_BUDGET)) or 0
-
-    def total(*statuses: str) -> Decimal:
-        return sum((Decimal(rows.get(s) or 0) for s in statuses), Decimal(0)).quantize(CENT)
-
-    committed, paid = total(*ClaimStatus.COMMITTING), total(ClaimStatus.PAID)
+    committed, paid = totals["committed"].quantize(CENT), totals["paid"].quantize(CENT)
     budget = call.budget.quantize(CENT)
-    return BudgetOut(budget=budget, committed=committed, paid=paid, waiting=total(ClaimStatus.WAITING_BUDGET),
+    return BudgetOut(budget=budget, committed=committed, paid=paid, waiting=totals["waiting"].quantize(CENT),
                      waiting_grants=int(waiting_count), left=budget - committed - paid)
 
 
@@ -75,10 +73,12 @@ def offer_budget(app: App, uow: UnitOfWork, call: Call) -> list[str]:
     """Send `budget_available` to each waiting grant that fits what is left (`rules.budget.fitting`),
     in order, in this transaction; the references of the grants committed by it."""
     from rules.budget import BudgetState, fitting
+    from workflows.budget import lock_call
     from workflows.services.lifecycle import deliver, instance_for
 
-    # one offer at a time; the lock of `Programme.commit_budget` (no key update: see there)
-    uow.session.execute(select(Call.id).where(Call.id == call.id).with_for_update(key_share=True))
+    # one offer at a time, and no reservation meanwhile (`workflows.budget`): the grants' steps run in
+    # this transaction and reserve in it, under this lock
+    lock_call(uow.session, call.id)
     now = budget_of(uow, call)
     waiting = waiting_grants(uow, call.id)
     chosen = fitting(BudgetState(now.budget, now.committed, now.paid), [claim.amount for claim, _ in waiting])
@@ -126,3 +126,25 @@ def change_budget(app: App, code: str, principal: Principal, new_budget: object,
         return BudgetChangeOut(call=code, budget_before=before.budget, budget=amount, reason=text,
                                approved=approved, after=after)
 
+
+
+def release_orphaned_reservations(app: App) -> int:
+    """The timers job: give back the budget reservations no running step holds — their step was killed
+    or failed after reserving, and no retry or later reservation of the call has taken them over
+    (`workflows.budget.sweep_orphans`) — and offer what they held to the call's waiting grants, in
+    their order. How many were given back."""
+    from workflows.budget import lock_call, sweep_orphans
+    from workflows.db.models import BudgetReservation
+
+    with app.uow() as uow:
+        calls = list(uow.session.scalars(select(BudgetReservation.call_id).distinct().order_by(BudgetReservation.call_id)))
+    released = 0
+    for call_id in calls:
+        with app.uow() as uow:
+            lock_call(uow.session, call_id)
+            swept = sweep_orphans(uow.session, call_id)
+            if swept:
+                offer_budget(app, uow, uow.session.get_one(Call, call_id))
+            uow.commit()
+        released += len(swept)
+    return released

@@ -131,7 +131,7 @@ def cancel_exchange(app: App, ref: str, principal: Principal, reason: str) -> Ca
                                "a payment on its way to the bank is stopped with the bank, not here")
         stage = exchange.status
         freed = claim is not None and claim.status == ClaimStatus.COMMITTED
-        _release(uow, exchange, claim, reason)
+        freed = _release(uow, exchange, claim, reason) or freed
         uow.audit(principal.actor, "exchange_cancelled", subject=ref, instance_id=instance.id,
                   after={"reason": reason, "stage": stage})
         settle(app, uow, app.engine.terminate(uow, instance, "end_cancelled", principal.actor, reason))
@@ -144,8 +144,11 @@ def cancel_exchange(app: App, ref: str, principal: Principal, reason: str) -> Ca
         return CancellationOut(exchange=ref, action="cancelled", stage=stage, status=exchange.status)
 
 
-def _release(uow: UnitOfWork, exchange: Exchange, claim: Claim | None, reason: str) -> None:
-    """What a cancelled exchange held: its budget commitment, a proposal waiting for answers."""
+def _release(uow: UnitOfWork, exchange: Exchange, claim: Claim | None, reason: str) -> bool:
+    """What a cancelled exchange held: its budget commitment or reservation (whether there was a
+    reservation: a step killed after reserving), a proposal waiting for answers."""
+    from workflows.budget import release
+
     exchange.cancelled = True
     if claim is not None:
         claim.status, claim.status_reason = ClaimStatus.RELEASED, f"cancelled: {reason}"[:300]
@@ -154,6 +157,7 @@ def _release(uow: UnitOfWork, exchange: Exchange, claim: Claim | None, reason: s
         MatchProposal.status.in_(("proposed", "sent"))).values(status="withdrawn"))
     application = must_get(uow.session, Application, exchange.visitor_application_id)
     application.status = "cancelled"
+    return release(uow.session, exchange.id)
 
 
 def exchange_actions(app: App, principal: Principal, ref: str) -> ExchangeActionsOut:
